@@ -1,0 +1,63 @@
+"""sched-bridge: one schedule IR, exact across PyTorch, MindSpore, OneFlow and MMEngine.
+
+``import bridge`` imports NumPy and nothing else heavy; each framework is
+imported only inside the call that needs it.
+"""
+
+from __future__ import annotations
+
+import os as _os
+from typing import Any
+
+from .errors import BridgeError, FrameworkMissingError, ParityError, SpecError, UnsupportedError
+from .ir import Field, Group, Plan, from_dict, node_from_dict
+from .ir import nodes as schedules
+
+__version__ = "0.1.0"
+
+
+def load(path: "str | _os.PathLike[str]") -> Plan:
+    """Read a plan from a JSON, YAML or TOML file (nothing is executed)."""
+    from .ir.io import read_file
+
+    return from_dict(read_file(path))
+
+
+def tabulate(plan: Plan, steps: int) -> Plan:
+    """Sample every schedule of ``plan`` into explicit tables of ``steps`` values."""
+    return plan.tabulate(steps)
+
+
+# Framework entry points resolve lazily (PEP 562), so `import bridge` stays light.
+_LAZY = {
+    "from_torch": (".frameworks.torch", "from_torch"),
+    "to_torch": (".frameworks.torch", "to_torch"),
+    "from_mindspore": (".frameworks.mindspore", "from_mindspore"),
+    "to_mindspore_list": (".frameworks.mindspore", "to_mindspore_list"),
+    "to_mindspore_tensor": (".frameworks.mindspore", "to_mindspore_tensor"),
+    "to_mindspore_cell": (".frameworks.mindspore", "to_mindspore_cell"),
+    "to_mindspore_group_params": (".frameworks.mindspore", "to_mindspore_group_params"),
+    "from_oneflow": (".frameworks.oneflow", "from_oneflow"),
+    "to_oneflow": (".frameworks.oneflow", "to_oneflow"),
+    "from_mmengine": (".frameworks.mmengine", "from_mmengine"),
+    "load_config": (".config", "load_config"),
+    "from_hf": (".recipes", "from_hf"),
+    "from_timm": (".recipes", "from_timm"),
+    "from_accelerated": (".recipes", "from_accelerated"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'bridge' has no attribute {name!r}")
+    import importlib
+
+    mod = importlib.import_module(target[0], __name__)
+    return getattr(mod, target[1])
+
+
+__all__ = [
+    "BridgeError", "Field", "FrameworkMissingError", "Group", "ParityError", "Plan", "SpecError",
+    "UnsupportedError", "from_dict", "load", "node_from_dict", "schedules", "tabulate",
+]

@@ -1,0 +1,1 @@
+"""One module per framework, both directions; each imports its framework lazily."""

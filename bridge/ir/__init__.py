@@ -1,0 +1,53 @@
+"""The backend-neutral schedule IR: node types, the Plan, (de)serialisation.
+
+No framework is imported here, ever. What each node computes is defined in
+:mod:`bridge.semantics`.
+"""
+
+from __future__ import annotations
+
+from .nodes import (
+    KINDS,
+    Chain,
+    Constant,
+    CosineAnnealing,
+    CosineDecay,
+    CosineRestart,
+    Cyclic,
+    Exponential,
+    ExponentialDecay,
+    Hold,
+    InverseSqrt,
+    InverseTimeDecay,
+    Lambda,
+    Linear,
+    Multiplicative,
+    MultiStep,
+    NaturalExpDecay,
+    Node,
+    Noam,
+    OneCycle,
+    OneCycleMomentum,
+    PiecewiseConstant,
+    Plateau,
+    Polynomial,
+    Sequential,
+    Shift,
+    Step,
+    Table,
+    WarmRestarts,
+    WarmupStableDecay,
+    Window,
+    Windows,
+    node_from_dict,
+)
+from .plan import SCHEMA, Field, Group, Plan, from_dict
+
+__all__ = [
+    "KINDS", "SCHEMA", "Chain", "Constant", "CosineAnnealing", "CosineDecay", "CosineRestart", "Cyclic",
+    "Exponential", "ExponentialDecay", "Field", "Group", "Hold", "InverseSqrt", "InverseTimeDecay",
+    "Lambda", "Linear", "MultiStep", "Multiplicative", "NaturalExpDecay", "Node", "Noam", "OneCycle",
+    "OneCycleMomentum", "PiecewiseConstant", "Plan", "Plateau", "Polynomial", "Sequential", "Shift",
+    "Step", "Table", "WarmRestarts", "WarmupStableDecay", "Window", "Windows", "from_dict",
+    "node_from_dict",
+]
