@@ -345,3 +345,13 @@ def test_multigroup_bases_are_per_group():
     p = Plan.single(Sequential((Linear(0.1, 1, 5), CosineAnnealing(10)), (5,)), [0.1, 0.02])
     v = p.values(16)
     np.testing.assert_allclose(v[:, 1], v[:, 0] * 0.2, rtol=1e-12, atol=1e-18)
+
+
+def test_kinds_doc_is_generated_from_the_code():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "tools" / "gen_kind_docs.py"), "--check"])
+    assert r.returncode == 0, "docs/kinds.md is stale: run python tools/gen_kind_docs.py"
