@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The two entry points of the README:
+#   bash tools/run.sh demo [ARGS...]   venv .venv (Python 3.11) + `pip install -e .[dev]`, then `sched-bridge demo`
+#   bash tools/run.sh test [TOX ARGS]  every tox env (oneflow, py311, lint), e.g.
+#                                      bash tools/run.sh test -e py311 -- tests/smoke -x
+# Installs what it needs itself (tox into .venv-tools; a Python 3.9 via
+# tools/bootstrap_python39.sh). Exits non-zero if anything fails.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+T0=$(date +%s)
+PHASE_T=$T0
+PHASE_NAME=""
+phase() {  # phase NAME: close the previous phase (print its time), open a new one
+    local now; now=$(date +%s)
+    if [ -n "$PHASE_NAME" ]; then
+        printf '[run.sh] %-28s %4ds\n' "$PHASE_NAME" "$((now - PHASE_T))" >&2
+    fi
+    PHASE_NAME=$1; PHASE_T=$now
+    [ -n "$1" ] && echo "[run.sh] == $1" >&2
+    return 0
+}
+finish() {
+    local rc=$?
+    phase ""
+    printf '[run.sh] total %ds, exit %d\n' "$(( $(date +%s) - T0 ))" "$rc" >&2
+}
+trap finish EXIT
+
+find_py311() {
+    local cand
+    for cand in "${PYTHON311:-}" python3.11 python3 /usr/bin/python3.11; do
+        [ -n "$cand" ] || continue
+        if "$cand" -c 'import sys, venv; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1; then
+            "$cand" -c 'import sys; print(sys.executable)'
+            return 0
+        fi
+    done
+    echo "[run.sh] ERROR: need a Python 3.11 (with venv) as python3.11 or python3, or set PYTHON311" >&2
+    return 1
+}
+
+make_venv() {  # make_venv DIR PYTHON: create DIR unless it is a working venv of that Python
+    local dir=$1 py=$2
+    if [ -x "$dir/bin/python" ] && "$dir/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1; then
+        return 0
+    fi
+    rm -rf "$dir"
+    "$py" -m venv "$dir"
+    "$dir/bin/python" -m pip install -q --upgrade pip
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+
+case "$cmd" in
+demo)
+    phase "venv .venv"
+    PY=$(find_py311)
+    make_venv "$ROOT/.venv" "$PY"
+    phase "pip install -e .[dev]"
+    "$ROOT/.venv/bin/python" -m pip install -q -e ".[dev]" pyyaml
+    phase "sched-bridge demo"
+    "$ROOT/.venv/bin/sched-bridge" demo "$@"
+    ;;
+test)
+    phase "tools venv (tox)"
+    PY=$(find_py311)
+    make_venv "$ROOT/.venv-tools" "$PY"
+    if ! "$ROOT/.venv-tools/bin/python" -c 'import tox, sys; sys.exit(int(tox.__version__.split(".")[0]) < 4)' >/dev/null 2>&1; then
+        "$ROOT/.venv-tools/bin/python" -m pip install -q "tox>=4.11,<5"
+    fi
+
+    phase "python3.9 for oneflow"
+    # tox resolves basepython=python3.9 on PATH. A pyenv shim there fails for a
+    # non-global version, so put a directory with a real python3.9 first.
+    # (Not inside a venv: Python would pick up that venv's pyvenv.cfg.)
+    if PY39=$(bash "$ROOT/tools/bootstrap_python39.sh"); then
+        PYBIN="$ROOT/.venv-pybin"
+        mkdir -p "$PYBIN"
+        ln -sfn "$PY39" "$PYBIN/python3.9"
+        ln -sfn "$PY" "$PYBIN/python3.11"
+        export PATH="$PYBIN:$PATH"
+        echo "[run.sh] python3.9 = $PY39" >&2
+    else
+        echo "[run.sh] ERROR: no Python 3.9: the oneflow env cannot run (see message above)" >&2
+        exit 2
+    fi
+
+    phase "tox $*"
+    # setuptools reuses build/lib between wheel builds: a module deleted from
+    # bridge/ would otherwise still ship in the wheel the tests run against.
+    rm -rf "$ROOT/build"
+    "$ROOT/.venv-tools/bin/tox" run "$@"
+    ;;
+*)
+    echo "usage: bash tools/run.sh demo [ARGS...] | bash tools/run.sh test [TOX ARGS...]" >&2
+    exit 64
+    ;;
+esac
