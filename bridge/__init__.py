@@ -16,7 +16,7 @@ from .ir import nodes as schedules
 __version__ = "0.1.0"
 
 
-def load(path: "str | _os.PathLike[str]") -> Plan:
+def load(path: str | _os.PathLike[str]) -> Plan:
     """Read a plan from a JSON, YAML or TOML file (nothing is executed)."""
     from .ir.io import read_file
 

@@ -10,7 +10,6 @@ import argparse
 import sys
 from typing import List, Optional
 
-
 from . import BridgeError, FrameworkMissingError, Plan, UnsupportedError
 from .ir import CosineAnnealing, Field, Group, Linear, Sequential
 

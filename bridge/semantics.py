@@ -273,7 +273,7 @@ def _c_cyclic(nd: n.Cyclic, t: Array, base: Array) -> Array:
     height = (nd.high - low) * _col(sf)
     if nd.inverted:
         return nd.high - height * _col(scale) + np.zeros_like(base)
-    return low + height * _col(scale)
+    return low + height * _col(scale) + np.zeros_like(base)  # absolute low: one column per group
 
 
 def _decay_p(nd: Any, t: Array) -> Array:
@@ -298,7 +298,7 @@ def _c_inverse_time_decay(nd: n.InverseTimeDecay, t: Array, base: Array) -> Arra
 
 @_closed(n.PiecewiseConstant)
 def _c_piecewise(nd: n.PiecewiseConstant, t: Array, base: Array) -> Array:
-    side = "left" if nd.inclusive else "right"
+    side: Any = "left" if nd.inclusive else "right"
     k = np.searchsorted(np.asarray(nd.boundaries, dtype=np.int64), t, side=side)
     v = np.asarray(nd.values, dtype=np.float64)[k]
     return _rel(v, base) if nd.relative else _col(v) + np.zeros_like(base)
@@ -513,7 +513,7 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
                 continue
             s = local[m]
             bm = base[m] if np.ndim(base) == 2 else base
-            if i > 0 and not nd.rescale[i - 1]:  # OneFlow: the child's closed form at the global step
+            if i > 0 and not (nd.rescale or ())[i - 1]:  # OneFlow: the child's closed form at the global step
                 a, b = _reset(child, s, bm)
             else:
                 a, b = coeffs(child, s, bm)
@@ -587,7 +587,10 @@ def needs_scan(nd: n.Node) -> bool:
     if isinstance(nd, (n.Windows,)):
         return True
     if isinstance(nd, n.Chain):
-        return nd.mode == "recursive" and len(nd.schedules) > 1
+        # one child with a chainable form: torch's chainable arithmetic (ChainedScheduler([x])),
+        # which drifts from the closed form (CosineAnnealingLR past T_max)
+        return nd.mode == "recursive" and (len(nd.schedules) > 1 or type(nd.schedules[0]) in _CHAIN
+                                           or needs_scan(nd.schedules[0]))
     if isinstance(nd, n.Sequential):
         return any(_continuing(c) for c in nd.schedules[1:]) or needs_scan(nd.schedules[0])
     return False
@@ -609,8 +612,7 @@ def evaluate(nd: n.Node, t: Any, base: Any) -> Array:
         T = int(t.max()) + 1
         if base.ndim == 2:
             raise UnsupportedError(f"{nd.kind}: a recursive schedule cannot take a per-step base here")
-        a, b = coeffs(nd, np.arange(T, dtype=np.int64), base)
-        return scan(a, b, base)[t]
+        return scan_range(nd, 0, T, base, base)[t]
     fn = _CLOSED.get(type(nd))
     if fn is not None:
         return np.asarray(fn(nd, t, base), dtype=np.float64).reshape(t.shape[0], base.shape[-1])
@@ -693,10 +695,63 @@ def iter_chunks(nd: n.Node, base: Any, steps: int, chunk: int = 1 << 20) -> Iter
         if not recursive:
             yield evaluate(nd, t, base)
             continue
-        a, b = coeffs(nd, t, base)
-        x = scan(a, b, prev)
+        x = scan_range(nd, lo, hi, base, prev)
         prev = x[-1].copy()
         yield x
+
+
+def _coeffs_floor(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array, Array]:
+    """Like :func:`coeffs`, plus a floor F: where F is finite the update is a*(x - F) + F.
+
+    That is the order torch's CosineAnnealingLR computes in; near eta_min, a*x + b rounds
+    differently and the difference grows by 1/(1 - cos(pi/T_max)) on the way back up.
+    """
+    A, B = coeffs(nd, t, base)
+    F = np.full(A.shape, np.nan)
+    if isinstance(nd, n.CosineAnnealing):
+        T = nd.T_max
+        special = ((t - 1 - T) % (2 * T) == 0) & (t > 0)
+        plain = _col((t > 0) & ~special)
+        em = np.broadcast_to(np.asarray(_eta(nd, base), dtype=np.float64), A.shape)
+        F = np.where(plain, em, np.nan)
+        B = np.where(plain, 0.0, B)
+    return A, B, F
+
+
+def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any) -> Array:
+    """Values of a recursive node at steps lo..hi-1, given its value ``prev`` at lo-1 (base if lo=0).
+
+    A recursive ``Chain`` applies its children's updates one after the other in Python
+    floats, in torch's operation order (ChainedScheduler / chainable schedulers exactly);
+    ``Shift`` of such a chain resumes it. Everything else goes through :func:`coeffs` and
+    :func:`scan`.
+    """
+    base = np.asarray(base, dtype=np.float64).reshape(-1)
+    prev = np.asarray(prev, dtype=np.float64).reshape(-1)
+    if isinstance(nd, n.Shift) and isinstance(nd.schedule, n.Chain) and nd.schedule.mode == "recursive":
+        if lo == 0:
+            first = evaluate(nd.schedule, np.array([nd.offset]), base)
+            if hi == 1:
+                return first
+            rest = scan_range(nd.schedule, nd.offset + 1, nd.offset + hi, base, first[0])
+            return np.concatenate([first, rest])
+        return scan_range(nd.schedule, lo + nd.offset, hi + nd.offset, base, prev)
+    t = np.arange(lo, hi, dtype=np.int64)
+    if not (isinstance(nd, n.Chain) and nd.mode == "recursive"):
+        a, b = coeffs(nd, t, base)
+        return scan(a, b, prev)
+    maps = [_coeffs_floor(ch, t, base) for ch in nd.schedules]
+    out = np.empty((hi - lo, base.shape[0]))
+    for g in range(base.shape[0]):
+        cols = [(A[:, g].tolist(), B[:, g].tolist(), F[:, g].tolist()) for A, B, F in maps]
+        x = float(prev[g])
+        col = out[:, g]
+        for j in range(hi - lo):
+            for A_, B_, F_ in cols:
+                f = F_[j]
+                x = A_[j] * (x - f) + f if f == f else A_[j] * x + B_[j]
+            col[j] = x
+    return out
 
 
 # ---------------------------------------------------------------------------

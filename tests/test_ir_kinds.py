@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from bridge.errors import SpecError, UnsupportedError
 from bridge.ir import (
     Chain,
     Constant,
@@ -41,7 +42,6 @@ from bridge.ir import (
     Window,
     Windows,
 )
-from bridge.errors import SpecError, UnsupportedError
 
 N = 400
 BASES = [1.0, 0.1, 0.037]

@@ -786,7 +786,7 @@ class Windows(Node):
                 try:
                     w = Window(**w)
                 except TypeError as e:
-                    raise SpecError(f"windows[{i}]", f"bad window fields ({e})", sorted(w)) from None
+                    raise SpecError(f"windows[{i}]", f"bad window fields ({e})", list(w)) from None  # type: ignore[call-overload]
                 except SpecError as e:
                     raise _prefix(e, f"windows[{i}]") from None
             if not isinstance(w, Window):
