@@ -1,0 +1,515 @@
+"""OneFlow 0.9 <-> IR: :func:`from_oneflow` reads a live scheduler, :func:`to_oneflow` lowers a plan.
+
+OneFlow's schedulers are closed forms ``get_lr(base_lr, step)`` counted by ``last_step``
+(not ``last_epoch``); ``param_groups[i]`` are ``ParamGroup`` objects (``group[key]``
+works, ``dict(group)`` does not). OneFlow is imported only inside these functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import SpecError, UnsupportedError
+from ..ir import nodes as n
+from ..ir.plan import Field, Group, Plan
+
+__all__ = ["from_oneflow", "to_oneflow"]
+
+
+def _flow() -> Any:
+    try:
+        from .._frameworks import import_framework
+    except ImportError:  # pragma: no cover - the helper module is always shipped
+        import oneflow  # type: ignore[import-not-found]
+
+        return oneflow
+    return import_framework("oneflow")
+
+
+# ---------------------------------------------------------------------------
+# import: OneFlow scheduler -> Plan
+# ---------------------------------------------------------------------------
+
+
+def from_oneflow(scheduler: Any) -> Plan:
+    """The plan of a live OneFlow scheduler: row 0 is the lr in effect now.
+
+    Every class of ``oneflow.optim.lr_scheduler`` 0.9 is read exactly (WarmupLR as the
+    SequentialLR it builds; ReduceLROnPlateau as a ``plateau`` node, only before its first
+    ``step``). A scheduler already stepped (or built with ``last_step``) becomes
+    ``Shift(schedule, last_step)``. A user subclass with its own ``get_lr`` is read as an
+    opaque per-group ``lambda`` (evaluates; tabulate it to serialise).
+    """
+    flow = _flow()
+    sch = flow.optim.lr_scheduler
+    name = type(scheduler).__name__
+    if isinstance(scheduler, sch.ReduceLROnPlateau):
+        return _from_plateau(scheduler)
+    if not isinstance(scheduler, _lr_base(flow)):
+        raise SpecError("scheduler", "must be a OneFlow LR scheduler (oneflow.optim.lr_scheduler.*)",
+                        type(scheduler).__name__)
+    bases = [float(b) for b in _bases(scheduler, flow)]
+    nodes = _convert(scheduler, bases, flow, "scheduler", nested=False)
+    step = int(getattr(scheduler, "last_step", -1))
+    if step < 0:
+        raise SpecError("scheduler.last_step", "must be >= 0 once the scheduler is built", step)
+    if step > 0:
+        nodes = [n.Shift(nd, step) for nd in nodes]
+    groups = tuple(Group({"lr": Field(b, nd)}) for b, nd in zip(bases, nodes))
+    return Plan(groups, source=f"oneflow {name}")
+
+
+def _lr_base(flow: Any) -> type:
+    from oneflow.nn.optimizer.lr_scheduler import LRScheduler  # type: ignore[import-not-found]
+
+    return LRScheduler  # type: ignore[no-any-return]
+
+
+def _bases(s: Any, flow: Any) -> list[float]:
+    if isinstance(s, flow.optim.lr_scheduler.ChainedScheduler):
+        return list(s.schedulers[0].base_lrs)  # its step() starts from the first child's bases
+    return list(s.base_lrs)
+
+
+def _own_get_lr(s: Any, cls: type) -> bool:
+    """True when ``s`` computes with ``cls.get_lr`` (not a user override)."""
+    return getattr(type(s), "get_lr", None) is getattr(cls, "get_lr", None)
+
+
+def _convert(s: Any, bases: Sequence[float], flow: Any, path: str, nested: bool) -> list[n.Node]:
+    """One node per param group for scheduler ``s``."""
+    sch = flow.optim.lr_scheduler
+    G = len(bases)
+    same = _leaf(s, sch, path)
+    if same is not None:
+        return [same] * G
+    if isinstance(s, sch.SequentialLR) and type(s).step is sch.SequentialLR.step:
+        kids = [_convert(c, bases, flow, f"{path}.schedulers[{i}]", nested) for i, c in enumerate(s.schedulers)]
+        ms = [int(m) for m in s.milestones]
+        resc = tuple(bool(r) for r in s.interval_rescaling)
+        if len(kids) == 1:
+            return kids[0]
+        return [n.Sequential(tuple(k[g] for k in kids), tuple(ms), resc) for g in range(G)]
+    if isinstance(s, sch.ChainedScheduler) and type(s).step is sch.ChainedScheduler.step:
+        kids = [_convert(c, bases, flow, f"{path}.schedulers[{i}]", True) for i, c in enumerate(s.schedulers)]
+        if len(kids) == 1:
+            return kids[0]
+        return [n.Chain(tuple(k[g] for k in kids), mode="nested") for g in range(G)]
+    if isinstance(s, sch.LambdaLR) and type(s).step is sch.LambdaLR.step:
+        fns = list(s.lr_lambdas)
+        return [n.Lambda(fn, label=getattr(fn, "__name__", "lambda")) for fn in fns]
+    if getattr(type(s), "get_lr", None) is not getattr(_lr_base(flow), "get_lr", None):
+        # a user scheduler with a closed form get_lr(base_lr, step): opaque, per group
+        if nested:
+            raise UnsupportedError(
+                f"{path}: a custom scheduler ({type(s).__name__}) inside ChainedScheduler takes the "
+                "previous scheduler's lr as its base; it cannot be read exactly. Sample the chain "
+                "into a table instead (step it and use bridge.schedules.Table)")
+        out: list[n.Node] = []
+        for g, b in enumerate(bases):
+            if b == 0.0:
+                raise UnsupportedError(f"{path}: param group {g} has base lr 0; a custom get_lr "
+                                       "cannot be read as a factor of it")
+            out.append(n.Lambda(_GetLr(s, b), label=f"{type(s).__name__}.get_lr"))
+        return out
+    raise UnsupportedError(f"{path}: cannot read OneFlow scheduler {type(s).__name__} "
+                           "(it has neither a known class nor a get_lr(base_lr, step))")
+
+
+class _GetLr:
+    """fn(t) = scheduler.get_lr(base, t) / base (a custom scheduler as a Lambda factor)."""
+
+    def __init__(self, sched: Any, base: float):
+        self.sched, self.base = sched, base
+        self.__name__ = f"{type(sched).__name__}.get_lr"
+
+    def __call__(self, t: int) -> float:
+        return float(self.sched.get_lr(self.base, t)) / self.base
+
+
+def _leaf(s: Any, sch: Any, path: str) -> n.Node | None:
+    t = type(s)
+    try:
+        if t is sch.ConstantLR or (isinstance(s, sch.ConstantLR) and _own_get_lr(s, sch.ConstantLR)):
+            return n.Constant(float(s.factor), max(0, int(s.total_iters)))
+        if isinstance(s, sch.LinearLR) and _own_get_lr(s, sch.LinearLR):
+            T = int(s.total_iters)
+            if T <= 0:  # step < total_iters never holds: end_factor from the start
+                return n.Constant(float(s.end_factor), None)
+            return n.Linear(float(s.start_factor), float(s.end_factor), T)
+        if isinstance(s, sch.ExponentialLR) and _own_get_lr(s, sch.ExponentialLR):
+            return n.Exponential(float(s.gamma))
+        if isinstance(s, sch.StepLR) and _own_get_lr(s, sch.StepLR):
+            return n.Step(int(s.step_size), float(s.gamma))
+        if isinstance(s, sch.MultiStepLR) and _own_get_lr(s, sch.MultiStepLR):
+            return n.MultiStep(tuple(int(m) for m in s.milestones), float(s.gamma))
+        if isinstance(s, sch.PolynomialLR) and _own_get_lr(s, sch.PolynomialLR):
+            return n.Polynomial(int(s.max_decay_steps), float(s.power), float(s.end_learning_rate),
+                                bool(s.cycle))
+        if isinstance(s, sch.CosineDecayLR) and _own_get_lr(s, sch.CosineDecayLR):
+            return n.CosineDecay(int(s.decay_steps), float(s.alpha))
+        if isinstance(s, sch.CosineAnnealingLR) and _own_get_lr(s, sch.CosineAnnealingLR):
+            return n.CosineAnnealing(int(s.T_max), float(s.eta_min))
+        if isinstance(s, sch.CosineAnnealingWarmRestarts) and _own_get_lr(s, sch.CosineAnnealingWarmRestarts):
+            lim = int(s.restart_limit)
+            if lim < 0:
+                raise UnsupportedError(f"{path}.restart_limit: OneFlow holds eta_min from step 0 when "
+                                       f"restart_limit < 0 (got {lim}); use a constant schedule instead")
+            return n.WarmRestarts(int(s.T_0), int(s.T_mult), float(s.eta_min), float(s.decay_rate),
+                                  None if lim == 0 else lim, float_log_cycles=int(s.T_mult) > 1)
+    except SpecError as e:
+        raise SpecError(f"{path}.{e.path}", e.reason, e.value, show_value=e.show_value) from None
+    return None
+
+
+def _from_plateau(s: Any) -> Plan:
+    fresh = (int(s.last_step) == 0 and int(s.num_bad_steps or 0) == 0 and int(s.cooldown_counter) == 0
+             and s.best == s.mode_worse)
+    if not fresh:
+        raise UnsupportedError(
+            "scheduler: this ReduceLROnPlateau has already been stepped with metrics (last_step="
+            f"{s.last_step}, best={s.best}); its state cannot be expressed as a schedule. Import it "
+            "before the first step(metrics)")
+    groups = []
+    for g, grp in enumerate(s.optimizer.param_groups):
+        node = n.Plateau(mode=s.mode, factor=float(s.factor), patience=int(s.patience),
+                         threshold=float(s.threshold), threshold_mode=s.threshold_mode,
+                         cooldown=int(s.cooldown), min_lr=float(s.min_lrs[g]), eps=float(s.eps))
+        groups.append(Group({"lr": Field(float(grp["lr"]), node)}))
+    return Plan(tuple(groups), source="oneflow ReduceLROnPlateau")
+
+
+# ---------------------------------------------------------------------------
+# lowering: Plan -> OneFlow scheduler
+# ---------------------------------------------------------------------------
+
+_GRAPH_NO = "nn.Graph has no conf for it (LambdaLR, ReduceLROnPlateau, ChainedScheduler)"
+
+
+def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool = True) -> Any:
+    """A OneFlow scheduler on ``optimizer`` that reproduces ``plan`` step for step.
+
+    Sets each group's ``initial_lr``/``lr`` (and every other plan field) to the plan's base
+    values, then returns a native scheduler where one is exact (``ConstantLR`` ...
+    ``SequentialLR``, ``ChainedScheduler``, ``LambdaLR``, ``ReduceLROnPlateau``), else a
+    :class:`PlanScheduler` (an ``LRScheduler`` subclass that drives every plan field:
+    ``lr``, ``momentum``, ``weight_decay``, ``betas[0]``, ...). ``graph=True``: only what
+    ``nn.Graph.add_optimizer(lr_sch=...)`` accepts, else :class:`UnsupportedError`.
+    ``native=False`` always returns the plan-driven scheduler (eager mode only).
+    """
+    flow = _flow()
+    if not isinstance(plan, Plan):
+        raise SpecError("plan", "must be a bridge Plan (see bridge.from_dict / bridge.load)", type(plan).__name__)
+    if not isinstance(optimizer, flow.optim.Optimizer):
+        raise SpecError("optimizer", "must be a oneflow.optim optimizer", type(optimizer).__name__)
+    groups = optimizer.param_groups
+    if len(groups) != plan.n_groups:
+        raise SpecError("optimizer.param_groups", f"must have one group per plan group ({plan.n_groups})",
+                        len(groups))
+    fields = plan.fields
+    for i, grp in enumerate(groups):
+        for f in plan.groups[i].fields:
+            key = "betas" if f == "betas[0]" else f
+            if key not in grp:
+                raise SpecError(f"optimizer.param_groups[{i}]", f"has no {key!r} for plan field {f!r} "
+                                f"(it has: {', '.join(sorted(grp.options))})", f)
+    if "lr" not in fields:
+        raise SpecError("plan", "has no 'lr' field; a OneFlow scheduler needs one", fields, show_value=False)
+    for i in range(plan.n_groups):
+        if "lr" not in plan.groups[i].fields:
+            raise SpecError(f"plan.groups[{i}]", "has no 'lr' field", list(plan.groups[i].fields))
+    scheduled = [f for f in fields if any(f in g.fields and g.fields[f].schedule is not None
+                                          for g in plan.groups)]
+    for i, grp in enumerate(groups):  # base values everywhere
+        for f, fld in plan.groups[i].fields.items():
+            _set_field(grp, f, fld.base)
+        grp["initial_lr"] = plan.groups[i].fields["lr"].base
+    reason = "native=False"
+    if native:
+        if scheduled and scheduled != ["lr"]:
+            reason = f"the plan schedules {', '.join(f for f in scheduled if f != 'lr')} (OneFlow's " \
+                     "schedulers only drive lr; nn.Graph cannot change momentum)"
+        else:
+            built, reason = _native(plan, optimizer, flow, graph)
+            if built is not None:
+                return built
+    if graph:
+        raise UnsupportedError(f"to_oneflow(graph=True): no nn.Graph-compatible OneFlow scheduler is "
+                               f"exact for this plan ({reason}); use eager mode (graph=False) with the "
+                               "plan-driven scheduler")
+    if any(isinstance(nd, n.Plateau) for g in plan.groups for f in g.fields.values()
+           if f.schedule is not None for nd in f.schedule.walk()):
+        raise UnsupportedError(f"plan: a plateau schedule can only be lowered to a native "
+                               f"ReduceLROnPlateau ({reason})")
+    return _plan_scheduler_class(flow)(optimizer, plan)
+
+
+def _set_field(grp: Any, f: str, v: float) -> None:
+    if f == "betas[0]":
+        b = grp["betas"]
+        grp["betas"] = (float(v),) + tuple(b[1:])
+    else:
+        grp[f] = float(v)
+
+
+_LEAF_OK = (n.Constant, n.Linear, n.Step, n.MultiStep, n.Exponential, n.Polynomial, n.CosineAnnealing,
+            n.CosineDecay, n.WarmRestarts)
+_PRODUCT = (n.Constant, n.Step, n.MultiStep, n.Exponential, n.Linear)
+
+
+def _leaf_reason(nd: n.Node) -> str | None:
+    """None when ``nd`` has an exact native OneFlow scheduler, else why not."""
+    if isinstance(nd, n.Constant):
+        return None if 0.0 <= nd.factor <= 1.0 else "ConstantLR needs 0 <= factor <= 1"
+    if isinstance(nd, n.Linear):
+        ok = 0.0 <= nd.start_factor <= 1.0 and 0.0 <= nd.end_factor <= 1.0
+        return None if ok else "LinearLR needs factors in [0, 1]"
+    if isinstance(nd, (n.Step, n.Exponential)):
+        return None if nd.gamma > 0 else "OneFlow needs gamma > 0"
+    if isinstance(nd, n.MultiStep):
+        ms = nd.milestones
+        if any(b <= a for a, b in zip(ms, ms[1:])):
+            return "OneFlow MultiStepLR needs strictly increasing milestones"
+        return None if nd.gamma > 0 else "OneFlow needs gamma > 0"
+    if isinstance(nd, n.Polynomial):
+        return None
+    if isinstance(nd, n.CosineAnnealing):
+        return None if nd.eta_min_ratio is None else "CosineAnnealingLR takes an absolute eta_min"
+    if isinstance(nd, n.CosineDecay):
+        return None if nd.eta_min is None else "CosineDecayLR takes a relative alpha, not eta_min"
+    if isinstance(nd, n.WarmRestarts):
+        if nd.T_mult == 1 or nd.float_log_cycles or _float_cycles_agree(nd.T_0, nd.T_mult):
+            return None
+        return "OneFlow's floating-point cycle index differs from the exact one at a restart"
+    return f"no native OneFlow scheduler for {nd.kind!r}"
+
+
+def _float_cycles_agree(T0: int, Tm: int, horizon: int = 1 << 31) -> bool:
+    start, length, k = 0, T0, 0
+    while start < horizon:
+        if math.floor(math.log(1 - start / T0 * (1 - Tm), Tm)) != k:
+            return False
+        start += length
+        length *= Tm
+        k += 1
+    return True
+
+
+def _native_reason(nd: n.Node, graph: bool) -> str | None:
+    if isinstance(nd, n.Sequential):
+        for c in nd.schedules:
+            r = _leaf_reason(c)
+            if r is not None:
+                return f"SequentialLR child: {r}"
+        return None
+    if isinstance(nd, n.Chain):
+        if graph:
+            return "ChainedScheduler: " + _GRAPH_NO
+        for c in nd.schedules:
+            r = _leaf_reason(c)
+            if r is not None:
+                return f"ChainedScheduler child: {r}"
+            if nd.mode == "recursive" and not isinstance(c, _PRODUCT):
+                return f"torch-style (recursive) chain with {c.kind!r} is not OneFlow's nested chain"
+            if nd.mode == "recursive" and isinstance(c, n.Linear) and c.start_factor == 0.0:
+                return "torch-style chain with a linear warm-up from 0"
+        return None
+    return _leaf_reason(nd)
+
+
+def _native(plan: Plan, opt: Any, flow: Any, graph: bool) -> tuple[Any, str]:
+    sch = flow.optim.lr_scheduler
+    nodes = [g.fields["lr"].schedule for g in plan.groups]
+    if all(nd is None for nd in nodes):
+        nodes = [n.Constant(1.0, None)] * len(nodes)
+    if any(nd is None for nd in nodes):
+        return None, "some groups have no lr schedule"
+    lam = [nd for nd in nodes if isinstance(nd, n.Lambda)]
+    if lam:
+        if len(lam) != len(nodes):
+            return None, "lambda and non-lambda groups mixed"
+        if graph:
+            return None, "LambdaLR: " + _GRAPH_NO
+        return sch.LambdaLR(opt, [nd.fn for nd in lam]), ""  # type: ignore[attr-defined]
+    plat = [nd for nd in nodes if isinstance(nd, n.Plateau)]
+    if plat:
+        p0 = plat[0]
+        if len(plat) != len(nodes) or any(p.__class__ is not p0.__class__ for p in plat):
+            return None, "plateau and non-plateau groups mixed"
+        if graph:
+            return None, "ReduceLROnPlateau: " + _GRAPH_NO
+        key = [(p.mode, p.factor, p.patience, p.threshold, p.threshold_mode, p.cooldown, p.eps) for p in plat]
+        if any(k != key[0] for k in key):
+            return None, "plateau settings differ between groups"
+        return sch.ReduceLROnPlateau(opt, mode=p0.mode, factor=p0.factor, patience=p0.patience,
+                                     threshold=p0.threshold, threshold_mode=p0.threshold_mode,
+                                     cooldown=p0.cooldown, min_lr=[p.min_lr for p in plat], eps=p0.eps), ""
+    first = nodes[0]
+    if any(nd != first for nd in nodes[1:]):
+        return None, "the param groups follow different schedules"
+    offset = 0
+    node: n.Node = first  # type: ignore[assignment]
+    if isinstance(node, n.Shift):
+        offset, node = node.offset, node.schedule
+        if graph and offset:
+            return None, "a resumed schedule (shift) under nn.Graph"
+    r = _native_reason(node, graph)
+    if r is not None:
+        return None, r
+    s = _build(node, opt, sch)
+    if offset:
+        s.last_step = offset - 1
+        s.step()
+    return s, ""
+
+
+def _build(nd: n.Node, opt: Any, sch: Any) -> Any:
+    if isinstance(nd, n.Sequential):
+        kids = [_build(c, opt, sch) for c in nd.schedules]
+        return sch.SequentialLR(opt, kids, list(nd.milestones), interval_rescaling=list(nd.rescale or ()))
+    if isinstance(nd, n.Chain):
+        return sch.ChainedScheduler([_build(c, opt, sch) for c in nd.schedules])
+    if isinstance(nd, n.Constant):
+        if nd.total_iters is None:  # factor forever: LinearLR(f, f, 1) is exactly that
+            return sch.LinearLR(opt, start_factor=nd.factor, end_factor=nd.factor, total_iters=1)
+        return sch.ConstantLR(opt, factor=nd.factor, total_iters=nd.total_iters)
+    if isinstance(nd, n.Linear):
+        return sch.LinearLR(opt, start_factor=nd.start_factor, end_factor=nd.end_factor,
+                            total_iters=nd.total_iters)
+    if isinstance(nd, n.Step):
+        return sch.StepLR(opt, step_size=nd.step_size, gamma=nd.gamma)
+    if isinstance(nd, n.MultiStep):
+        return sch.MultiStepLR(opt, milestones=list(nd.milestones), gamma=nd.gamma)
+    if isinstance(nd, n.Exponential):
+        return sch.ExponentialLR(opt, gamma=nd.gamma)
+    if isinstance(nd, n.Polynomial):
+        return sch.PolynomialLR(opt, decay_batch=nd.total_iters, end_learning_rate=nd.end_value,
+                                power=nd.power, cycle=nd.cycle)
+    if isinstance(nd, n.CosineAnnealing):
+        return sch.CosineAnnealingLR(opt, T_max=nd.T_max, eta_min=nd.eta_min)
+    if isinstance(nd, n.CosineDecay):
+        return sch.CosineDecayLR(opt, decay_steps=nd.decay_steps, alpha=nd.alpha)
+    if isinstance(nd, n.WarmRestarts):
+        return sch.CosineAnnealingWarmRestarts(opt, T_0=nd.T_0, T_mult=nd.T_mult, eta_min=nd.eta_min,
+                                               decay_rate=nd.decay_rate,
+                                               restart_limit=nd.restart_limit or 0)
+    raise UnsupportedError(f"no native OneFlow scheduler for {nd.kind!r}")  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------
+# the plan-driven scheduler
+# ---------------------------------------------------------------------------
+
+_CLASS: dict[str, type] = {}
+_CHUNK = 4096
+
+
+def _plan_scheduler_class(flow: Any) -> type:
+    cls = _CLASS.get("cls")
+    if cls is not None:
+        return cls
+    LRScheduler = _lr_base(flow)
+
+    class PlanScheduler(LRScheduler):  # type: ignore[misc, valid-type]
+        """A OneFlow ``LRScheduler`` driven by a bridge Plan (every field, eager mode).
+
+        ``step()`` is O(1) amortised: values are evaluated in blocks of 4096 steps.
+        ``state_dict()`` holds ``last_step`` (and the plan when it is serialisable).
+        """
+
+        def __init__(self, optimizer: Any, plan: Plan, last_step: int = -1, verbose: bool = False):
+            self.plan = plan
+            self._fields = [f for f in plan.fields
+                            if any(f in g.fields and g.fields[f].schedule is not None for g in plan.groups)]
+            if "lr" not in self._fields:
+                self._fields.insert(0, "lr")
+            self._reset_cache()
+            super().__init__(optimizer, last_step, verbose)
+
+        def _reset_cache(self) -> None:
+            self._lo = self._hi = 0
+            self._rows: dict[str, list[list[float]]] = {}
+            self._iters: dict[str, Any] | None = None
+            self._recursive = any(_needs_scan(g.fields[f].schedule) for g in self.plan.groups
+                                  for f in self._fields if f in g.fields)
+
+        def _load_block(self, k: int) -> None:
+            plan = self.plan
+            if not self._recursive:
+                self._lo = k
+                try:
+                    self._rows = {f: plan.values(_CHUNK, f, start=k).tolist() for f in self._fields}
+                except SpecError:  # a table that ends (after='error'): one step at a time near its end
+                    self._rows = {f: plan.values(1, f, start=k).tolist() for f in self._fields}
+                self._hi = k + len(self._rows["lr"])
+                return
+            # recursive schedules stream from step 0; restart only when going back
+            if self._iters is None or k < self._lo:
+                self._iters = {f: plan.iter_values(1 << 62, f, _CHUNK) for f in self._fields}
+                self._lo, self._rows = -_CHUNK, {}
+            while not self._rows or k >= self._lo + _CHUNK:
+                self._lo += _CHUNK
+                self._rows = {f: next(it).tolist() for f, it in self._iters.items()}
+            self._hi = self._lo + _CHUNK
+
+        def get_lr(self, base_lr: float, step: int) -> float:
+            bases = self.plan.bases("lr")
+            hit = np.flatnonzero(bases == base_lr)
+            if hit.size == 0:
+                raise UnsupportedError("PlanScheduler.get_lr: base_lr must be one of the plan's lr bases "
+                                       f"{bases.tolist()}", )
+            return float(self.plan.value(int(step), "lr")[int(hit[0])])
+
+        def step(self) -> None:
+            k: int = int(self.last_step) + 1  # type: ignore[has-type]
+            self.last_step = k
+            if not self._lo <= k < self._hi:
+                self._load_block(k)
+            i = k - self._lo
+            rows = self._rows
+            if len(rows) > 1:
+                for f, vals in rows.items():
+                    if f != "lr":
+                        for g, grp in enumerate(self.optimizer.param_groups):
+                            if f in self.plan.groups[g].fields:
+                                _set_field(grp, f, vals[i][g])
+            self.update_lrs(rows["lr"][i])
+
+        def state_dict(self) -> dict[str, Any]:
+            try:
+                pd: dict[str, Any] | None = self.plan.to_dict()
+            except UnsupportedError:
+                pd = None
+            return {"last_step": self.last_step, "verbose": self.verbose, "base_lrs": list(self.base_lrs),
+                    "_last_lr": list(getattr(self, "_last_lr", [])), "plan": pd}
+
+        def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+            from ..ir.plan import from_dict
+
+            sd = dict(state_dict)
+            pd = sd.pop("plan", None)
+            if pd is not None:
+                self.plan = from_dict(pd)
+            for k in ("last_step", "verbose", "base_lrs", "_last_lr"):
+                if k in sd:
+                    setattr(self, k, sd[k])
+            self._reset_cache()
+
+        def _generate_conf_for_graph(self, lr_conf: Any) -> None:
+            raise UnsupportedError(
+                "PlanScheduler runs in eager mode only: nn.Graph compiles its own lr schedule from a "
+                "native OneFlow scheduler. Use bridge.to_oneflow(plan, opt, graph=True) to get one, "
+                "or train eagerly")
+
+    _CLASS["cls"] = PlanScheduler
+    return PlanScheduler
+
+
+def _needs_scan(nd: n.Node | None) -> bool:
+    from .. import semantics
+
+    return nd is not None and semantics.needs_scan(nd)

@@ -1,0 +1,95 @@
+"""Cross-framework, OneFlow half (Python 3.9). See tests/_xfw_cases.py for the protocol.
+
+- ``test_xfw_write_*``: real OneFlow schedules (OneFlow-only kinds included) are imported
+  with ``bridge.from_oneflow``, checked against OneFlow's own trajectory, and recorded
+  (plan + trajectory) for the torch half.
+- ``test_xfw_read_*``: the torch half's plans are lowered with ``bridge.to_oneflow``, real
+  OneFlow is stepped and compared with the recorded real-torch trajectory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _xfw_cases import ONEFLOW_CASES, TORCH_CASES, check, read, write
+
+import bridge
+
+pytestmark = pytest.mark.oneflow
+
+LRS = (0.1, 0.03)
+
+
+def _opt(flow, lrs=LRS, **kw):
+    groups = [{"params": [flow.nn.Parameter(flow.zeros(2))], "lr": lr} for lr in lrs]
+    return flow.optim.SGD(groups, **kw)
+
+
+def _trace(opt, sched, n, field="lr"):
+    rows = [[g[field] for g in opt.param_groups]]
+    for _ in range(n - 1):
+        sched.step()
+        rows.append([g[field] for g in opt.param_groups])
+    return np.array(rows, dtype=np.float64)
+
+
+def _resumed(s, o):
+    sch = s.WarmupLR(s.CosineDecayLR(o, 6000, alpha=0.02), warmup_factor=0.05, warmup_iters=300,
+                     warmup_prefix=True)
+    for _ in range(1234):
+        sch.step()
+    return sch
+
+
+# name -> (builder(lr_scheduler module, optimizer), lrs, steps)
+BUILDERS = {
+    "of_cosine_decay": (lambda s, o: s.CosineDecayLR(o, decay_steps=3000, alpha=0.1), LRS, 5000),
+    "of_warmup_linear": (lambda s, o: s.WarmupLR(s.CosineAnnealingLR(o, T_max=4000), warmup_factor=0.1,
+                                                 warmup_iters=300), (0.1, 0.1), 5000),
+    "of_warmup_linear_prefix": (lambda s, o: s.WarmupLR(s.CosineAnnealingLR(o, T_max=4000),
+                                                        warmup_factor=0.1, warmup_iters=300,
+                                                        warmup_prefix=True), LRS, 5000),
+    "of_warmup_constant": (lambda s, o: s.WarmupLR(s.StepLR(o, 400, 0.7), warmup_factor=0.25,
+                                                   warmup_iters=500, warmup_method="constant"), LRS, 5000),
+    "of_poly_defaults": (lambda s, o: s.PolynomialLR(o, decay_batch=3000), LRS, 4000),
+    "of_poly_cycle": (lambda s, o: s.PolynomialLR(o, decay_batch=700, end_learning_rate=1e-3, power=2.0,
+                                                  cycle=True), LRS, 5000),
+    "of_cawr_decay_limit": (lambda s, o: s.CosineAnnealingWarmRestarts(
+        o, T_0=10, T_mult=2, eta_min=1e-3, decay_rate=0.7, restart_limit=8), LRS, 5000),
+    "of_cawr_tmult3": (lambda s, o: s.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=3, eta_min=1e-4),
+                       LRS, 10000),
+    "of_sequential_global": (lambda s, o: s.SequentialLR(
+        o, [s.LinearLR(o, 0.1, total_iters=500), s.CosineAnnealingLR(o, T_max=3000)], [500]), LRS, 5000),
+    "of_sequential_mixed": (lambda s, o: s.SequentialLR(
+        o, [s.ConstantLR(o, 0.5, total_iters=100), s.ExponentialLR(o, 0.999), s.CosineDecayLR(o, 3000, 0.05)],
+        [300, 2000], interval_rescaling=[True, False]), LRS, 5000),
+    "of_chained": (lambda s, o: s.ChainedScheduler(
+        [s.LinearLR(o, 0.2, total_iters=40), s.CosineAnnealingLR(o, T_max=300, eta_min=0.01)]), LRS, 3000),
+    "of_multistep": (lambda s, o: s.MultiStepLR(o, [100, 1000, 1500], 0.5), LRS, 2000),
+    "of_resumed": (_resumed, LRS, 4000),
+}
+assert tuple(BUILDERS) == ONEFLOW_CASES
+
+
+@pytest.mark.parametrize("name", ONEFLOW_CASES)
+def test_xfw_write_oneflow(flow, name):
+    build, lrs, steps = BUILDERS[name]
+    opt = _opt(flow, lrs)
+    sched = build(flow.optim.lr_scheduler, opt)
+    plan = bridge.from_oneflow(sched)
+    traj = _trace(opt, sched, steps)
+    check(plan.values(steps), traj, plan.bases(), name)
+    write(name, plan.to_dict(), traj, "oneflow")
+
+
+@pytest.mark.parametrize("name", TORCH_CASES)
+def test_xfw_read_torch(flow, name):
+    """A torch schedule (recorded from real torch) lowered to OneFlow runs the same on OneFlow."""
+    plan_dict, trajs = read(name, "torch", "torch (py311)")
+    plan = bridge.from_dict(plan_dict)
+    steps = trajs["lr"].shape[0]
+    kw = {"momentum": 0.9} if "momentum" in plan.fields else {}
+    for field, want in trajs.items():
+        opt = _opt(flow, tuple(plan.bases("lr")), **kw)
+        sched = bridge.to_oneflow(plan, opt)
+        check(_trace(opt, sched, steps, field), want, plan.bases(field), f"{name} {field}")
