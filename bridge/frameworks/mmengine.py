@@ -1,0 +1,421 @@
+"""MMEngine ``param_scheduler`` configs -> Plan (exact, per iteration).
+
+MMEngine itself is never imported: configs are plain dicts and the optimizer is
+read duck-typed (``param_groups``, ``defaults``). The plan counts optimizer
+updates (iterations) of an epoch-based run driven by ``ParamSchedulerHook``:
+iteration-based schedulers step after each train iteration, epoch-based ones
+after each train epoch; every scheduler applies its step-0 update when built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from ..errors import SpecError, UnsupportedError
+from ..ir import Field, Group, Plan
+from ..ir import _check as c
+from ..ir import nodes as n
+
+__all__ = ["from_mmengine", "MMENGINE_TYPES", "INF"]
+
+#: MMEngine's "no end" (``mmengine.optim.scheduler.param_scheduler.INF``).
+INF = int(1e9)
+
+# base name -> (allowed type-specific keys, families it is registered in)
+_SPECIFIC: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
+    "Constant": (("factor",), ("LR", "Momentum", "ParamScheduler")),
+    "CosineAnnealing": (("T_max", "eta_min", "eta_min_ratio"), ("LR", "Momentum", "ParamScheduler")),
+    "CosineRestart": (("periods", "restart_weights", "eta_min", "eta_min_ratio"),
+                      ("LR", "Momentum", "ParamScheduler")),
+    "Exponential": (("gamma",), ("LR", "Momentum", "ParamScheduler")),
+    "Linear": (("start_factor", "end_factor"), ("LR", "Momentum", "ParamScheduler")),
+    "MultiStep": (("milestones", "gamma"), ("LR", "Momentum", "ParamScheduler")),
+    "OneCycle": (("eta_max", "total_steps", "pct_start", "anneal_strategy", "div_factor",
+                  "final_div_factor", "three_phase"), ("LR", "ParamScheduler")),
+    "Poly": (("eta_min", "power"), ("LR", "Momentum", "ParamScheduler")),
+    "Step": (("step_size", "gamma"), ("LR", "Momentum", "ParamScheduler")),
+    "ReduceOnPlateau": (("monitor", "rule", "factor", "patience", "threshold", "threshold_rule",
+                         "cooldown", "min_value", "eps"), ("LR", "Momentum", "ParamScheduler")),
+}
+_COMMON = ("type", "begin", "end", "by_epoch", "last_step", "verbose", "convert_to_iter_based", "_scope_")
+_REQUIRED = {"Exponential": ("gamma",), "MultiStep": ("milestones",), "Step": ("step_size",),
+             "CosineRestart": ("periods",)}
+
+#: every type name MMEngine 0.10 registers in PARAM_SCHEDULERS
+MMENGINE_TYPES: Tuple[str, ...] = tuple(sorted(
+    base + fam for base, (_, fams) in _SPECIFIC.items() for fam in fams))
+
+# schedulers whose update reads ``base_values`` (OneCycle rewrites initial_lr)
+_USES_BASE = ("CosineAnnealing", "CosineRestart")
+
+
+def _split_type(path: str, t: Any) -> Tuple[str, str]:
+    name = t if isinstance(t, str) else getattr(t, "__name__", None)
+    if not isinstance(name, str):
+        raise SpecError(f"{path}.type", "must be a scheduler type name such as 'LinearLR'", t)
+    if name in MMENGINE_TYPES:
+        for fam in ("ParamScheduler", "Momentum", "LR"):
+            if name.endswith(fam):
+                return name[: -len(fam)], fam
+    close = difflib.get_close_matches(name, MMENGINE_TYPES, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise SpecError(f"{path}.type", "unknown MMEngine parameter scheduler (known: "
+                    + ", ".join(MMENGINE_TYPES) + ")" + hint, name)
+
+
+def _is_adam_like(defaults: Optional[Mapping[str, Any]], bases: Mapping[str, Any]) -> bool:
+    if defaults is not None:
+        return "momentum" not in defaults and "betas" in defaults
+    return "momentum" not in bases and "betas[0]" in bases
+
+
+class _Reader:
+    """Per-group base values from a torch optimizer (or OptimWrapper) or a ``bases`` dict."""
+
+    def __init__(self, optimizer: Any, bases: Optional[Mapping[str, Any]]):
+        self.groups: Optional[List[Mapping[str, Any]]] = None
+        self.defaults: Optional[Mapping[str, Any]] = None
+        self.bases: Dict[str, List[float]] = {}
+        if optimizer is not None and bases is not None:
+            raise SpecError("bases", "give either optimizer or bases, not both", sorted(bases))
+        if optimizer is not None:
+            pg = getattr(optimizer, "param_groups", None)
+            if pg is None:
+                raise SpecError("optimizer", "must be a torch optimizer or an MMEngine OptimWrapper "
+                                "(something with param_groups)", type(optimizer).__name__)
+            self.groups = list(pg)
+            d = getattr(optimizer, "defaults", None)
+            if d is None and hasattr(optimizer, "optimizer"):
+                d = getattr(optimizer.optimizer, "defaults", None)
+            self.defaults = d if isinstance(d, Mapping) else {}
+            self.n = len(self.groups)
+        elif bases is not None:
+            if not isinstance(bases, Mapping) or not bases:
+                raise SpecError("bases", "must be a dict like {'lr': [0.1, 0.01]}", bases)
+            lens = {len(v) for v in bases.values() if isinstance(v, (list, tuple))}
+            if len(lens) > 1:
+                raise SpecError("bases", "lists must all have one value per param group",
+                                {k: v for k, v in bases.items()})
+            self.n = lens.pop() if lens else 1
+            for k, v in bases.items():
+                vals = list(v) if isinstance(v, (list, tuple)) else [v] * self.n
+                self.bases[str(k)] = [c.real(f"bases[{k!r}][{i}]", x) for i, x in enumerate(vals)]
+        else:
+            raise SpecError("optimizer", "pass the optimizer (torch / OptimWrapper) or bases={'lr': [...]}",
+                            None)
+        if self.n < 1:
+            raise SpecError("optimizer", "has no param groups", 0)
+
+    @property
+    def adam_like(self) -> bool:
+        return _is_adam_like(self.defaults, self.bases)
+
+    def has(self, field: str) -> bool:
+        if self.groups is None:
+            return field in self.bases
+        return all(_group_get(g, field) is not None for g in self.groups)
+
+    def get(self, field: str, path: str) -> List[float]:
+        if self.groups is None:
+            if field not in self.bases:
+                raise SpecError(path, f"needs base values for {field!r}; add bases={{{field!r}: [...]}}",
+                                sorted(self.bases))
+            return self.bases[field]
+        out = []
+        for i, g in enumerate(self.groups):
+            v = _group_get(g, field)
+            if v is None:
+                raise SpecError(path, f"the optimizer's param_groups[{i}] has no {field!r}",
+                                sorted(k for k in g if k != "params"))
+            out.append(c.real(f"optimizer.param_groups[{i}][{field!r}]", v))
+        return out
+
+
+def _group_get(g: Mapping[str, Any], field: str) -> Any:
+    if field == "betas[0]":
+        b = g.get("betas")
+        return None if b is None else b[0]
+    return g.get(field)
+
+
+def _num(path: str, v: Any, **kw: Any) -> float:
+    return c.real(path, v, **kw)
+
+
+def _int(path: str, v: Any, lo: Optional[int] = None) -> int:
+    return c.integer(path, v, lo=lo)
+
+
+def from_mmengine(param_scheduler: Any, optimizer: Any = None, *, epoch_length: Optional[int] = None,
+                  max_epochs: Optional[int] = None, max_iters: Optional[int] = None,
+                  bases: Optional[Mapping[str, Any]] = None,
+                  metrics: Optional[Sequence[float]] = None) -> Plan:
+    """Plan of an MMEngine ``param_scheduler`` config (a dict or a list of dicts).
+
+    Base values come from ``optimizer`` (per group: lr, momentum, betas[0], ...) or from
+    ``bases={"lr": [...], ...}``. ``epoch_length`` is the number of iterations per epoch
+    (``len(train_dataloader)``); ``max_epochs`` / ``max_iters`` give the Runner's default
+    ``end``. ``metrics`` (one validation value per epoch) feeds ReduceOnPlateau entries.
+    The plan's step t is optimizer update t.
+    """
+    if isinstance(param_scheduler, Mapping) and "type" not in param_scheduler:
+        raise SpecError("param_scheduler", "a dict without 'type' is the per-optimizer form; call "
+                        "from_mmengine once per optimizer with its own list", sorted(param_scheduler))
+    entries = [param_scheduler] if isinstance(param_scheduler, Mapping) else param_scheduler
+    if isinstance(entries, (str, bytes)) or not isinstance(entries, Sequence) or not entries:
+        raise SpecError("param_scheduler", "must be a dict or a non-empty list of dicts", param_scheduler)
+    L = c.opt_int("epoch_length", epoch_length, lo=1)
+    max_epochs = c.opt_int("max_epochs", max_epochs, lo=1)
+    max_iters = c.opt_int("max_iters", max_iters, lo=1)
+    if max_iters is None and max_epochs is not None and L is not None:
+        max_iters = max_epochs * L  # EpochBasedTrainLoop.max_iters
+    reader = _Reader(optimizer, bases)
+    G = reader.n
+
+    # field -> list of (entry index, base name, per-group Window list, uses_base)
+    per_field: Dict[str, List[Tuple[int, str, List[n.Window], Optional[List[n.Node]]]]] = {}
+    onecycle_seen: Dict[str, int] = {}
+    for i, raw in enumerate(entries):
+        path = f"param_scheduler[{i}]" if not isinstance(param_scheduler, Mapping) else "param_scheduler"
+        if not isinstance(raw, Mapping):
+            raise SpecError(path, "must be a dict with a 'type'", raw)
+        if "type" not in raw:
+            raise SpecError(path, "has no 'type' (e.g. 'LinearLR')", sorted(raw))
+        cfg = dict(raw)
+        base_name, fam = _split_type(path, cfg["type"])
+        allowed = set(_COMMON) | set(_SPECIFIC[base_name][0]) | ({"param_name"} if fam == "ParamScheduler" else set())
+        for k in cfg:
+            if k not in allowed:
+                close = difflib.get_close_matches(str(k), sorted(allowed), n=1, cutoff=0.6)
+                raise SpecError(f"{path}.{k}", f"unknown argument for {cfg['type'] if isinstance(cfg['type'], str) else base_name + fam}"
+                                + (f"; did you mean {close[0]!r}?" if close else ""), cfg[k])
+        for k in _REQUIRED.get(base_name, ()):
+            if k not in cfg:
+                raise SpecError(f"{path}.{k}", "is required", None, show_value=False)
+        if cfg.get("last_step", -1) != -1:
+            raise UnsupportedError(f"{path}.last_step: resuming without a state dict is not modelled; "
+                                   "build the plan from step 0 and read it from the resumed step")
+        # field written
+        if fam == "LR":
+            field = "lr"
+        elif fam == "Momentum":
+            field = "betas[0]" if reader.adam_like else "momentum"
+            if not reader.has(field) and not reader.has("momentum") and not reader.has("betas[0]"):
+                raise SpecError(path, "a momentum scheduler needs an optimizer with momentum or betas "
+                                "(MMEngine: 'optimizer must support momentum')",
+                                cfg["type"] if isinstance(cfg["type"], str) else base_name + fam)
+        else:
+            if "param_name" not in cfg:
+                raise SpecError(f"{path}.param_name", "is required for *ParamScheduler types "
+                                "(e.g. 'lr', 'momentum', 'weight_decay')", None, show_value=False)
+            field = cfg["param_name"]
+            if not isinstance(field, str) or not field:
+                raise SpecError(f"{path}.param_name", "must be a param-group key", field)
+            if base_name == "OneCycle" and field != "lr":
+                raise SpecError(f"{path}.param_name", "OneCycleParamScheduler only schedules 'lr'", field)
+        by_epoch = cfg.get("by_epoch", True)
+        if not isinstance(by_epoch, bool):
+            raise SpecError(f"{path}.by_epoch", "must be True or False", by_epoch)
+        convert = cfg.get("convert_to_iter_based", False)
+        if not isinstance(convert, bool):
+            raise SpecError(f"{path}.convert_to_iter_based", "must be True or False", convert)
+        if convert and not by_epoch:
+            raise SpecError(f"{path}.convert_to_iter_based", "only an epoch-based entry (by_epoch=True) "
+                            "can be converted", convert)
+        if base_name == "ReduceOnPlateau" and (not by_epoch or convert):
+            raise SpecError(f"{path}.by_epoch", "ReduceOnPlateau only supports by_epoch=True "
+                            "(without convert_to_iter_based)", by_epoch)
+        if by_epoch and L is None:
+            raise SpecError("epoch_length", f"is needed: {path} ({cfg['type']}) is epoch-based"
+                            + (" with convert_to_iter_based" if convert else "")
+                            + "; pass epoch_length=len(train_dataloader)", None, show_value=False)
+
+        # begin / end as the Runner and build_iter_from_epoch compute them
+        begin_raw = cfg.get("begin", 0)
+        begin_f = _num(f"{path}.begin", begin_raw, nonneg=True)
+        if "end" in cfg:
+            end_raw: Any = cfg["end"]
+            _num(f"{path}.end", end_raw)
+        else:
+            end_raw = (max_epochs if by_epoch else max_iters)
+            if end_raw is None:
+                end_raw = INF
+        scale = L if convert else 1
+        assert scale is not None
+        if convert:
+            begin = int(begin_f * scale)
+            end = int(end_raw * scale) if end_raw != INF else INF
+        else:
+            begin = _int(f"{path}.begin", begin_raw, lo=0)
+            end = _int(f"{path}.end", end_raw) if end_raw != INF else INF
+        if end <= begin:
+            raise SpecError(f"{path}.end", f"must be larger than begin ({begin})", end)
+        every = 1 if (not by_epoch or convert) else L
+        w_end = None if end >= INF else end
+        nodes = _leaf(path, base_name, cfg, begin, end, scale, G, reader, field, metrics)
+        if base_name == "OneCycle":
+            onecycle_seen.setdefault(field, i)
+        elif base_name in _USES_BASE and field in onecycle_seen:
+            raise UnsupportedError(
+                f"{path}: {cfg['type']} after the OneCycle at param_scheduler[{onecycle_seen[field]}] "
+                "reads initial_lr, which OneCycle rewrote to eta_max/div_factor; this combination is "
+                "not modelled")
+        if base_name == "ReduceOnPlateau":
+            # validation after epoch e runs with _global_step = e + 1; only begin <= e+1 < end count
+            if begin > 1:
+                raise UnsupportedError(f"{path}: ReduceOnPlateau with begin > 1 is not modelled; "
+                                       "use begin=0")
+            if w_end is not None and metrics is not None and len(metrics) > w_end - 1:
+                nodes = [dataclasses.replace(nd, metrics=tuple(metrics[: w_end - 1]))  # type: ignore[call-arg]
+                         for nd in nodes]
+            assert L is not None
+            ws = [n.Window(n.Hold(nd, L), 0, None, 1) for nd in nodes]
+        else:
+            assert every is not None
+            ws = [n.Window(nd, begin, w_end, every) for nd in nodes]
+        per_field.setdefault(field, []).append((i, base_name, ws, None))
+
+    groups: List[Dict[str, Field]] = [{} for _ in range(G)]
+    for field, items in per_field.items():
+        base_vals = reader.get(field, f"param_scheduler[{items[0][0]}]")
+        plateau = [it for it in items if it[1] == "ReduceOnPlateau"]
+        if plateau and len(items) > 1:
+            raise UnsupportedError(
+                f"param_scheduler[{plateau[0][0]}]: ReduceOnPlateau on {field!r} together with other "
+                f"schedulers on the same field is not modelled (its steps depend on metrics)")
+        for g in range(G):
+            if plateau:
+                sched: n.Node = items[0][2][g].schedule
+            else:
+                sched = n.Windows(tuple(it[2][g] for it in items))
+            groups[g][field] = Field(base_vals[g], sched)
+    # keep the learning rate visible even when only other fields are scheduled
+    if "lr" not in per_field and reader.has("lr"):
+        for g, v in enumerate(reader.get("lr", "optimizer")):
+            groups[g]["lr"] = Field(v)
+    return Plan(tuple(Group(fs) for fs in groups), epoch_length=L, total_steps=max_iters, source="mmengine")
+
+
+def _leaf(path: str, base_name: str, cfg: Mapping[str, Any], begin: int, end: int, scale: int,
+          G: int, reader: _Reader, field: str, metrics: Optional[Sequence[float]]) -> List[n.Node]:
+    """One IR leaf per group for one config entry (begin/end already in scheduler steps)."""
+    span = end - begin  # scheduler steps in the window
+    total_iters = span - 1  # Linear / Constant / Poly: end - begin - 1
+
+    def one(nd: n.Node) -> List[n.Node]:
+        return [nd] * G
+
+    try:
+        if base_name == "Constant":
+            factor = _num(f"{path}.factor", cfg.get("factor", 1.0 / 3), lo=0.0, hi=1.0)
+            if factor == 0.0 and end < INF and total_iters > 0:
+                raise SpecError(f"{path}.factor", "must be > 0: MMEngine divides by it at step end-1", factor)
+            return one(n.Constant(factor, total_iters if end < INF and total_iters > 0 else None))
+        if base_name == "Linear":
+            s = _num(f"{path}.start_factor", cfg.get("start_factor", 1.0 / 3), lo=0.0, hi=1.0)
+            e = _num(f"{path}.end_factor", cfg.get("end_factor", 1.0), lo=0.0, hi=1.0)
+            if total_iters == 0:
+                return one(n.Constant(s, None))
+            if s == 0.0:
+                raise SpecError(f"{path}.start_factor", "must be > 0: MMEngine's LinearLR divides by "
+                                "start_factor*total_iters at its second step", s)
+            return one(n.Linear(s, e, total_iters))
+        if base_name == "Poly":
+            eta = _num(f"{path}.eta_min", cfg.get("eta_min", 0.0))
+            power = _num(f"{path}.power", cfg.get("power", 1.0), nonneg=True)
+            if total_iters == 0:
+                return one(n.Constant(1.0, None))
+            return one(n.Polynomial(total_iters, power, eta))
+        if base_name == "Step":
+            ss = _int(f"{path}.step_size", cfg["step_size"], lo=1) * scale
+            return one(n.Step(ss, _num(f"{path}.gamma", cfg.get("gamma", 0.1), nonneg=True)))
+        if base_name == "MultiStep":
+            ms_raw = cfg["milestones"]
+            if isinstance(ms_raw, (str, bytes)) or not isinstance(ms_raw, Sequence):
+                raise SpecError(f"{path}.milestones", "must be a list of integers", ms_raw)
+            ms = [_int(f"{path}.milestones[{j}]", m, lo=0) for j, m in enumerate(ms_raw)]
+            if any(b < a for a, b in zip(ms, ms[1:])):
+                raise SpecError(f"{path}.milestones", "must be increasing", list(ms_raw))
+            return one(n.MultiStep(tuple(m * scale for m in ms),
+                                   _num(f"{path}.gamma", cfg.get("gamma", 0.1), nonneg=True)))
+        if base_name == "Exponential":
+            return one(n.Exponential(_num(f"{path}.gamma", cfg["gamma"], positive=True)))
+        if base_name == "CosineAnnealing":
+            em, er = _eta_pair(path, cfg, default_zero=True)
+            tm = cfg.get("T_max")
+            T = _int(f"{path}.T_max", tm, lo=1) * scale if tm else span
+            return one(n.CosineAnnealing(T, em or 0.0, er))
+        if base_name == "CosineRestart":
+            em, er = _eta_pair(path, cfg, default_zero=False)
+            per = c.int_list(f"{path}.periods", cfg["periods"], lo=1, nonempty=True)
+            rw = c.real_list(f"{path}.restart_weights", cfg.get("restart_weights", (1,)), nonneg=True)
+            if len(rw) != len(per):
+                raise SpecError(f"{path}.restart_weights", f"must have one weight per period ({len(per)})",
+                                list(rw))
+            return one(n.CosineRestart(tuple(p * scale for p in per), rw, em or 0.0, er))
+        if base_name == "OneCycle":
+            ts = cfg.get("total_steps")
+            T = _int(f"{path}.total_steps", ts, lo=1) * scale if ts is not None else span
+            pct = cfg.get("pct_start", 0.3)
+            if not isinstance(pct, float) or not 0.0 <= pct <= 1.0:
+                raise SpecError(f"{path}.pct_start", "must be a float between 0 and 1 (MMEngine checks the type)",
+                                pct)
+            anneal = c.choice(f"{path}.anneal_strategy", cfg.get("anneal_strategy", "cos"), ("cos", "linear"))
+            emax = cfg.get("eta_max", 0)
+            if isinstance(emax, (list, tuple)):
+                if len(emax) != G:
+                    raise SpecError(f"{path}.eta_max", f"must have one value per param group ({G})", list(emax))
+                maxes = [_num(f"{path}.eta_max[{g}]", v, nonneg=True) for g, v in enumerate(emax)]
+            else:
+                maxes = [_num(f"{path}.eta_max", emax, nonneg=True)] * G
+            kw = dict(total_steps=T, pct_start=pct, anneal=anneal,
+                      div_factor=_num(f"{path}.div_factor", cfg.get("div_factor", 25.0), positive=True),
+                      final_div_factor=_num(f"{path}.final_div_factor", cfg.get("final_div_factor", 1e4),
+                                            positive=True),
+                      three_phase=c.boolean(f"{path}.three_phase", cfg.get("three_phase", False)))
+            return [n.OneCycle(max_lr=m, **kw) for m in maxes]  # type: ignore[arg-type]
+        if base_name == "ReduceOnPlateau":
+            rule = c.choice(f"{path}.rule", cfg.get("rule", "less"), ("less", "greater"))
+            trule = c.choice(f"{path}.threshold_rule", cfg.get("threshold_rule", "rel"), ("rel", "abs"))
+            mv = cfg.get("min_value", 0.0)
+            if isinstance(mv, (list, tuple)):
+                if len(mv) != G:
+                    raise SpecError(f"{path}.min_value", f"must have one value per param group ({G})", list(mv))
+                mins = [_num(f"{path}.min_value[{g}]", v, nonneg=True) for g, v in enumerate(mv)]
+            else:
+                mins = [_num(f"{path}.min_value", mv, nonneg=True)] * G
+            thr = _num(f"{path}.threshold", cfg.get("threshold", 1e-4), nonneg=True)
+            met: Optional[Tuple[float, ...]] = None
+            if metrics is not None:
+                met = c.real_list("metrics", metrics)
+                lim = INF * (1.0 - thr) if rule == "less" and trule == "rel" else INF
+                if any(abs(m) >= lim * 0.999 for m in met):
+                    raise UnsupportedError("metrics: MMEngine starts 'best' at 1e9, not infinity; "
+                                           "metrics this large are not modelled")
+            factor = _num(f"{path}.factor", cfg.get("factor", 0.1), nonneg=True)
+            if factor >= 1.0:
+                raise SpecError(f"{path}.factor", "must be < 1.0", factor)
+            return [n.Plateau(mode="min" if rule == "less" else "max", factor=factor,
+                              patience=_int(f"{path}.patience", cfg.get("patience", 10), lo=0),
+                              threshold=thr, threshold_mode=trule,
+                              cooldown=_int(f"{path}.cooldown", cfg.get("cooldown", 0), lo=0),
+                              min_lr=m, eps=_num(f"{path}.eps", cfg.get("eps", 1e-8), nonneg=True),
+                              metrics=met) for m in mins]
+    except SpecError as e:
+        if e.path.startswith(path):
+            raise
+        raise SpecError(f"{path}.{e.path}", e.reason, e.value, show_value=e.show_value) from None
+    raise UnsupportedError(f"{path}: {base_name} is not modelled")  # pragma: no cover
+
+
+def _eta_pair(path: str, cfg: Mapping[str, Any], default_zero: bool) -> Tuple[Optional[float], Optional[float]]:
+    eta, ratio = cfg.get("eta_min"), cfg.get("eta_min_ratio")
+    if eta is None and ratio is None and default_zero:
+        eta = 0.0
+    if (eta is None) == (ratio is None):
+        raise SpecError(f"{path}.eta_min", "give exactly one of eta_min and eta_min_ratio", {"eta_min": eta,
+                        "eta_min_ratio": ratio})
+    return (None if eta is None else _num(f"{path}.eta_min", eta),
+            None if ratio is None else _num(f"{path}.eta_min_ratio", ratio, nonneg=True))

@@ -1,0 +1,145 @@
+"""bridge.load_config: literal reading of MMEngine configs, compared with mmengine.Config."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bridge
+from bridge.errors import SpecError
+
+DATA = Path(__file__).parent / "data" / "configs"
+LITERAL = ["retinanet_2x.py", "adamw_delete.py", "seg_poly.json", "child.yaml",
+           "_base_/schedules/schedule_1x.py"]
+
+
+def _plain(v):
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+@pytest.mark.mmengine
+@pytest.mark.parametrize("name", LITERAL)
+def test_same_as_mmengine_config(name):
+    from mmengine.config import Config
+
+    ours = bridge.load_config(DATA / name)
+    theirs = Config.fromfile(str(DATA / name)).to_dict()
+    theirs.pop("_base_", None)
+    assert _plain(ours) == _plain(theirs)
+
+
+def test_inheritance_and_delete():
+    cfg = bridge.load_config(DATA / "adamw_delete.py")
+    assert cfg["optim_wrapper"] == {
+        "type": "OptimWrapper",
+        "optimizer": {"type": "AdamW", "lr": 0.0004, "weight_decay": 0.05},
+        "paramwise_cfg": {"norm_decay_mult": 0, "bias_decay_mult": 0}}
+    cos = cfg["param_scheduler"][1]
+    assert (cos["begin"], cos["end"], cos["T_max"]) == (18, 34, 16)
+    assert cos["eta_min"] == pytest.approx(0.0004 * 0.05)
+    assert cfg["train_cfg"] == {"type": "EpochBasedTrainLoop", "max_epochs": 36, "val_interval": -1}
+    assert cfg["warmup"]["end"] == 500 and cfg["loop_cfg"]["max_epochs"] == 12
+    child = bridge.load_config(DATA / "retinanet_2x.py")
+    assert child["optim_wrapper"]["optimizer"] == {"type": "SGD", "lr": 0.01, "momentum": 0.9,
+                                                   "weight_decay": 0.0001}
+    assert child["train_dataloader"]["dataset"]["type"] == "CocoDataset"
+
+
+def test_yaml_json():
+    cfg = bridge.load_config(DATA / "child.yaml")
+    assert cfg["optim_wrapper"]["optimizer"]["lr"] == 0.02
+    assert cfg["train_cfg"] == {"type": "IterBasedTrainLoop", "max_iters": 80000}
+
+
+def test_type_imports_become_names():
+    cfg = bridge.load_config(DATA / "pure_types.py")
+    assert [d["type"] for d in cfg["param_scheduler"]] == ["LinearLR", "CosineAnnealingLR"]
+    assert cfg["optim_wrapper"]["optimizer"]["type"] == "SGD"
+    assert "LinearLR" not in cfg
+
+
+def _copy_malicious(tmp_path: Path, name: str) -> tuple:
+    marker = tmp_path / "MARKER"
+    text = (DATA / name).read_text().replace("MARKER_PATH", str(marker))
+    p = tmp_path / name
+    p.write_text(text)
+    return p, marker
+
+
+@pytest.mark.parametrize("name", ["malicious.py", "sneaky_call.py"])
+def test_malicious_config_is_refused_and_not_executed(tmp_path, name):
+    p, marker = _copy_malicious(tmp_path, name)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with pytest.raises(SpecError) as ei:
+            bridge.load_config(p)
+    finally:
+        os.chdir(cwd)
+    msg = str(ei.value)
+    assert f"{p}:" in msg and "nothing was executed" in msg and "trust=True" in msg
+    assert ("import" in msg) if name == "malicious.py" else ("__import__" in msg)
+    assert not marker.exists()
+
+
+def test_trust_executes(tmp_path):
+    p, marker = _copy_malicious(tmp_path, "malicious.py")
+    cfg = bridge.load_config(p, trust=True)
+    assert marker.exists()
+    assert cfg["param_scheduler"][0]["type"] == "LinearLR"
+
+
+def test_errors_name_file_and_line(tmp_path):
+    p = tmp_path / "bad.py"
+    p.write_text("lr = 0.1\nparam_scheduler = [dict(type='StepLR', step_size=steps)]\n")
+    with pytest.raises(SpecError, match=r"bad\.py:2: name 'steps' is not assigned earlier"):
+        bridge.load_config(p)
+    p.write_text("for i in range(3):\n    pass\n")
+    with pytest.raises(SpecError, match=r"bad\.py:1: a For statement cannot be read"):
+        bridge.load_config(p)
+    p.write_text("_base_ = 'missing.py'\n")
+    with pytest.raises(SpecError, match="base file not found"):
+        bridge.load_config(p)
+    with pytest.raises(SpecError, match="no such config file"):
+        bridge.load_config(tmp_path / "nope.py")
+
+
+@pytest.mark.mmengine
+@pytest.mark.torch
+def test_loaded_config_gives_the_plan(torch_mod):
+    cfg = bridge.load_config(DATA / "adamw_delete.py")
+    L = 40
+    plan = bridge.from_mmengine(cfg["param_scheduler"], bases={"lr": [cfg["optim_wrapper"]["optimizer"]["lr"]]},
+                                epoch_length=L, max_epochs=cfg["train_cfg"]["max_epochs"])
+    # the same through real MMEngine
+    from test_mmengine import run_mmengine
+
+    p = torch_mod.nn.Parameter(torch_mod.zeros(1, dtype=torch_mod.float64))
+    opt = torch_mod.optim.AdamW([p], lr=cfg["optim_wrapper"]["optimizer"]["lr"])
+    ref = run_mmengine(cfg["param_scheduler"], opt, epoch_length=L, max_epochs=36, fields=("lr",))["lr"]
+    np.testing.assert_allclose(plan.values(36 * L), ref, rtol=1e-12, atol=1e-12 * 4e-4)
+
+
+def test_base_loop_detected(tmp_path):
+    a = tmp_path / "a.py"
+    b = tmp_path / "b.py"
+    a.write_text("_base_ = './b.py'\nx = 1\n")
+    b.write_text("_base_ = './a.py'\ny = 2\n")
+    with pytest.raises(SpecError, match="loops back"):
+        bridge.load_config(a)
+
+
+def test_duplicate_base_keys(tmp_path):
+    shutil.copy(DATA / "_base_/datasets/coco.py", tmp_path / "c1.py")
+    shutil.copy(DATA / "_base_/datasets/coco.py", tmp_path / "c2.py")
+    (tmp_path / "m.py").write_text("_base_ = ['c1.py', 'c2.py']\n")
+    with pytest.raises(SpecError, match="duplicate keys"):
+        bridge.load_config(tmp_path / "m.py")
