@@ -1,0 +1,183 @@
+"""from_mindspore: plans read from MindSpore reproduce MindSpore's own values."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import bridge
+from bridge.frameworks import mindspore as bm
+from bridge.ir import Plan, Table
+
+os.environ.setdefault("GLOG_v", "3")
+pytestmark = pytest.mark.mindspore
+
+FUNCTIONS = [
+    ("piecewise_constant_lr", dict(milestone=[2, 5, 6], learning_rates=[0.1, 0.05, 0.01])),
+    ("piecewise_constant_lr", dict(milestone=[3, 3, 10], learning_rates=[0.1, 0.05, 0.01])),
+    ("exponential_decay_lr", dict(learning_rate=0.1, decay_rate=0.9, total_step=50, step_per_epoch=3,
+                                  decay_epoch=2)),
+    ("exponential_decay_lr", dict(learning_rate=0.1, decay_rate=0.9, total_step=50, step_per_epoch=3,
+                                  decay_epoch=2, is_stair=True)),
+    ("natural_exp_decay_lr", dict(learning_rate=0.1, decay_rate=0.2, total_step=50, step_per_epoch=2,
+                                  decay_epoch=4)),
+    ("natural_exp_decay_lr", dict(learning_rate=0.1, decay_rate=0.2, total_step=50, step_per_epoch=2,
+                                  decay_epoch=4, is_stair=True)),
+    ("inverse_decay_lr", dict(learning_rate=0.1, decay_rate=0.5, total_step=40, step_per_epoch=1, decay_epoch=3)),
+    ("inverse_decay_lr", dict(learning_rate=0.1, decay_rate=0.5, total_step=40, step_per_epoch=2, decay_epoch=3,
+                              is_stair=True)),
+    ("cosine_decay_lr", dict(min_lr=0.0, max_lr=1.0, total_step=12, step_per_epoch=2, decay_epoch=4)),
+    ("cosine_decay_lr", dict(min_lr=0.01, max_lr=0.1, total_step=100, step_per_epoch=3, decay_epoch=20)),
+    ("polynomial_decay_lr", dict(learning_rate=0.1, end_learning_rate=0.01, total_step=60, step_per_epoch=2,
+                                 decay_epoch=10, power=2.0)),
+    ("polynomial_decay_lr", dict(learning_rate=1.0, end_learning_rate=0.0, total_step=12, step_per_epoch=2,
+                                 decay_epoch=2, power=1.0, update_decay_epoch=True)),
+    ("polynomial_decay_lr", dict(learning_rate=0.5, end_learning_rate=0.05, total_step=80, step_per_epoch=1,
+                                 decay_epoch=7, power=0.5, update_decay_epoch=True)),
+    ("warmup_lr", dict(learning_rate=1.0, total_step=12, step_per_epoch=2, warmup_epoch=3)),
+    ("warmup_lr", dict(learning_rate=0.1, total_step=30, step_per_epoch=1, warmup_epoch=7)),
+]
+
+
+@pytest.mark.parametrize("name,kw", FUNCTIONS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(FUNCTIONS)])
+def test_dynamic_lr_functions(ms, name, kw):
+    from mindspore import nn
+
+    theirs = np.array(getattr(nn, name)(**kw))
+    plan = bridge.from_mindspore(name, **kw)
+    assert plan.total_steps == len(theirs)
+    ours = plan.values(len(theirs))[:, 0]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+    # positional arguments and the function object itself work too
+    plan2 = bridge.from_mindspore(getattr(nn, name), *kw.values())
+    np.testing.assert_allclose(plan2.values(len(theirs))[:, 0], theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_traps_documented_values(ms):
+    c = bridge.from_mindspore("cosine_decay_lr", min_lr=0.0, max_lr=1.0, total_step=12, step_per_epoch=2,
+                              decay_epoch=4)
+    np.testing.assert_allclose(c.values(12)[:, 0], [1, 1, .853553, .853553, .5, .5, .146447, .146447, 0, 0, 0, 0],
+                               atol=1e-6)
+    w = bridge.from_mindspore("warmup_lr", 1.0, 12, 2, 3)
+    assert w.values(3)[0, 0] == 0.0  # warm-up starts at 0
+
+
+def test_function_argument_errors():
+    with pytest.raises(bridge.SpecError, match="did you mean 'cosine_decay_lr'"):
+        bridge.from_mindspore("cosine_decay")
+    with pytest.raises(bridge.SpecError, match="step_per_epoch"):
+        bridge.from_mindspore("warmup_lr", 1.0, 12, 0, 3)
+    with pytest.raises(bridge.SpecError, match="decay_epoch.*is required"):
+        bridge.from_mindspore("cosine_decay_lr", 0.0, 1.0, 12, 2)
+    with pytest.raises(bridge.SpecError, match="max_lr"):
+        bridge.from_mindspore("cosine_decay_lr", 1.0, 0.5, 12, 2, 4)
+    with pytest.raises(bridge.SpecError, match="cumulative"):
+        bridge.from_mindspore("piecewise_constant_lr", [5, 2], [0.1, 0.01])
+
+
+CELLS = [
+    ("ExponentialDecayLR", (0.1, 0.9, 4)), ("ExponentialDecayLR", (0.1, 0.9, 4, True)),
+    ("NaturalExpDecayLR", (0.1, 0.1, 4)), ("NaturalExpDecayLR", (0.1, 0.1, 4, True)),
+    ("InverseDecayLR", (0.1, 0.5, 3)), ("InverseDecayLR", (0.1, 0.5, 3, True)),
+    ("CosineDecayLR", (0.01, 0.1, 50)), ("PolynomialDecayLR", (0.1, 0.01, 40, 0.5)),
+    ("PolynomialDecayLR", (0.1, 0.01, 15, 2.0, True)), ("WarmUpLR", (0.1, 25)),
+]
+
+
+def test_learning_rate_schedule_cells(ms):
+    """Each real cell evaluated in GRAPH_MODE (one graph for all) against the imported plan."""
+    import mindspore.nn.learning_rate_schedule as lrs
+
+    steps = 120
+    cells = [getattr(lrs, cls)(*args) for cls, args in CELLS]
+    old = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        outs = bm._classes()["MultiOut"](cells)(ms.Tensor(np.arange(steps, dtype=np.int32)))
+    finally:
+        ms.set_context(mode=old)
+    for (cls, args), cell, out in zip(CELLS, cells, outs):
+        plan = bridge.from_mindspore(cell)
+        ref = out.asnumpy().astype(np.float64)
+        ours = plan.values(steps)[:, 0]
+        np.testing.assert_allclose(ours, ref, rtol=2e-6, atol=1e-9, err_msg=f"{cls}{args}")
+
+
+def test_natural_exp_decay_cell_ignores_decay_steps(ms):
+    import mindspore.nn.learning_rate_schedule as lrs
+
+    plan = bridge.from_mindspore(lrs.NaturalExpDecayLR(0.1, 0.1, 4))
+    assert plan.value(8)[0] == pytest.approx(0.1 * np.exp(-0.8))
+
+
+def _exp_run(ms, make, steps, groups=(0.1,)):
+    from mindspore import Parameter, Tensor
+    from mindspore.experimental import optim
+
+    params = [{"params": [Parameter(Tensor(np.zeros(1, np.float32)), name=f"e{i}")], "lr": lr}
+              for i, lr in enumerate(groups)]
+    opt = optim.SGD(params, lr=groups[0])
+    sch = make(opt)
+    plan = bridge.from_mindspore(sch)
+    rec = []
+    for _ in range(steps):
+        rec.append([float(g["lr"].asnumpy()) for g in opt.param_groups])
+        sch.step()
+    return plan, np.array(rec)
+
+
+EXPERIMENTAL = {
+    "StepLR": lambda s, o: s.StepLR(o, step_size=4, gamma=0.5),
+    "MultiStepLR": lambda s, o: s.MultiStepLR(o, milestones=[3, 7, 7], gamma=0.5),
+    "LinearLR": lambda s, o: s.LinearLR(o, start_factor=0.1, total_iters=6),
+    "ExponentialLR": lambda s, o: s.ExponentialLR(o, gamma=0.9),
+    "PolynomialLR": lambda s, o: s.PolynomialLR(o, total_iters=10, power=2.0),
+    "ConstantLR": lambda s, o: s.ConstantLR(o, factor=0.25, total_iters=5),
+    "CosineAnnealingLR": lambda s, o: s.CosineAnnealingLR(o, T_max=6, eta_min=0.001),
+    "LambdaLR": lambda s, o: s.LambdaLR(o, lambda e: 0.9 ** e),
+    "MultiplicativeLR": lambda s, o: s.MultiplicativeLR(o, lambda e: 0.95),
+    "CyclicLR": lambda s, o: s.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4, step_size_down=3,
+                                        mode="triangular2"),
+    "CosineAnnealingWarmRestarts": lambda s, o: s.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001),
+    "SequentialLR": lambda s, o: s.SequentialLR(o, [s.LinearLR(o, start_factor=0.1, total_iters=5),
+                                                    s.CosineAnnealingLR(o, T_max=10)], milestones=[5]),
+}
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTAL))
+def test_experimental_schedulers(ms, name):
+    from mindspore.experimental.optim import lr_scheduler as s
+
+    steps = 25
+    groups = (0.1,) if name in ("CyclicLR",) else (0.1, 0.02)
+    plan, rec = _exp_run(ms, lambda o: EXPERIMENTAL[name](s, o), steps, groups)
+    ours = plan.values(steps)
+    # MindSpore computes these in float32
+    np.testing.assert_allclose(ours, rec, rtol=3e-6, atol=1e-8)
+
+
+def test_bare_list_becomes_table(ms):
+    from mindspore import Tensor, nn
+
+    lst = nn.cosine_decay_lr(0.0, 0.1, 20, 2, 5)
+    plan = bridge.from_mindspore(lst)
+    assert isinstance(plan.schedule(), Table) and plan.total_steps == 20
+    np.testing.assert_array_equal(plan.values(20)[:, 0], lst)
+    with pytest.raises(bridge.SpecError, match="20 values"):
+        plan.values(21)
+    t = bridge.from_mindspore(Tensor(np.float32(lst)))
+    np.testing.assert_array_equal(t.values(20)[:, 0], np.float32(lst))
+
+
+def test_round_trip_of_bridge_cells(ms):
+    from bridge.ir import CosineAnnealing
+
+    p = Plan.single(CosineAnnealing(10), base=0.1)
+    assert bridge.from_mindspore(bridge.to_mindspore_cell(p)) is p
+
+
+def test_unknown_object_is_a_spec_error():
+    with pytest.raises(bridge.SpecError, match="expected a dynamic-lr function name"):
+        bridge.from_mindspore(object())
