@@ -1,0 +1,78 @@
+"""Scheduler step counters across frameworks, for resuming a run elsewhere.
+
+One number describes where a run is: ``step`` = scheduler steps completed =
+optimizer updates done (per-iteration stepping). Each framework stores it
+differently:
+
+- torch ``LRScheduler.state_dict()``: ``last_epoch = step`` and
+  ``_step_count = step + 1`` (the constructor's initial step counts).
+- MindSpore ``nn.Optimizer.global_step`` (int32 Parameter): the index of the
+  NEXT update into a per-step lr list; ``global_step = step``. A sliced list
+  ``lrs[step:]`` with ``global_step = 0`` is equivalent.
+- OneFlow scheduler ``state_dict()``: ``last_step = step``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Sequence
+
+from ..errors import SpecError
+
+__all__ = ["step_from", "resume_state", "resume_mindspore", "slice_list"]
+
+
+def step_from(state: Any) -> int:
+    """The completed-step count from a torch / OneFlow scheduler state_dict, a MindSpore optimizer or an int."""
+    if isinstance(state, bool):
+        raise SpecError("state", "must be a step count, a scheduler state_dict or a MindSpore optimizer", state)
+    if isinstance(state, int):
+        step = state
+    elif isinstance(state, Mapping) and "last_epoch" in state:
+        step = int(state["last_epoch"])
+    elif isinstance(state, Mapping) and "last_step" in state:
+        step = int(state["last_step"])
+    elif hasattr(state, "global_step"):
+        step = int(state.global_step.asnumpy().reshape(-1)[0])
+    else:
+        raise SpecError("state", "must be a step count, a scheduler state_dict (last_epoch / last_step) "
+                        "or a MindSpore optimizer", type(state).__name__)
+    if step < 0:
+        raise SpecError("state", "step must be >= 0", step)
+    return step
+
+
+def resume_state(step: Any, target: str) -> Dict[str, int]:
+    """The counter fields ``target`` needs to continue after ``step`` completed updates.
+
+    ``target``: ``"torch"`` -> ``{"last_epoch": step, "_step_count": step + 1}``
+    (load into a scheduler built on an optimizer whose groups hold ``initial_lr``);
+    ``"mindspore"`` -> ``{"global_step": step}``; ``"oneflow"`` -> ``{"last_step": step}``.
+    """
+    k = step_from(step)
+    if target == "torch":
+        return {"last_epoch": k, "_step_count": k + 1}
+    if target == "mindspore":
+        return {"global_step": k}
+    if target == "oneflow":
+        return {"last_step": k}
+    raise SpecError("target", "must be 'torch', 'mindspore' or 'oneflow'", target)
+
+
+def slice_list(values: Sequence[float], step: Any) -> List[float]:
+    """A MindSpore per-step lr list resumed at ``step`` (use with ``global_step = 0``)."""
+    k = step_from(step)
+    if k > len(values):
+        raise SpecError("step", f"is past the end of the list ({len(values)} values)", k)
+    return list(values[k:])
+
+
+def resume_mindspore(optimizer: Any, step: Any) -> None:
+    """Set a MindSpore optimizer's ``global_step`` so its next update uses list index ``step``."""
+    from .._frameworks import import_framework
+
+    ms = import_framework("mindspore")
+    k = step_from(step)
+    if k >= 2 ** 31:
+        raise SpecError("step", "MindSpore's global_step is int32", k)
+    gs = optimizer.global_step
+    gs.set_data(ms.Tensor([k] * int(gs.shape[0] if gs.shape else 1), ms.int32).reshape(gs.shape))

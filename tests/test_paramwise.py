@@ -1,0 +1,186 @@
+"""bridge.groups.paramwise against MMEngine's real DefaultOptimWrapperConstructor."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.errors import SpecError
+from bridge.groups import paramwise
+
+
+def _model(torch, shared=False):
+    nn = torch.nn
+
+    class Backbone(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 8, 3)
+            self.bn1 = nn.BatchNorm2d(8)
+            self.dw = nn.Conv2d(8, 8, 3, groups=8)
+            self.gn = nn.GroupNorm(2, 8)
+            self.frozen = nn.Linear(2, 2)
+            self.frozen.weight.requires_grad_(False)
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 4)
+            self.ln = nn.LayerNorm(4)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pos_embed = nn.Parameter(torch.zeros(1, 4))
+            self.scale = nn.Parameter(torch.ones(4))
+            self.backbone = Backbone()
+            self.head = Head()
+            self.decode_head = Head()
+            self.embed = nn.Embedding(10, 4)
+            self.rms = nn.RMSNorm(4)
+            if shared:
+                self.tied = nn.Linear(8, 4)
+                self.tied.weight = self.head.fc.weight
+
+    return Net()
+
+
+CONFIGS = {
+    "empty": {},
+    "bias": {"bias_lr_mult": 2.0, "bias_decay_mult": 0.0},
+    "norm": {"norm_decay_mult": 0.0},
+    "norm_and_bias": {"norm_decay_mult": 0.5, "bias_decay_mult": 0.0, "bias_lr_mult": 3.0},
+    "dwconv": {"dwconv_decay_mult": 0.1},
+    "flat": {"flat_decay_mult": 0.0},
+    "setr_head": {"custom_keys": {"head": {"lr_mult": 10.0}}},
+    "longest_first": {"custom_keys": {"head": {"lr_mult": 10.0}, "decode_head": {"lr_mult": 5.0},
+                                      "fc": {"lr_mult": 2.0}}},
+    "mmengine_846": {"custom_keys": {"backbone": {"lr_mult": 0.1}}, "norm_decay_mult": 0.0,
+                     "bias_decay_mult": 0.0},
+    "decay_mult_and_extra": {"custom_keys": {"pos_embed": {"decay_mult": 0.0},
+                                             "head.fc": {"lr_mult": 2.0, "decay_mult": 0.5, "momentum": 0.5}}},
+    "tie_alphabetical": {"custom_keys": {"bn": {"lr_mult": 3.0}, "gn": {"lr_mult": 4.0},
+                                         "nn": {"lr_mult": 7.0}}},
+    "top_level_dot": {"custom_keys": {".scale": {"lr_mult": 0.0}}, "flat_decay_mult": 0.25},
+    "everything": {"custom_keys": {"decode_head.ln": {"decay_mult": 2.0}}, "bias_lr_mult": 2.0,
+                   "bias_decay_mult": 0.5, "norm_decay_mult": 0.0, "dwconv_decay_mult": 0.3,
+                   "flat_decay_mult": 0.7},
+    "bypass_duplicate": {"bypass_duplicate": True, "bias_lr_mult": 2.0},
+}
+
+
+def _mmengine_groups(mmengine_mod, model, cfg, base_wd=1e-4):
+    from mmengine.optim import DefaultOptimWrapperConstructor
+
+    opt = dict(type="SGD", lr=0.01, momentum=0.9)
+    if base_wd is not None:
+        opt["weight_decay"] = base_wd
+    ctor = DefaultOptimWrapperConstructor(dict(optimizer=opt), cfg)
+    return ctor(model).optimizer.param_groups
+
+
+@pytest.mark.mmengine
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_parity_with_mmengine(name, torch_mod, mmengine_mod):
+    torch = torch_mod
+    cfg = CONFIGS[name]
+    model = _model(torch, shared=name == "bypass_duplicate")
+    names = {id(p): n for n, p in model.named_parameters(remove_duplicate=False)}
+    theirs = _mmengine_groups(mmengine_mod, model, cfg)
+    table = paramwise.apply(paramwise.describe(model), 0.01, 1e-4, cfg)
+    ours = table.torch_groups()
+    assert len(theirs) == len(ours)
+    for t, o in zip(theirs, ours):
+        assert [names[id(p)] for p in t["params"]] == [names[id(p)] for p in o["params"]]
+        assert [id(p) for p in t["params"]] == [id(p) for p in o["params"]]
+        assert t["lr"] == o.get("lr", 0.01)
+        assert t["weight_decay"] == o.get("weight_decay", 1e-4)
+        for k, v in o.items():
+            if k != "params":
+                assert t[k] == v, k
+    # the same groups give the same torch optimizer
+    mine = torch.optim.SGD(ours, lr=0.01, momentum=0.9, weight_decay=1e-4)
+    for a, b in zip(theirs, mine.param_groups):
+        assert {k: v for k, v in a.items() if k != "params"} == {k: v for k, v in b.items() if k != "params"}
+
+
+@pytest.mark.mmengine
+def test_setr_trap_and_846_rules_named(torch_mod, mmengine_mod):
+    model = _model(torch_mod)
+    t = paramwise.apply(paramwise.describe(model), 0.01, 1e-4, CONFIGS["setr_head"]).as_dict()
+    assert t["decode_head.fc.weight"]["lr"] == pytest.approx(0.1)
+    assert t["decode_head.fc.weight"]["rule"] == "custom_keys['head']"
+    t = paramwise.apply(paramwise.describe(model), 0.01, 1e-4, CONFIGS["mmengine_846"]).as_dict()
+    assert t["backbone.bn1.weight"]["weight_decay"] == 1e-4       # not 0: custom key wins
+    assert t["head.ln.weight"]["weight_decay"] == 0.0
+    assert t["backbone.frozen.weight"]["skipped"] == "requires_grad=False"
+
+
+@pytest.mark.mmengine
+def test_shared_parameter_without_bypass_fails_like_mmengine(torch_mod, mmengine_mod):
+    model = _model(torch_mod, shared=True)
+    with pytest.raises(ValueError, match="more than one"):
+        _mmengine_groups(mmengine_mod, model, {"bias_lr_mult": 1.0})
+    groups = paramwise.apply(paramwise.describe(model), 0.01, 1e-4, {"bias_lr_mult": 1.0}).torch_groups()
+    with pytest.raises(ValueError, match="more than one"):
+        torch_mod.optim.SGD(groups, lr=0.01)
+
+
+@pytest.mark.mmengine
+def test_missing_base_wd_refused_like_mmengine(torch_mod, mmengine_mod):
+    model = _model(torch_mod)
+    for cfg in ({"norm_decay_mult": 0.0}, {"custom_keys": {"head": {"decay_mult": 0.0}}}):
+        with pytest.raises(ValueError):
+            _mmengine_groups(mmengine_mod, model, cfg, base_wd=None)
+        with pytest.raises(SpecError):
+            paramwise.apply(paramwise.describe(model), 0.01, None, cfg)
+
+
+def test_hand_written_description():
+    infos = [paramwise.ParamInfo("backbone.bn", "weight", "norm", 1),
+             paramwise.ParamInfo("backbone.bn", "bias", "norm", 1),
+             paramwise.ParamInfo("decode_head.conv", "bias", "conv", 1)]
+    t = paramwise.apply(infos, 1.0, 0.1, {"bias_lr_mult": 2.0, "norm_decay_mult": 0.0,
+                                          "custom_keys": {"head": {"lr_mult": 5.0}}})
+    assert [(r.lr, r.weight_decay, r.rule) for r in t.rows] == [
+        (1.0, 0.0, "norm_decay_mult"), (1.0, 0.0, "norm_decay_mult"), (5.0, 0.1, "custom_keys['head']")]
+    with pytest.raises(SpecError, match="unknown keys"):
+        paramwise.apply(infos, 1.0, 0.1, {"bias_lr_mul": 2.0})
+    with pytest.raises(SpecError, match="kind"):
+        paramwise.ParamInfo("a", "b", "batchnorm")
+
+
+@pytest.mark.mindspore
+@pytest.mark.torch
+def test_mindspore_cell_matches_torch_module(ms, torch_mod):
+    """A matched MindSpore port gets the same per-parameter decisions (torch-convention names)."""
+    torch, nn = torch_mod, ms.nn
+
+    class TNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.bn = torch.nn.BatchNorm2d(4)
+            self.dw = torch.nn.Conv2d(4, 4, 3, groups=4)
+            self.head = torch.nn.Linear(4, 2)
+
+    class MNet(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, has_bias=True)
+            self.bn = nn.BatchNorm2d(4)
+            self.dw = nn.Conv2d(4, 4, 3, group=4, has_bias=True)
+            self.head = nn.Dense(4, 2)
+
+    cfg = {"bias_lr_mult": 2.0, "bias_decay_mult": 0.5, "dwconv_decay_mult": 0.1,
+           "custom_keys": {"head": {"lr_mult": 3.0}}}
+    t = paramwise.apply(paramwise.describe(TNet()), 0.1, 1e-3, cfg).as_dict()
+    m_table = paramwise.apply(paramwise.describe(MNet()), 0.1, 1e-3, cfg)
+    m = m_table.as_dict()
+    kept = {k: v for k, v in m.items() if v["skipped"] is None}
+    assert kept == t
+    # the MindSpore groups build a real optimizer with those values
+    groups = m_table.mindspore_groups()
+    opt = nn.Momentum(groups, learning_rate=0.1, momentum=0.9, weight_decay=1e-3)
+    assert len(opt.parameters) == 8
+    native = paramwise.describe(MNet(), names="native")
+    assert [p.name for p in native][:4] == ["conv.weight", "conv.bias", "bn.moving_mean", "bn.moving_variance"]

@@ -1,0 +1,231 @@
+"""translate_optimizer: torch optimizer + plan -> real MindSpore optimizer, checked by stepping both."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bridge.errors import SpecError, UnsupportedError
+from bridge.groups import translate_optimizer
+from bridge.ir import CosineAnnealing, Field, Group, Linear, Plan
+
+
+def _nets(torch, ms):
+    tnn, mnn = torch.nn, ms.nn
+
+    class TNet(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = tnn.Conv2d(2, 3, 3, padding=1, bias=False)  # BN follows (see AdamW eps note)
+            self.bn = tnn.BatchNorm2d(3)
+            self.fc = tnn.Linear(3 * 4 * 4, 5)
+
+        def forward(self, x):
+            return self.fc(torch.relu(self.bn(self.conv(x))).flatten(1))
+
+    class MNet(mnn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.conv = mnn.Conv2d(2, 3, 3, pad_mode="pad", padding=1, has_bias=False)
+            self.bn = mnn.BatchNorm2d(3)
+            self.fc = mnn.Dense(3 * 4 * 4, 5)
+
+    torch.manual_seed(0)
+    t = TNet()
+    m = MNet()
+    # same weights (torch names -> MindSpore names via mappings/param_names.toml)
+    from bridge.groups import paramwise
+
+    by_torch_name = {p.name: p for p in paramwise.describe(m)}
+    for name, p in t.named_parameters():
+        info = by_torch_name[name]
+        info.obj.set_data(ms.Tensor(p.detach().numpy().copy()))
+    return t, m, by_torch_name
+
+
+def _grads(t, torch):
+    torch.manual_seed(1)
+    x = torch.randn(4, 2, 4, 4)
+    t.zero_grad()
+    (t(x) ** 2).mean().backward()
+    return {n: p.grad.detach().clone() for n, p in t.named_parameters()}
+
+
+def _torch_groups(t, lr_fc=0.05):
+    fc = [p for n, p in t.named_parameters() if n.startswith("fc.")]
+    rest = [p for n, p in t.named_parameters() if not n.startswith("fc.")]
+    return [{"params": rest}, {"params": fc, "lr": lr_fc, "weight_decay": 0.0}]
+
+
+def _step_both(torch, ms, t, m, topt, mopt, by_name, steps=1, tsched=None):
+    for _ in range(steps):
+        g = _grads(t, torch)
+        topt.step()
+        if tsched is not None:
+            tsched.step()
+        names = {id(info.obj): n for n, info in by_name.items()}
+        grads = tuple(ms.Tensor(g[names[id(p)]].numpy()) for p in mopt.parameters)
+        mopt(grads)
+    for n, p in t.named_parameters():
+        theirs = by_name[n].obj.asnumpy()
+        np.testing.assert_allclose(theirs, p.detach().numpy(), rtol=2e-5, atol=2e-6, err_msg=n)
+
+
+def test_sgd_momentum_one_step_and_groups(torch_mod, ms):
+    torch = torch_mod
+    t, m, by_name = _nets(torch, ms)
+    topt = torch.optim.SGD(_torch_groups(t), lr=0.1, momentum=0.9, weight_decay=1e-2)
+    mopt = translate_optimizer(topt, params=m, source_model=t, total_steps=4)
+    assert type(mopt).__name__ == "Momentum"
+    assert mopt.is_group and mopt.is_group_lr
+    # one lr table per parameter, in optimizer order: fc.* got the second group's 0.05
+    lrs = {p.name: x.learning_rate.asnumpy() for p, x in zip(mopt.parameters, mopt.learning_rate)}
+    assert set(lrs) == {"conv.weight", "bn.gamma", "bn.beta", "fc.weight", "fc.bias"}
+    for name, table in lrs.items():
+        np.testing.assert_array_equal(table, np.float32(0.05 if name.startswith("fc") else 0.1))
+    assert [p.name for p in mopt.parameters] == ["conv.weight", "bn.gamma", "bn.beta", "fc.weight", "fc.bias"]
+    assert mopt.momentum.asnumpy() == np.float32(0.9)
+    _step_both(torch, ms, t, m, topt, mopt, by_name, steps=3)
+
+
+def test_sgd_scheduled_lr_matches_torch_scheduler(torch_mod, ms):
+    torch = torch_mod
+    t, m, by_name = _nets(torch, ms)
+    topt = torch.optim.SGD(_torch_groups(t), lr=0.1, momentum=0.9)
+    tsched = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=4)
+    plan = Plan((Group({"lr": Field(0.1, CosineAnnealing(T_max=4))}),
+                 Group({"lr": Field(0.05, CosineAnnealing(T_max=4))})))
+    mopt = translate_optimizer(topt, plan, params=m, source_model=t, total_steps=5)
+    # per-step lrs: the MindSpore tables equal what torch's scheduler sets, in float32
+    want = []
+    probe = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1)), ], lr=0.1)
+    s = torch.optim.lr_scheduler.CosineAnnealingLR(probe, T_max=4)
+    for _ in range(5):
+        want.append(probe.param_groups[0]["lr"])
+        probe.step()
+        s.step()
+    np.testing.assert_array_equal(mopt.learning_rate[0].learning_rate.asnumpy(), np.float32(want))
+    _step_both(torch, ms, t, m, topt, mopt, by_name, steps=4, tsched=tsched)
+
+
+def test_adamw_bias_correction_folded(torch_mod, ms):
+    torch = torch_mod
+    t, m, by_name = _nets(torch, ms)
+    # eps -> 0: the folded tables are exact (eps enters MindSpore's update as eps/sqrt(1-b2^t)).
+    topt = torch.optim.AdamW(_torch_groups(t, lr_fc=0.02), lr=0.01, weight_decay=0.1, eps=1e-14)
+    mopt = translate_optimizer(topt, params=m, source_model=t, total_steps=10)
+    assert type(mopt).__name__ == "AdamWeightDecay"
+    _step_both(torch, ms, t, m, topt, mopt, by_name, steps=3)
+
+
+def test_adamw_default_eps_one_step(torch_mod, ms):
+    torch = torch_mod
+    t, m, by_name = _nets(torch, ms)
+    topt = torch.optim.AdamW(_torch_groups(t, lr_fc=0.02), lr=0.01, weight_decay=0.1)
+    mopt = translate_optimizer(topt, params=m, source_model=t, total_steps=10)
+    # explicit, and folded: eps * sqrt(1 - b2) (MindSpore's default would be 1e-6)
+    assert float(mopt.eps.asnumpy()[0]) == np.float32(1e-8 * 0.001 ** 0.5)
+    _step_both(torch, ms, t, m, topt, mopt, by_name, steps=1)
+
+
+def test_adamw_without_folding_differs(torch_mod, ms):
+    """Documents the formula difference: plain nn.AdamWeightDecay has no bias correction."""
+    torch = torch_mod
+    t, m, by_name = _nets(torch, ms)
+    topt = torch.optim.AdamW(t.parameters(), lr=0.01, weight_decay=0.0)
+    mopt = ms.nn.AdamWeightDecay(m.trainable_params(), learning_rate=0.01, eps=1e-8, weight_decay=0.0)
+    with pytest.raises(AssertionError):
+        _step_both(torch, ms, t, m, topt, mopt, by_name, steps=1)
+
+
+def test_refusals(torch_mod, ms):
+    torch = torch_mod
+    t, m, _ = _nets(torch, ms)
+    g = _torch_groups(t)
+    g[1]["momentum"] = 0.5
+    with pytest.raises(UnsupportedError, match="momentum differs"):
+        translate_optimizer(torch.optim.SGD(g, lr=0.1, momentum=0.9), params=m, source_model=t, total_steps=3)
+    with pytest.raises(UnsupportedError, match="amsgrad"):
+        translate_optimizer(torch.optim.AdamW(t.parameters(), amsgrad=True), params=m, source_model=t,
+                            total_steps=3)
+    with pytest.raises(UnsupportedError, match="eps"):
+        translate_optimizer(torch.optim.Adagrad(t.parameters()), params=m, source_model=t, total_steps=3)
+    opt = translate_optimizer(torch.optim.Adagrad(t.parameters(), lr=0.01), params=m, source_model=t,
+                              total_steps=3, ignore=["eps"])
+    assert type(opt).__name__ == "Adagrad"
+    plan = Plan((Group({"lr": Field(0.1), "momentum": Field(0.9, Linear(0.5, 1.0, 2))}),))
+    with pytest.raises(UnsupportedError, match="momentum is scheduled"):
+        translate_optimizer(torch.optim.SGD(t.parameters(), lr=0.1, momentum=0.9), plan, params=m,
+                            source_model=t, total_steps=3)
+    with pytest.raises(SpecError, match="cannot name"):
+        translate_optimizer(torch.optim.SGD(t.parameters(), lr=0.1), params=m, total_steps=3)
+
+
+def test_explicit_defaults_rmsprop(torch_mod, ms):
+    torch = torch_mod
+    t, m, _ = _nets(torch, ms)
+    opt = translate_optimizer(torch.optim.RMSprop(t.parameters()), params=m, source_model=t, total_steps=2)
+    assert type(opt).__name__ == "RMSProp"
+    assert float(opt.decay) == pytest.approx(0.99) and float(opt.epsilon) == pytest.approx(1e-8)
+    assert float(opt.learning_rate[0].learning_rate.asnumpy()[0]) == np.float32(0.01)
+
+
+def test_description_source_to_oneflow():
+    desc = {"type": "AdamW", "defaults": {"lr": 1e-3, "betas": (0.9, 0.99), "weight_decay": 0.05},
+            "groups": [{"params": ["a.weight"]}, {"params": ["a.bias"], "weight_decay": 0.0}]}
+    out = translate_optimizer(desc, target="oneflow")
+    assert out["class"] == "oneflow.optim.AdamW"
+    assert out["kwargs"]["weight_decay"] == 0.05 and out["kwargs"]["eps"] == 1e-8
+    assert out["groups"][1]["weight_decay"] == 0.0
+
+
+def test_resume_torch_run_in_mindspore(torch_mod, ms):
+    """Stop a torch run after k steps; resume in MindSpore (global_step set, or list sliced)."""
+    from bridge.groups import state
+
+    torch = torch_mod
+    k, n = 3, 8
+    p = torch.nn.Parameter(torch.zeros(1))
+    topt = torch.optim.SGD([p], lr=0.1)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=6)
+    for _ in range(k):
+        topt.step()
+        sched.step()
+    sd = sched.state_dict()
+    assert state.resume_state(sd, "torch") == {"last_epoch": sd["last_epoch"], "_step_count": sd["_step_count"]}
+    want = []
+    for _ in range(n - k):
+        want.append(topt.param_groups[0]["lr"])
+        topt.step()
+        sched.step()
+    plan = Plan.single(CosineAnnealing(T_max=6), 0.1)
+    full = plan.values(n)[:, 0].tolist()
+    w = ms.Parameter(ms.Tensor(np.zeros(1, np.float32)), name="w")
+    for mode in ("global_step", "slice"):
+        w.set_data(ms.Tensor(np.zeros(1, np.float32)))
+        lrs = full if mode == "global_step" else state.slice_list(full, sd)
+        opt = ms.nn.SGD([w], learning_rate=lrs)
+        if mode == "global_step":
+            state.resume_mindspore(opt, sd)
+            assert state.step_from(opt) == k
+        seen = []
+        for _ in range(n - k):
+            before = w.asnumpy().copy()
+            opt((ms.Tensor(np.ones(1, np.float32)),))
+            seen.append(float((before - w.asnumpy())[0]))
+        np.testing.assert_allclose(seen, np.float32(want), rtol=1e-6)
+    assert state.resume_state(k, "oneflow") == {"last_step": k}
+    with pytest.raises(SpecError):
+        state.resume_state(k, "jax")
+
+
+@pytest.mark.oneflow
+def test_oneflow_description_builds_real_optimizer(flow):
+    desc = {"type": "AdamW", "defaults": {"lr": 1e-3, "weight_decay": 0.01},
+            "groups": [{"params": ["w"]}, {"params": ["b"], "weight_decay": 0.0}]}
+    out = translate_optimizer(desc, target="oneflow")
+    ps = {"w": flow.nn.Parameter(flow.zeros(2, 2)), "b": flow.nn.Parameter(flow.zeros(2))}
+    groups = [dict(g, params=[ps[n] for n in g["params"]]) for g in out["groups"]]
+    opt = flow.optim.AdamW(groups, **out["kwargs"])
+    assert opt.param_groups[0]["weight_decay"] == 0.01       # OneFlow's own default would be 0
+    assert opt.param_groups[1]["weight_decay"] == 0.0
