@@ -529,6 +529,15 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
                     if at0.any():
                         a[at0] = float(child.fn(0))  # type: ignore[attr-defined]
             A[m], B[m] = a, b
+        z = t == 0
+        if z.any() and all(nd.rescale or ()):
+            # torch SequentialLR's constructor writes initial_lr back into the group before the
+            # first child's initial step: inside a ChainedScheduler that undoes earlier children
+            # (at t=0 the child active from step 0 gets its initial step, never a restart)
+            k0 = int(np.searchsorted(np.asarray(nd.milestones, dtype=np.int64), 0, side="right"))
+            A[z] = 0.0
+            B[z] = evaluate(nd.schedules[k0], np.zeros(1, dtype=np.int64),
+                            base if np.ndim(base) == 1 else base[z])
         return A, B
     if isinstance(nd, n.Chain):
         if nd.mode == "nested":

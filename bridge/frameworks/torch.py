@@ -1,0 +1,889 @@
+"""PyTorch, both directions: live ``torch.optim.lr_scheduler`` objects <-> :class:`~bridge.Plan`.
+
+- :func:`from_torch` reads a live scheduler (any class of ``torch.optim.lr_scheduler``
+  in torch 2.13, nested SequentialLR / ChainedScheduler included) into a Plan that
+  describes what the optimizer sees from now on (row 0 = the value it holds now).
+- :func:`to_torch` lowers a Plan onto an optimizer: a native scheduler when one is an
+  exact twin, else :class:`PlanScheduler` (O(1) amortised per step, resumable).
+- :func:`sample_torch` is the table fallback for what has no IR form (custom
+  subclasses, custom ``scale_fn``): it steps a fresh scheduler and tabulates it.
+- :func:`record_torch` records a real trajectory (used by tests and the parity harness).
+
+torch is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import semantics
+from ..errors import SpecError, UnsupportedError
+from ..ir import nodes as n
+from ..ir.plan import Field, Group, Plan
+
+__all__ = ["from_torch", "to_torch", "sample_torch", "record_torch"]  # + PlanScheduler (lazy)
+
+#: group keys that are scheduler bookkeeping, not optimizer hyper-parameters
+_BOOKKEEPING = {"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum", "params"}
+_ITEM = re.compile(r"^(\w+)\[(\d+)\]$")
+_TOL = 1e-12
+
+
+def _torch() -> Any:
+    from .._frameworks import import_framework
+
+    return import_framework("torch")
+
+
+# ---------------------------------------------------------------------------
+# param-group access
+# ---------------------------------------------------------------------------
+
+
+def _get(group: Dict[str, Any], name: str) -> float:
+    m = _ITEM.match(name)
+    v = group[m.group(1)][int(m.group(2))] if m else group[name]
+    return float(v)
+
+
+def _has(group: Dict[str, Any], name: str) -> bool:
+    m = _ITEM.match(name)
+    if m:
+        seq = group.get(m.group(1))
+        return isinstance(seq, (tuple, list)) and int(m.group(2)) < len(seq)
+    return name in group
+
+
+def _set(group: Dict[str, Any], name: str, value: float) -> None:
+    m = _ITEM.match(name)
+    if m:
+        key, i = m.group(1), int(m.group(2))
+        seq = list(group[key])
+        if hasattr(seq[i], "fill_"):
+            seq[i].fill_(value)
+        else:
+            seq[i] = value
+        group[key] = tuple(seq)
+        return
+    cur: Any = group.get(name)
+    if hasattr(cur, "fill_") and not isinstance(cur, (int, float)):
+        cur.fill_(value)
+    else:
+        group[name] = value
+
+
+def _numeric(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, float)):
+        return True
+    return hasattr(v, "numel") and v.numel() == 1 and v.dtype.is_floating_point
+
+
+def _group_fields(group: Dict[str, Any]) -> List[str]:
+    """Every scalar hyper-parameter of a param group, ``lr`` first, ``betas[i]`` expanded."""
+    out = ["lr"]
+    for k, v in group.items():
+        if k in _BOOKKEEPING or k == "lr":
+            continue
+        if isinstance(v, (tuple, list)) and v and all(_numeric(x) for x in v):
+            out.extend(f"{k}[{i}]" for i in range(len(v)))
+        elif _numeric(v):
+            out.append(k)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# record / sample
+# ---------------------------------------------------------------------------
+
+
+def record_torch(scheduler: Any, optimizer: Any, steps: int, fields: Sequence[str] = ("lr",), *,
+                 metrics: Optional[Sequence[float]] = None) -> Dict[str, np.ndarray]:
+    """Run the real loop ``optimizer.step(); scheduler.step()`` and record param-group values.
+
+    Returns ``{field: array (steps, n_groups)}``; row t is the value in effect for update t
+    (row 0 = the value now). ``metrics`` (one per step) feeds ReduceLROnPlateau.
+    """
+    steps = int(steps)
+    groups = optimizer.param_groups
+    out = {f: np.empty((steps, len(groups))) for f in fields}
+    for t in range(steps):
+        if t:
+            optimizer.step()
+            if metrics is not None:
+                scheduler.step(metrics[t - 1])
+            else:
+                scheduler.step()
+        for f in fields:
+            row = out[f][t]
+            for g, grp in enumerate(groups):
+                row[g] = _get(grp, f)
+    return out
+
+
+def sample_torch(scheduler_factory: Callable[[], Any], steps: int, *,
+                 fields: Optional[Sequence[str]] = None) -> Plan:
+    """The table fallback: build a fresh scheduler, step it ``steps`` times, tabulate.
+
+    ``scheduler_factory()`` returns a new scheduler (on a new optimizer). Every field that
+    changes becomes a per-group ``Table`` (``after='error'``: past ``steps`` it is unknown);
+    the others are constants.
+    """
+    _torch()
+    sched = scheduler_factory()
+    if isinstance(sched, tuple):
+        sched = next(s for s in sched if hasattr(s, "optimizer"))
+    opt = getattr(sched, "optimizer", None)
+    if opt is None:
+        raise SpecError("scheduler_factory", "must return a torch scheduler (with .optimizer)",
+                        type(sched).__name__)
+    if type(sched).__name__ == "ReduceLROnPlateau":
+        raise UnsupportedError("ReduceLROnPlateau depends on the metrics passed to step(); it cannot "
+                               "be sampled without them (use record_torch(..., metrics=...))")
+    names = list(fields) if fields is not None else _group_fields(opt.param_groups[0])
+    for i, grp in enumerate(opt.param_groups):
+        for f in names:
+            if not _has(grp, f):
+                raise SpecError(f"param_groups[{i}].{f}", "no such field in the param group", f,
+                                show_value=False)
+    steps = int(steps)
+    if steps < 1:
+        raise SpecError("steps", "must be >= 1", steps)
+    rec = record_torch(sched, opt, steps, names)
+    groups = []
+    for g in range(len(opt.param_groups)):
+        fs = {}
+        for f in names:
+            col = rec[f][:, g]
+            if np.all(col == col[0]):
+                fs[f] = Field(float(col[0]))
+            else:
+                fs[f] = Field(float(col[0]), n.Table(tuple(col.tolist()), after="error"))
+        groups.append(Group(fs))
+    return Plan(tuple(groups), total_steps=steps, source=f"torch {type(sched).__name__} (sampled)")
+
+
+# ---------------------------------------------------------------------------
+# import
+# ---------------------------------------------------------------------------
+
+_TABLE_HINT = ("sample it into a table with bridge.frameworks.torch.sample_torch(make_scheduler, steps), "
+               "where make_scheduler() builds a fresh scheduler")
+
+
+class _OffsetFn:
+    """fn(t + offset): a MultiplicativeLR factor function resumed at step ``offset``."""
+
+    def __init__(self, fn: Callable[[int], float], offset: int):
+        self.fn, self.offset = fn, offset
+        self.__name__ = getattr(fn, "__name__", "fn")
+
+    def __call__(self, t: int) -> float:
+        return self.fn(t + self.offset)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _OffsetFn) and other.fn is self.fn and other.offset == self.offset
+
+    def __hash__(self) -> int:
+        return hash((id(self.fn), self.offset))
+
+
+def _cls(s: Any, lrs: Any) -> str:
+    """The torch class name of ``s`` when it is exactly one of torch's classes, else ''."""
+    name = type(s).__name__
+    if getattr(lrs, name, None) is type(s) and name in _KNOWN:
+        return name
+    return ""
+
+
+#: classes whose plain step() at epoch 0 differs from their initial step
+_QUIRKY = {"ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "MultiplicativeLR"}
+
+_KNOWN = {"LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
+          "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
+          "CyclicLR", "OneCycleLR", "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau"}
+
+
+def _unsupported_class(s: Any, path: str) -> UnsupportedError:
+    cls = type(s)
+    return UnsupportedError(
+        f"{path}: {cls.__module__}.{cls.__qualname__} is not one of torch.optim.lr_scheduler's "
+        f"classes, so its get_lr() has no IR form; {_TABLE_HINT}")
+
+
+def _recover(target: float, make: Callable[[float], float], guess: float) -> float:
+    """The shortest decimal ``x`` near ``guess`` with ``make(x) == target`` (else ``guess``)."""
+    for digits in range(1, 17):
+        x = round(guess, digits)
+        if x > 0 and make(x) == target:
+            return x
+    return guess
+
+
+def _one_cycle_params(s: Any, g: int) -> Dict[str, Any]:
+    grp = s.optimizer.param_groups[g]
+    T = int(s.total_steps)
+    ph = s._schedule_phases
+    three = len(ph) == 3
+    e0 = float(ph[0]["end_step"])
+    pct = _recover(e0, lambda p: float(p * T) - 1, (e0 + 1) / T)
+    if three and float(2 * pct * T) - 2 != float(ph[1]["end_step"]):
+        raise UnsupportedError("OneCycleLR: cannot recover pct_start exactly from its phases; " + _TABLE_HINT)
+    mx, init, lo = float(grp["max_lr"]), float(grp["initial_lr"]), float(grp["min_lr"])
+    div = _recover(init, lambda d: mx / d, mx / init) if init > 0 else 25.0
+    fdiv = _recover(lo, lambda d: (mx / div) / d, init / lo) if lo > 0 else 1e4
+    return dict(total_steps=T, pct_start=pct, anneal=s._anneal_func_type, div_factor=div,
+                final_div_factor=fdiv, three_phase=three)
+
+
+def _cyclic_steps(s: Any) -> Tuple[int, int]:
+    total, ratio = float(s.total_size), float(s.step_ratio)
+    up = round(total * ratio)
+    down = round(total - up)
+    if up < 1 or down < 1 or float(up) + float(down) != total or up / total != ratio:
+        raise UnsupportedError(f"CyclicLR: step_size_up/step_size_down must be whole numbers "
+                               f"(total_size={total}, step_ratio={ratio}); {_TABLE_HINT}")
+    return up, down
+
+
+def _momentum_field(s: Any) -> str:
+    return "betas[0]" if getattr(s, "use_beta1", False) else "momentum"
+
+
+class _Import:
+    """Walks a (possibly composite) scheduler into per-group IR nodes."""
+
+    def __init__(self, lrs: Any, G: int):
+        self.lrs = lrs
+        self.G = G
+
+    def node(self, s: Any, g: int, path: str, inside: bool, reach: int = 0, indirect: bool = False,
+             restarted: bool = False) -> n.Node:
+        """The IR node of ``s`` for group ``g``.
+
+        ``inside``: part of a composite. ``reach``: how many enclosing SequentialLRs stepped
+        this scheduler while being constructed (each one advances a nested SequentialLR's
+        own counter by one). ``indirect``: its step at t=0 was a plain ``step()`` issued by a
+        nested composite, not an initial step. ``restarted``: a SequentialLR starts it at a
+        milestone with ``_update_lr(0)`` (its closed form at 0) instead of an initial step.
+        """
+        name = _cls(s, self.lrs)
+        if not name:
+            raise _unsupported_class(s, path)
+        if indirect and name in _QUIRKY:
+            raise UnsupportedError(
+                f"{path}: a {name} first inside a composite that is itself inside a SequentialLR gets "
+                "a plain step() at epoch 0 from torch (not the initial step), which changes its values "
+                "in a way no IR node models; " + _TABLE_HINT)
+        if name == "ReduceLROnPlateau":
+            if inside:
+                raise UnsupportedError(f"{path}: ReduceLROnPlateau cannot be composed (torch refuses it too)")
+            return n.Plateau(mode=s.mode, factor=float(s.factor), patience=int(s.patience),
+                             threshold=float(s.threshold), threshold_mode=s.threshold_mode,
+                             cooldown=int(s.cooldown), min_lr=float(s.min_lrs[g]), eps=float(s.eps))
+        if name == "SequentialLR":
+            ms = [int(m) - reach for m in s._milestones]
+            if any(m < 0 for m in ms):
+                raise UnsupportedError(
+                    f"{path}: this nested SequentialLR runs {reach} step(s) ahead of its parent (torch "
+                    f"steps it while building the parent), so milestones {list(s._milestones)} fall "
+                    "before step 0; " + _TABLE_HINT)
+            first = bisect.bisect_right(ms, 0)
+            kids = []
+            for i, ch in enumerate(s._schedulers):
+                restarted = i > 0 and (i != first or ms[i - 1] == 0)
+                if restarted and _cls(ch, self.lrs) in ("SequentialLR", "ChainedScheduler"):
+                    raise UnsupportedError(
+                        f"{path}._schedulers[{i}]: torch cannot restart a {_cls(ch, self.lrs)} at a "
+                        "SequentialLR milestone (it raises NotImplementedError when the milestone is "
+                        "reached); put it first or flatten the composition")
+                if i == first and not restarted:
+                    kids.append(self.node(ch, g, f"{path}._schedulers[{i}]", True, reach + 1, reach > 0))
+                else:
+                    kids.append(self.node(ch, g, f"{path}._schedulers[{i}]", True, restarted=restarted))
+            return n.Sequential(tuple(kids), tuple(ms))
+        if name == "ChainedScheduler":
+            kids = [self.node(ch, g, f"{path}._schedulers[{i}]", True, reach, reach > 0)
+                    for i, ch in enumerate(s._schedulers)]
+            return n.Chain(tuple(kids), mode="recursive")
+        if inside and getattr(s, "cycle_momentum", False) and name in ("OneCycleLR", "CyclicLR"):
+            raise UnsupportedError(f"{path}: a {name} that cycles momentum inside a composite scheduler "
+                                   "drives momentum only while it is active; " + _TABLE_HINT)
+        if name == "LambdaLR":
+            fn = s.lr_lambdas[g]
+            return n.Lambda(fn=fn, label=getattr(fn, "__name__", "lambda"))
+        if name == "MultiplicativeLR":
+            fn = s.lr_lambdas[g]
+            return n.Multiplicative(fn=fn, label=getattr(fn, "__name__", "multiplicative"))
+        if name == "StepLR":
+            return n.Step(step_size=int(s.step_size), gamma=float(s.gamma))
+        if name == "MultiStepLR":
+            return n.MultiStep(milestones=tuple(sorted(int(m) for m in s.milestones.elements())),
+                               gamma=float(s.gamma))
+        if name in ("LinearLR", "PolynomialLR") and restarted and int(s.total_iters) == 0:
+            raise UnsupportedError(f"{path}: {name}(total_iters=0) restarted at a SequentialLR milestone "
+                                   "divides by zero in torch (ZeroDivisionError)")
+        if name == "ConstantLR":
+            if int(s.total_iters) == 0:
+                # the initial step applies the factor and nothing undoes it; a milestone restart
+                # uses the closed form, which is the base from step 0 on
+                return n.Constant(factor=1.0 if restarted else float(s.factor), total_iters=None)
+            return n.Constant(factor=float(s.factor), total_iters=int(s.total_iters))
+        if name == "LinearLR":
+            if int(s.total_iters) == 0:
+                return n.Constant(factor=float(s.start_factor), total_iters=None)
+            return n.Linear(start_factor=float(s.start_factor), end_factor=float(s.end_factor),
+                            total_iters=int(s.total_iters))
+        if name == "ExponentialLR":
+            return n.Exponential(gamma=float(s.gamma))
+        if name == "PolynomialLR":
+            if int(s.total_iters) == 0:
+                return n.Constant(factor=1.0, total_iters=None)
+            return n.Polynomial(total_iters=int(s.total_iters), power=float(s.power))
+        if name == "CosineAnnealingLR":
+            # torch steps it chainably; past T_max that drifts from the closed form by more than
+            # 1e-12 (1 - cos(pi/T_max) cancels), so keep torch's arithmetic: a one-child chain
+            return n.Chain((n.CosineAnnealing(T_max=int(s.T_max), eta_min=float(s.eta_min)),), mode="recursive")
+        if name == "CosineAnnealingWarmRestarts":
+            return n.WarmRestarts(T_0=int(s.T_0), T_mult=int(s.T_mult), eta_min=float(s.eta_min))
+        if name == "CyclicLR":
+            if s._scale_fn_custom is not None:
+                raise UnsupportedError(f"{path}: CyclicLR with a custom scale_fn has no IR form; " + _TABLE_HINT)
+            up, down = _cyclic_steps(s)
+            return n.Cyclic(high=float(s.max_lrs[g]), low=float(s.base_lrs[g]), step_size_up=up,
+                            step_size_down=down, mode=s.mode, gamma=float(s.gamma))
+        if name == "OneCycleLR":
+            p = _one_cycle_params(s, g)
+            mx = None if not inside else float(s.optimizer.param_groups[g]["max_lr"])
+            return n.OneCycle(max_lr=mx, **p)
+        raise _unsupported_class(s, path)  # pragma: no cover
+
+    def momentum(self, s: Any, g: int) -> Optional[Tuple[str, float, n.Node]]:
+        """(field, base, node) of the momentum wave a standalone OneCycle/CyclicLR drives."""
+        name = _cls(s, self.lrs)
+        if name not in ("OneCycleLR", "CyclicLR") or not getattr(s, "cycle_momentum", False):
+            return None
+        f = _momentum_field(s)
+        if name == "OneCycleLR":
+            grp = s.optimizer.param_groups[g]
+            p = _one_cycle_params(s, g)
+            for k in ("div_factor", "final_div_factor"):
+                p.pop(k)
+            nd: n.Node = n.OneCycleMomentum(base_momentum=float(grp["base_momentum"]),
+                                            max_momentum=float(grp["max_momentum"]), **p)
+            return f, float(grp["max_momentum"]), nd
+        up, down = _cyclic_steps(s)
+        hi = float(s.max_momentums[g])
+        return f, hi, n.Cyclic(high=hi, low=float(s.base_momentums[g]), step_size_up=up,
+                               step_size_down=down, mode=s.mode, gamma=float(s.gamma), inverted=True)
+
+
+def _steps_done(s: Any, lrs: Any) -> int:
+    name = _cls(s, lrs)
+    if name == "ChainedScheduler":
+        ks = {_steps_done(ch, lrs) for ch in s._schedulers}
+        if len(ks) != 1:
+            raise UnsupportedError("ChainedScheduler: its schedulers have been stepped different numbers "
+                                   f"of times ({sorted(ks)}); " + _TABLE_HINT)
+        return ks.pop()
+    return int(s.last_epoch)
+
+
+def _shift(nd: n.Node, k: int) -> n.Node:
+    if k == 0:
+        return nd
+    if isinstance(nd, n.Multiplicative):  # continues from the current value: only the factors move
+        return n.Multiplicative(fn=_OffsetFn(nd.fn, k), label=nd.label)
+    return n.Shift(nd, offset=k)
+
+
+def _share(nodes: List[n.Node]) -> List[n.Node]:
+    """Reuse one node object for equal per-group nodes (so plans batch them)."""
+    out: List[n.Node] = []
+    for nd in nodes:
+        for prev in out:
+            try:
+                same = prev == nd
+            except Exception:
+                same = False
+            if same:
+                nd = prev
+                break
+        out.append(nd)
+    return out
+
+
+def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None) -> Plan:
+    """Read a live torch scheduler into a Plan of what its optimizer sees from now on.
+
+    Row 0 is the value the param groups hold now; a scheduler already stepped k times (or
+    built with ``last_epoch``/``load_state_dict``) becomes ``Shift(node, k)``. ``fields``
+    (default: every scalar hyper-parameter of the groups, ``lr`` first) picks the fields;
+    those the scheduler does not drive are constants. Raises UnsupportedError for what has
+    no exact IR form (custom subclasses, custom ``scale_fn``, an lr changed outside the
+    scheduler); :func:`sample_torch` tabulates those.
+    """
+    torch = _torch()
+    lrs = torch.optim.lr_scheduler
+    opt = getattr(scheduler, "optimizer", None)
+    if not isinstance(scheduler, lrs.LRScheduler) or opt is None:
+        raise SpecError("scheduler", "must be a torch.optim.lr_scheduler scheduler", type(scheduler).__name__)
+    name = _cls(scheduler, lrs)
+    if not name:
+        raise _unsupported_class(scheduler, "scheduler")
+    groups = opt.param_groups
+    G = len(groups)
+    imp = _Import(lrs, G)
+    k = _steps_done(scheduler, lrs)
+    if k < 0:
+        raise SpecError("scheduler.last_epoch", "must be >= 0 after construction", k)
+    plateau = name == "ReduceLROnPlateau"
+    if plateau and not (scheduler.best == scheduler.mode_worse and scheduler.num_bad_epochs == 0
+                        and scheduler.cooldown_counter == 0):
+        raise UnsupportedError(
+            "ReduceLROnPlateau: it has already seen metrics (best, bad-epoch and cooldown counters are "
+            "not at their start), which a plateau node cannot carry; import it before the first step()")
+    lr_nodes = _share([imp.node(scheduler, g, "scheduler", False) for g in range(G)])
+    if plateau:
+        lr_bases = [float(grp["lr"]) for grp in groups]
+    elif name == "OneCycleLR":
+        lr_bases = [float(grp["max_lr"]) for grp in groups]
+    elif name == "CyclicLR":
+        lr_bases = [float(b) for b in scheduler.base_lrs]
+    elif name == "MultiplicativeLR" and k > 0:
+        lr_bases = [float(grp["lr"]) for grp in groups]
+    else:
+        lr_bases = [float(grp["initial_lr"]) for grp in groups]
+    if not plateau:
+        lr_nodes = _share([_shift(nd, k) for nd in lr_nodes])
+    driven: Dict[str, Tuple[List[float], List[n.Node]]] = {"lr": (lr_bases, lr_nodes)}
+    if imp.momentum(scheduler, 0) is not None:
+        mom = [imp.momentum(scheduler, g) for g in range(G)]
+        f = mom[0][0]  # type: ignore[index]
+        driven[f] = ([m[1] for m in mom], _share([_shift(m[2], k) for m in mom]))  # type: ignore[index]
+    names = list(fields) if fields is not None else _group_fields(groups[0])
+    for f in driven:
+        if f not in names and (fields is None or f == "lr"):
+            names.insert(0 if f == "lr" else len(names), f)
+    out_groups = []
+    for g, grp in enumerate(groups):
+        fs: Dict[str, Field] = {}
+        for f in names:
+            if f in driven:
+                fs[f] = Field(driven[f][0][g], driven[f][1][g])
+            elif _has(grp, f):
+                fs[f] = Field(_get(grp, f))
+            elif fields is not None:
+                raise SpecError(f"param_groups[{g}].{f}", "no such field in the param group (it has: "
+                                + ", ".join(_group_fields(grp)) + ")", f, show_value=False)
+        out_groups.append(Group(fs))
+    plan = Plan(tuple(out_groups), source=f"torch {name}")
+    _check_now(plan, groups, [f for f in driven if f in names], name, k)
+    return plan
+
+
+def _check_now(plan: Plan, groups: Any, driven: List[str], name: str, k: int) -> None:
+    """Row 0 of the plan must be what the groups hold now."""
+    for f in driven:
+        try:
+            row = plan.value(0, f)
+        except UnsupportedError:  # plateau without metrics: its step 0 is the base by construction
+            continue
+        for g, grp in enumerate(groups):
+            have = _get(grp, f)
+            base = abs(plan.groups[g].fields[f].base)
+            if abs(row[g] - have) > _TOL * max(abs(have), base):
+                raise UnsupportedError(
+                    f"param_groups[{g}].{f} is {have!r} but {name} (stepped {k} times) computes "
+                    f"{float(row[g])!r} from its own state: the value was changed outside the scheduler "
+                    "(or a chainable scheduler started from a value other than its initial_lr), and a "
+                    "closed-form plan cannot carry that; " + _TABLE_HINT)
+
+
+# ---------------------------------------------------------------------------
+# lowering
+# ---------------------------------------------------------------------------
+
+_NATIVE_LEAVES = (n.Step, n.MultiStep, n.Constant, n.Linear, n.Exponential, n.Polynomial,
+                  n.CosineAnnealing, n.WarmRestarts, n.Lambda, n.Multiplicative)
+
+
+def _native_ok(nd: n.Node, top: bool) -> bool:
+    """Does ``nd`` have an exact native twin (recursively)?"""
+    if isinstance(nd, n.Constant):
+        return nd.total_iters is not None
+    if isinstance(nd, n.Polynomial):
+        return nd.end_value == 0.0 and not nd.cycle
+    if isinstance(nd, n.CosineAnnealing):
+        return nd.eta_min_ratio is None
+    if isinstance(nd, n.WarmRestarts):
+        return nd.decay_rate == 1.0 and nd.restart_limit is None and not nd.float_log_cycles
+    if isinstance(nd, _NATIVE_LEAVES):
+        return True
+    if isinstance(nd, (n.OneCycle, n.Cyclic)):
+        return top and not (isinstance(nd, n.Cyclic) and nd.inverted)
+    if isinstance(nd, n.Plateau):
+        return top and nd.metrics is None
+    if isinstance(nd, n.Chain) and len(nd.schedules) == 1:
+        return nd.mode == "recursive" and _native_ok(nd.schedules[0], top)
+    if isinstance(nd, n.Sequential):
+        # nested composites inside a SequentialLR step out of line in torch: leaves only
+        return all(nd.rescale or ()) and all(_leafish(ch) and _native_ok(ch, False) for ch in nd.schedules)
+    if isinstance(nd, n.Chain):
+        return nd.mode == "recursive" and top and all(
+            _native_ok(ch, False) and (_leafish(ch) or isinstance(ch, n.Sequential)) for ch in nd.schedules)
+    return False
+
+
+def _leafish(nd: n.Node) -> bool:
+    if isinstance(nd, n.Chain) and len(nd.schedules) == 1:
+        return _leafish(nd.schedules[0])
+    return not isinstance(nd, (n.Sequential, n.Chain))
+
+
+def _same_shape(nodes: List[n.Node]) -> bool:
+    """Per-group nodes that one native scheduler can express (callables/max_lr may differ)."""
+    a = nodes[0]
+    for b in nodes[1:]:
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, (n.Lambda, n.Multiplicative)):
+            continue
+        if isinstance(a, n.OneCycle):
+            if a.to_dict() | {"max_lr": None} != b.to_dict() | {"max_lr": None}:  # type: ignore[attr-defined]
+                return False
+            continue
+        if isinstance(a, n.Cyclic):
+            da, db = a.to_dict(), b.to_dict()
+            for kk in ("high", "low"):
+                da.pop(kk)
+                db.pop(kk)
+            if da != db:
+                return False
+            continue
+        if isinstance(a, n.Plateau):
+            da, db = a.to_dict(), b.to_dict()
+            da.pop("min_lr")
+            db.pop("min_lr")
+            if da != db:
+                return False
+            continue
+        if isinstance(a, (n.Sequential, n.Chain)):
+            if len(a.schedules) != len(b.schedules):  # type: ignore[attr-defined]
+                return False
+            if isinstance(a, n.Sequential) and a.milestones != b.milestones:  # type: ignore[attr-defined]
+                return False
+            if not all(_same_shape([x, y]) for x, y in zip(a.schedules, b.schedules)):  # type: ignore[attr-defined]
+                return False
+            continue
+        if a != b:
+            return False
+    return True
+
+
+def _build_native(nodes: List[n.Node], opt: Any, lrs: Any, mom: Optional[Tuple[str, List[n.Node]]]) -> Any:
+    a = nodes[0]
+    if isinstance(a, n.Chain) and len(a.schedules) == 1:  # torch steps every leaf chainably anyway
+        return _build_native([nd.schedules[0] for nd in nodes], opt, lrs, mom)  # type: ignore[attr-defined]
+    if isinstance(a, n.Sequential):
+        kids = [_build_native([nd.schedules[i] for nd in nodes], opt, lrs, None)  # type: ignore[attr-defined]
+                for i in range(len(a.schedules))]
+        return lrs.SequentialLR(opt, kids, list(a.milestones))
+    if isinstance(a, n.Chain):
+        kids = [_build_native([nd.schedules[i] for nd in nodes], opt, lrs, None)  # type: ignore[attr-defined]
+                for i in range(len(a.schedules))]
+        return lrs.ChainedScheduler(kids, optimizer=opt)
+    if isinstance(a, n.Lambda):
+        return lrs.LambdaLR(opt, [nd.fn for nd in nodes])  # type: ignore[attr-defined]
+    if isinstance(a, n.Multiplicative):
+        return lrs.MultiplicativeLR(opt, [nd.fn for nd in nodes])  # type: ignore[attr-defined]
+    if isinstance(a, n.Step):
+        return lrs.StepLR(opt, step_size=a.step_size, gamma=a.gamma)
+    if isinstance(a, n.MultiStep):
+        return lrs.MultiStepLR(opt, milestones=list(a.milestones), gamma=a.gamma)
+    if isinstance(a, n.Constant):
+        return lrs.ConstantLR(opt, factor=a.factor, total_iters=a.total_iters)
+    if isinstance(a, n.Linear):
+        return lrs.LinearLR(opt, start_factor=a.start_factor, end_factor=a.end_factor, total_iters=a.total_iters)
+    if isinstance(a, n.Exponential):
+        return lrs.ExponentialLR(opt, gamma=a.gamma)
+    if isinstance(a, n.Polynomial):
+        return lrs.PolynomialLR(opt, total_iters=a.total_iters, power=a.power)
+    if isinstance(a, n.CosineAnnealing):
+        return lrs.CosineAnnealingLR(opt, T_max=a.T_max, eta_min=a.eta_min)
+    if isinstance(a, n.WarmRestarts):
+        return lrs.CosineAnnealingWarmRestarts(opt, T_0=a.T_0, T_mult=a.T_mult, eta_min=a.eta_min)
+    if isinstance(a, n.Plateau):
+        return lrs.ReduceLROnPlateau(opt, mode=a.mode, factor=a.factor, patience=a.patience,
+                                     threshold=a.threshold, threshold_mode=a.threshold_mode,
+                                     cooldown=a.cooldown, min_lr=[nd.min_lr for nd in nodes],  # type: ignore[attr-defined]
+                                     eps=a.eps)
+    if isinstance(a, n.OneCycle):
+        mx = [float(g["lr"]) if nd.max_lr is None else nd.max_lr  # type: ignore[attr-defined]
+              for nd, g in zip(nodes, opt.param_groups)]
+        kw: Dict[str, Any] = {}
+        if mom is not None:
+            m0 = mom[1][0]
+            kw = dict(cycle_momentum=True, base_momentum=[m.base_momentum for m in mom[1]],  # type: ignore[attr-defined]
+                      max_momentum=[m.max_momentum for m in mom[1]])  # type: ignore[attr-defined]
+            del m0
+        else:
+            kw = dict(cycle_momentum=False)
+        return lrs.OneCycleLR(opt, max_lr=mx, total_steps=a.total_steps, pct_start=float(a.pct_start),
+                              anneal_strategy=a.anneal, div_factor=a.div_factor,
+                              final_div_factor=a.final_div_factor, three_phase=a.three_phase, **kw)
+    if isinstance(a, n.Cyclic):
+        low = [float(g["lr"]) if nd.low is None else nd.low  # type: ignore[attr-defined]
+               for nd, g in zip(nodes, opt.param_groups)]
+        kw = dict(cycle_momentum=False)
+        if mom is not None:
+            kw = dict(cycle_momentum=True, base_momentum=[m.low for m in mom[1]],  # type: ignore[attr-defined]
+                      max_momentum=[m.high for m in mom[1]])  # type: ignore[attr-defined]
+        return lrs.CyclicLR(opt, base_lr=low, max_lr=[nd.high for nd in nodes],  # type: ignore[attr-defined]
+                            step_size_up=a.step_size_up, step_size_down=a.step_size_down,
+                            mode=a.mode, gamma=a.gamma, **kw)
+    raise UnsupportedError(f"no native torch scheduler for {a.kind}")  # pragma: no cover
+
+
+def _momentum_twin(lr: n.Node, m: n.Node) -> bool:
+    """Is ``m`` the momentum wave the native lr scheduler of ``lr`` drives?"""
+    if isinstance(lr, n.OneCycle) and isinstance(m, n.OneCycleMomentum):
+        return (lr.total_steps, lr.pct_start, lr.anneal, lr.three_phase) == \
+            (m.total_steps, m.pct_start, m.anneal, m.three_phase)
+    if isinstance(lr, n.Cyclic) and isinstance(m, n.Cyclic) and m.inverted and m.low is not None:
+        return (lr.step_size_up, lr.step_size_down, lr.mode, lr.gamma) == \
+            (m.step_size_up, m.step_size_down, m.mode, m.gamma)
+    return False
+
+
+def _native_plan(plan: Plan, opt: Any) -> Optional[Tuple[List[n.Node], Optional[Tuple[str, List[n.Node]]]]]:
+    """The lr nodes (and momentum wave) when a native scheduler reproduces the plan, else None."""
+    scheduled = [f for f in plan.fields if any(g.fields.get(f) is not None and g.fields[f].schedule is not None
+                                               for g in plan.groups)]
+    if "lr" not in scheduled or any(g.fields.get("lr") is None or g.fields["lr"].schedule is None
+                                    for g in plan.groups):
+        return None
+    lr_nodes = [g.fields["lr"].schedule for g in plan.groups]
+    if not _native_ok(lr_nodes[0], True) or not _same_shape(lr_nodes):  # type: ignore[arg-type]
+        return None
+    others = [f for f in scheduled if f != "lr"]
+    mom: Optional[Tuple[str, List[n.Node]]] = None
+    if others:
+        use_beta = "betas" in opt.defaults
+        want = "betas[0]" if use_beta else "momentum"
+        if others != [want] or not isinstance(lr_nodes[0], (n.OneCycle, n.Cyclic)):
+            return None
+        ms = [g.fields[want].schedule if want in g.fields else None for g in plan.groups]
+        if any(m is None or not _momentum_twin(lr, m) for lr, m in zip(lr_nodes, ms)):  # type: ignore[arg-type]
+            return None
+        if isinstance(lr_nodes[0], n.OneCycle) and any(
+                g.fields[want].base != m.max_momentum for g, m in zip(plan.groups, ms)):  # type: ignore[union-attr]
+            return None
+        mom = (want, ms)  # type: ignore[assignment]
+    elif isinstance(lr_nodes[0], (n.OneCycle, n.Cyclic)):
+        # the native one writes momentum/betas unless told not to; fine with cycle_momentum=False
+        pass
+    return lr_nodes, mom  # type: ignore[return-value]
+
+
+def _check_groups(plan: Plan, optimizer: Any) -> None:
+    if not isinstance(plan, Plan):
+        raise SpecError("plan", "must be a bridge.Plan (use bridge.from_dict / bridge.load to read one)",
+                        type(plan).__name__)
+    G = len(optimizer.param_groups)
+    if plan.n_groups != G:
+        raise SpecError("optimizer.param_groups", f"the plan has {plan.n_groups} param group(s) but the "
+                        f"optimizer has {G}; build the optimizer with the same groups (or fix the plan)", G)
+    for i, (pg, grp) in enumerate(zip(plan.groups, optimizer.param_groups)):
+        for f in pg.fields:
+            if not _has(grp, f):
+                hint = " (Adam-family optimizers use 'betas[0]')" if f == "momentum" else ""
+                raise SpecError(f"optimizer.param_groups[{i}].{f}", "the plan drives this field but the "
+                                "param group has no such key" + hint, f, show_value=False)
+
+
+def to_torch(plan: Plan, optimizer: Any, *, prefer_native: bool = True, last_epoch: int = -1) -> Any:
+    """Lower ``plan`` onto ``optimizer``: a native scheduler when one is an exact twin, else PlanScheduler.
+
+    Every group field is first set to the plan's base (constants stay there). Native is
+    chosen when only ``lr`` is scheduled (plus the momentum/beta1 wave of OneCycle/Cyclic)
+    and its node is a leaf with a torch twin or a SequentialLR/ChainedScheduler of those.
+    """
+    torch = _torch()
+    lrs = torch.optim.lr_scheduler
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise SpecError("optimizer", "must be a torch.optim.Optimizer", type(optimizer).__name__)
+    _check_groups(plan, optimizer)
+    native = _native_plan(plan, optimizer) if prefer_native and last_epoch == -1 else None
+    if native is None:
+        return _plan_scheduler_cls()(optimizer, plan, last_epoch=last_epoch)
+    for pg, grp in zip(plan.groups, optimizer.param_groups):
+        for f, fld in pg.fields.items():
+            _set(grp, f, fld.base)
+        grp["initial_lr"] = pg.fields["lr"].base
+    return _build_native(native[0], optimizer, lrs, native[1])
+
+
+def _plan_scheduler_base() -> Any:
+    return _torch().optim.lr_scheduler.LRScheduler
+
+
+class _FieldEval:
+    """Values of one field for all groups, chunk by chunk (O(1) amortised per step)."""
+
+    def __init__(self, plan: Plan, field: str, chunk: int):
+        self.field = field
+        self.chunk = chunk
+        batches: Dict[int, Tuple[n.Node, List[int]]] = {}
+        self.const: List[Tuple[int, float]] = []
+        for i, g in enumerate(plan.groups):
+            fld = g.fields[field]
+            if fld.schedule is None:
+                self.const.append((i, fld.base))
+                continue
+            key = None
+            for kk, (nd, _cols) in batches.items():
+                try:
+                    same = nd is fld.schedule or nd == fld.schedule
+                except Exception:
+                    same = False
+                if same:
+                    key = kk
+                    break
+            if key is None:
+                batches[len(batches)] = (fld.schedule, [i])
+            else:
+                batches[key][1].append(i)
+        self.G = plan.n_groups
+        self.batches = []
+        for nd, cols in batches.values():
+            bases = np.array([plan.groups[i].fields[field].base for i in cols])
+            rec = any(semantics.needs_scan(x) for x in nd.walk())
+            self.batches.append((nd, cols, bases, rec))
+        self.recursive = any(b[3] for b in self.batches)
+        self.lo = -1
+        self.rows: List[List[float]] = []
+        self.scan_state: Dict[int, Tuple[int, np.ndarray]] = {}  # batch -> (next step, last value)
+
+    def __call__(self, t: int) -> List[float]:
+        if not (self.lo <= t < self.lo + len(self.rows)):
+            self._fill(t)
+        return self.rows[t - self.lo]
+
+    def _fill(self, t: int) -> None:
+        lo = (t // self.chunk) * self.chunk
+        hi = lo + self.chunk
+        try:
+            block = self._block(lo, hi)
+        except SpecError:  # e.g. OneCycle past total_steps inside the chunk: go step by step
+            lo, hi = t, t + 1
+            block = self._block(lo, hi)
+        self.lo, self.rows = lo, block.tolist()
+
+    def _block(self, lo: int, hi: int) -> np.ndarray:
+        out = np.empty((hi - lo, self.G))
+        for i, base in self.const:
+            out[:, i] = base
+        for b, (nd, cols, bases, rec) in enumerate(self.batches):
+            if not rec:
+                out[:, cols] = semantics.evaluate(nd, np.arange(lo, hi, dtype=np.int64), bases)
+                continue
+            nxt, prev = self.scan_state.get(b, (0, bases.copy()))
+            if nxt > lo:  # went back (load_state_dict): start over
+                nxt, prev = 0, bases.copy()
+            while nxt < hi:
+                e = hi if nxt >= lo else min(lo, nxt + (1 << 16))
+                x = semantics.scan_range(nd, nxt, e, bases, prev)
+                if e == hi:
+                    out[:, cols] = x
+                prev = x[-1].copy()
+                nxt = e
+            self.scan_state[b] = (nxt, prev)
+        return out
+
+
+def _make_plan_scheduler() -> type:
+    base = _plan_scheduler_base()
+
+    class PlanScheduler(base):  # type: ignore[misc, valid-type]
+        """A torch LRScheduler that drives every field of a Plan (lr, momentum, betas[0], ...).
+
+        Values come from :mod:`bridge.semantics` in cached chunks: ``step()`` is O(1)
+        amortised whatever the plan's depth. ``state_dict()``/``load_state_dict()`` resume
+        exactly. ``last_epoch`` follows torch: the value in effect is ``plan.value(last_epoch)``.
+        """
+
+        last_epoch: int
+        _step_count: int
+
+        def __init__(self, optimizer: Any, plan: Plan, last_epoch: int = -1, chunk: int = 1024):
+            _check_groups(plan, optimizer)
+            self.plan = plan
+            self._fields = list(plan.fields)
+            self._evals = {f: _FieldEval(plan, f, int(chunk)) for f in self._fields}
+            for pg, grp in zip(plan.groups, optimizer.param_groups):
+                for f, fld in pg.fields.items():
+                    _set(grp, f, fld.base)
+                grp["initial_lr"] = pg.fields["lr"].base if "lr" in pg.fields else grp["lr"]
+            super().__init__(optimizer, last_epoch)
+            self.base_lrs = [g.fields["lr"].base if "lr" in g.fields else float(pg["lr"])
+                             for g, pg in zip(plan.groups, optimizer.param_groups)]
+
+        def get_lr(self) -> List[float]:
+            if "lr" not in self._evals:
+                return [float(g["lr"]) for g in self.optimizer.param_groups]
+            return list(self._evals["lr"](self.last_epoch))
+
+        def step(self, epoch: Optional[int] = None) -> None:  # type: ignore[override]
+            self._step_count += 1
+            self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
+            self._apply(self.last_epoch)
+
+        def _apply(self, t: int) -> None:
+            groups = self.optimizer.param_groups
+            for f, ev in self._evals.items():
+                row = ev(t)
+                for grp, v in zip(groups, row):
+                    _set(grp, f, v)
+            self._last_lr = [float(g["lr"]) for g in groups]
+
+        def state_dict(self) -> Dict[str, Any]:
+            return {"last_epoch": self.last_epoch, "_step_count": self._step_count,
+                    "_last_lr": list(self._last_lr), "base_lrs": list(self.base_lrs),
+                    "n_groups": self.plan.n_groups, "fields": list(self._fields)}
+
+        def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+            if state_dict.get("n_groups", self.plan.n_groups) != self.plan.n_groups or \
+                    list(state_dict.get("fields", self._fields)) != self._fields:
+                raise SpecError("state_dict", "was saved by a PlanScheduler of a different plan "
+                                f"(groups/fields {state_dict.get('n_groups')}/{state_dict.get('fields')})",
+                                None, show_value=False)
+            self.last_epoch = int(state_dict["last_epoch"])
+            self._step_count = int(state_dict.get("_step_count", 1))
+            self._apply(self.last_epoch)
+
+    PlanScheduler.__module__ = __name__
+    PlanScheduler.__qualname__ = "PlanScheduler"
+    return PlanScheduler
+
+
+_PS: Optional[type] = None
+
+
+def _plan_scheduler_cls() -> type:
+    global _PS
+    if _PS is None:
+        _PS = _make_plan_scheduler()
+    return _PS
+
+
+def __getattr__(name: str) -> Any:
+    # PlanScheduler subclasses torch's LRScheduler, so it is created on first use (PEP 562).
+    if name == "PlanScheduler":
+        return _plan_scheduler_cls()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
