@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
-from ..ir.plan import Field, Group, Plan
+from ..ir.plan import Cursor, Field, Group, Plan
 
 __all__ = ["from_oneflow", "to_oneflow"]
 
@@ -417,7 +417,8 @@ def _plan_scheduler_class(flow: Any) -> type:
     class PlanScheduler(LRScheduler):  # type: ignore[misc, valid-type]
         """A OneFlow ``LRScheduler`` driven by a bridge Plan (every field, eager mode).
 
-        ``step()`` is O(1) amortised: values are evaluated in blocks of 4096 steps.
+        ``step()`` is O(1) amortised: values come from a :class:`bridge.ir.plan.Cursor`
+        (blocks of 4096 steps).
         ``state_dict()`` holds ``last_step`` (and the plan when it is serialisable).
         """
 
@@ -431,30 +432,7 @@ def _plan_scheduler_class(flow: Any) -> type:
             super().__init__(optimizer, last_step, verbose)
 
         def _reset_cache(self) -> None:
-            self._lo = self._hi = 0
-            self._rows: dict[str, list[list[float]]] = {}
-            self._iters: dict[str, Any] | None = None
-            self._recursive = any(_needs_scan(g.fields[f].schedule) for g in self.plan.groups
-                                  for f in self._fields if f in g.fields)
-
-        def _load_block(self, k: int) -> None:
-            plan = self.plan
-            if not self._recursive:
-                self._lo = k
-                try:
-                    self._rows = {f: plan.values(_CHUNK, f, start=k).tolist() for f in self._fields}
-                except SpecError:  # a table that ends (after='error'): one step at a time near its end
-                    self._rows = {f: plan.values(1, f, start=k).tolist() for f in self._fields}
-                self._hi = k + len(self._rows["lr"])
-                return
-            # recursive schedules stream from step 0; restart only when going back
-            if self._iters is None or k < self._lo:
-                self._iters = {f: plan.iter_values(1 << 62, f, _CHUNK) for f in self._fields}
-                self._lo, self._rows = -_CHUNK, {}
-            while not self._rows or k >= self._lo + _CHUNK:
-                self._lo += _CHUNK
-                self._rows = {f: next(it).tolist() for f, it in self._iters.items()}
-            self._hi = self._lo + _CHUNK
+            self._cursors = {f: Cursor(self.plan, f, _CHUNK) for f in self._fields}
 
         def get_lr(self, base_lr: float, step: int) -> float:
             bases = self.plan.bases("lr")
@@ -467,17 +445,11 @@ def _plan_scheduler_class(flow: Any) -> type:
         def step(self) -> None:
             k: int = int(self.last_step) + 1  # type: ignore[has-type]
             self.last_step = k
-            if not self._lo <= k < self._hi:
-                self._load_block(k)
-            i = k - self._lo
-            rows = self._rows
-            if len(rows) > 1:
-                for f, vals in rows.items():
-                    if f != "lr":
-                        for g, grp in enumerate(self.optimizer.param_groups):
-                            if f in self.plan.groups[g].fields:
-                                _set_field(grp, f, vals[i][g])
-            self.update_lrs(rows["lr"][i])
+            for f, cursor in self._cursors.items():
+                if f != "lr":
+                    for grp, v in zip(self.optimizer.param_groups, cursor(k)):
+                        _set_field(grp, f, v)
+            self.update_lrs(self._cursors["lr"](k))
 
         def state_dict(self) -> dict[str, Any]:
             try:
@@ -507,9 +479,3 @@ def _plan_scheduler_class(flow: Any) -> type:
 
     _CLASS["cls"] = PlanScheduler
     return PlanScheduler
-
-
-def _needs_scan(nd: n.Node | None) -> bool:
-    from .. import semantics
-
-    return nd is not None and semantics.needs_scan(nd)

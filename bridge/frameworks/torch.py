@@ -20,10 +20,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import semantics
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
-from ..ir.plan import Field, Group, Plan
+from ..ir.plan import Cursor, Field, Group, Plan
 
 __all__ = ["from_torch", "to_torch", "sample_torch", "record_torch"]  # + PlanScheduler (lazy)
 
@@ -733,80 +732,6 @@ def _plan_scheduler_base() -> Any:
     return _torch().optim.lr_scheduler.LRScheduler
 
 
-class _FieldEval:
-    """Values of one field for all groups, chunk by chunk (O(1) amortised per step)."""
-
-    def __init__(self, plan: Plan, field: str, chunk: int):
-        self.field = field
-        self.chunk = chunk
-        batches: Dict[int, Tuple[n.Node, List[int]]] = {}
-        self.const: List[Tuple[int, float]] = []
-        for i, g in enumerate(plan.groups):
-            fld = g.fields[field]
-            if fld.schedule is None:
-                self.const.append((i, fld.base))
-                continue
-            key = None
-            for kk, (nd, _cols) in batches.items():
-                try:
-                    same = nd is fld.schedule or nd == fld.schedule
-                except Exception:
-                    same = False
-                if same:
-                    key = kk
-                    break
-            if key is None:
-                batches[len(batches)] = (fld.schedule, [i])
-            else:
-                batches[key][1].append(i)
-        self.G = plan.n_groups
-        self.batches = []
-        for nd, cols in batches.values():
-            bases = np.array([plan.groups[i].fields[field].base for i in cols])
-            rec = any(semantics.needs_scan(x) for x in nd.walk())
-            self.batches.append((nd, cols, bases, rec))
-        self.recursive = any(b[3] for b in self.batches)
-        self.lo = -1
-        self.rows: List[List[float]] = []
-        self.scan_state: Dict[int, Tuple[int, np.ndarray]] = {}  # batch -> (next step, last value)
-
-    def __call__(self, t: int) -> List[float]:
-        if not (self.lo <= t < self.lo + len(self.rows)):
-            self._fill(t)
-        return self.rows[t - self.lo]
-
-    def _fill(self, t: int) -> None:
-        lo = (t // self.chunk) * self.chunk
-        hi = lo + self.chunk
-        try:
-            block = self._block(lo, hi)
-        except SpecError:  # e.g. OneCycle past total_steps inside the chunk: go step by step
-            lo, hi = t, t + 1
-            block = self._block(lo, hi)
-        self.lo, self.rows = lo, block.tolist()
-
-    def _block(self, lo: int, hi: int) -> np.ndarray:
-        out = np.empty((hi - lo, self.G))
-        for i, base in self.const:
-            out[:, i] = base
-        for b, (nd, cols, bases, rec) in enumerate(self.batches):
-            if not rec:
-                out[:, cols] = semantics.evaluate(nd, np.arange(lo, hi, dtype=np.int64), bases)
-                continue
-            nxt, prev = self.scan_state.get(b, (0, bases.copy()))
-            if nxt > lo:  # went back (load_state_dict): start over
-                nxt, prev = 0, bases.copy()
-            while nxt < hi:
-                e = hi if nxt >= lo else min(lo, nxt + (1 << 16))
-                x = semantics.scan_range(nd, nxt, e, bases, prev)
-                if e == hi:
-                    out[:, cols] = x
-                prev = x[-1].copy()
-                nxt = e
-            self.scan_state[b] = (nxt, prev)
-        return out
-
-
 def _make_plan_scheduler() -> type:
     base = _plan_scheduler_base()
 
@@ -825,7 +750,7 @@ def _make_plan_scheduler() -> type:
             _check_groups(plan, optimizer)
             self.plan = plan
             self._fields = list(plan.fields)
-            self._evals = {f: _FieldEval(plan, f, int(chunk)) for f in self._fields}
+            self._evals = {f: Cursor(plan, f, int(chunk)) for f in self._fields}
             for pg, grp in zip(plan.groups, optimizer.param_groups):
                 for f, fld in pg.fields.items():
                     _set(grp, f, fld.base)
