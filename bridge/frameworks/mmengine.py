@@ -17,6 +17,7 @@ from ..errors import SpecError, UnsupportedError
 from ..ir import Field, Group, Plan
 from ..ir import _check as c
 from ..ir import nodes as n
+from ..ir.plan import read_field
 
 __all__ = ["from_mmengine", "MMENGINE_TYPES", "INF"]
 
@@ -115,7 +116,7 @@ class _Reader:
     def has(self, field: str) -> bool:
         if self.groups is None:
             return field in self.bases
-        return all(_group_get(g, field) is not None for g in self.groups)
+        return all(read_field(g, field, None) is not None for g in self.groups)
 
     def get(self, field: str, path: str) -> List[float]:
         if self.groups is None:
@@ -125,19 +126,12 @@ class _Reader:
             return self.bases[field]
         out = []
         for i, g in enumerate(self.groups):
-            v = _group_get(g, field)
+            v = read_field(g, field, None)
             if v is None:
                 raise SpecError(path, f"the optimizer's param_groups[{i}] has no {field!r}",
                                 sorted(k for k in g if k != "params"))
             out.append(c.real(f"optimizer.param_groups[{i}][{field!r}]", v))
         return out
-
-
-def _group_get(g: Mapping[str, Any], field: str) -> Any:
-    if field == "betas[0]":
-        b = g.get("betas")
-        return None if b is None else b[0]
-    return g.get(field)
 
 
 def _num(path: str, v: Any, **kw: Any) -> float:

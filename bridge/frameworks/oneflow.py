@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
-from ..ir.plan import Cursor, Field, Group, Plan
+from ..ir.plan import Cursor, Field, Group, Plan, field_key, has_field, write_field
 
 __all__ = ["from_oneflow", "to_oneflow"]
 
@@ -213,9 +213,8 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
     fields = plan.fields
     for i, grp in enumerate(groups):
         for f in plan.groups[i].fields:
-            key = "betas" if f == "betas[0]" else f
-            if key not in grp:
-                raise SpecError(f"optimizer.param_groups[{i}]", f"has no {key!r} for plan field {f!r} "
+            if not has_field(grp, f):
+                raise SpecError(f"optimizer.param_groups[{i}]", f"has no {field_key(f)[0]!r} for plan field {f!r} "
                                 f"(it has: {', '.join(sorted(grp.options))})", f)
     if "lr" not in fields:
         raise SpecError("plan", "has no 'lr' field; a OneFlow scheduler needs one", fields, show_value=False)
@@ -226,7 +225,7 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
                                           for g in plan.groups)]
     for i, grp in enumerate(groups):  # base values everywhere
         for f, fld in plan.groups[i].fields.items():
-            _set_field(grp, f, fld.base)
+            write_field(grp, f, fld.base)
         grp["initial_lr"] = plan.groups[i].fields["lr"].base
     reason = "native=False"
     if native:
@@ -246,14 +245,6 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
         raise UnsupportedError(f"plan: a plateau schedule can only be lowered to a native "
                                f"ReduceLROnPlateau ({reason})")
     return _plan_scheduler_class(flow)(optimizer, plan)
-
-
-def _set_field(grp: Any, f: str, v: float) -> None:
-    if f == "betas[0]":
-        b = grp["betas"]
-        grp["betas"] = (float(v),) + tuple(b[1:])
-    else:
-        grp[f] = float(v)
 
 
 _LEAF_OK = (n.Constant, n.Linear, n.Step, n.MultiStep, n.Exponential, n.Polynomial, n.CosineAnnealing,
@@ -448,7 +439,7 @@ def _plan_scheduler_class(flow: Any) -> type:
             for f, cursor in self._cursors.items():
                 if f != "lr":
                     for grp, v in zip(self.optimizer.param_groups, cursor(k)):
-                        _set_field(grp, f, v)
+                        write_field(grp, f, v)
             self.update_lrs(self._cursors["lr"](k))
 
         def state_dict(self) -> dict[str, Any]:

@@ -15,20 +15,18 @@ torch is imported inside functions only.
 from __future__ import annotations
 
 import bisect
-import re
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
-from ..ir.plan import Cursor, Field, Group, Plan
+from ..ir.plan import Cursor, Field, Group, Plan, has_field, read_field, write_field
 
 __all__ = ["from_torch", "to_torch", "sample_torch", "record_torch"]  # + PlanScheduler (lazy)
 
 #: group keys that are scheduler bookkeeping, not optimizer hyper-parameters
 _BOOKKEEPING = {"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum", "params"}
-_ITEM = re.compile(r"^(\w+)\[(\d+)\]$")
 _TOL = 1e-12
 
 
@@ -41,38 +39,6 @@ def _torch() -> Any:
 # ---------------------------------------------------------------------------
 # param-group access
 # ---------------------------------------------------------------------------
-
-
-def _get(group: Dict[str, Any], name: str) -> float:
-    m = _ITEM.match(name)
-    v = group[m.group(1)][int(m.group(2))] if m else group[name]
-    return float(v)
-
-
-def _has(group: Dict[str, Any], name: str) -> bool:
-    m = _ITEM.match(name)
-    if m:
-        seq = group.get(m.group(1))
-        return isinstance(seq, (tuple, list)) and int(m.group(2)) < len(seq)
-    return name in group
-
-
-def _set(group: Dict[str, Any], name: str, value: float) -> None:
-    m = _ITEM.match(name)
-    if m:
-        key, i = m.group(1), int(m.group(2))
-        seq = list(group[key])
-        if hasattr(seq[i], "fill_"):
-            seq[i].fill_(value)
-        else:
-            seq[i] = value
-        group[key] = tuple(seq)
-        return
-    cur: Any = group.get(name)
-    if hasattr(cur, "fill_") and not isinstance(cur, (int, float)):
-        cur.fill_(value)
-    else:
-        group[name] = value
 
 
 def _numeric(v: Any) -> bool:
@@ -121,7 +87,7 @@ def record_torch(scheduler: Any, optimizer: Any, steps: int, fields: Sequence[st
         for f in fields:
             row = out[f][t]
             for g, grp in enumerate(groups):
-                row[g] = _get(grp, f)
+                row[g] = float(read_field(grp, f))
     return out
 
 
@@ -147,7 +113,7 @@ def sample_torch(scheduler_factory: Callable[[], Any], steps: int, *,
     names = list(fields) if fields is not None else _group_fields(opt.param_groups[0])
     for i, grp in enumerate(opt.param_groups):
         for f in names:
-            if not _has(grp, f):
+            if not has_field(grp, f):
                 raise SpecError(f"param_groups[{i}].{f}", "no such field in the param group", f,
                                 show_value=False)
     steps = int(steps)
@@ -475,8 +441,8 @@ def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None) -> Pla
         for f in names:
             if f in driven:
                 fs[f] = Field(driven[f][0][g], driven[f][1][g])
-            elif _has(grp, f):
-                fs[f] = Field(_get(grp, f))
+            elif has_field(grp, f):
+                fs[f] = Field(float(read_field(grp, f)))
             elif fields is not None:
                 raise SpecError(f"param_groups[{g}].{f}", "no such field in the param group (it has: "
                                 + ", ".join(_group_fields(grp)) + ")", f, show_value=False)
@@ -494,7 +460,7 @@ def _check_now(plan: Plan, groups: Any, driven: List[str], name: str, k: int) ->
         except UnsupportedError:  # plateau without metrics: its step 0 is the base by construction
             continue
         for g, grp in enumerate(groups):
-            have = _get(grp, f)
+            have = float(read_field(grp, f))
             base = abs(plan.groups[g].fields[f].base)
             if abs(row[g] - have) > _TOL * max(abs(have), base):
                 raise UnsupportedError(
@@ -700,7 +666,7 @@ def _check_groups(plan: Plan, optimizer: Any) -> None:
                         f"optimizer has {G}; build the optimizer with the same groups (or fix the plan)", G)
     for i, (pg, grp) in enumerate(zip(plan.groups, optimizer.param_groups)):
         for f in pg.fields:
-            if not _has(grp, f):
+            if not has_field(grp, f):
                 hint = " (Adam-family optimizers use 'betas[0]')" if f == "momentum" else ""
                 raise SpecError(f"optimizer.param_groups[{i}].{f}", "the plan drives this field but the "
                                 "param group has no such key" + hint, f, show_value=False)
@@ -723,7 +689,7 @@ def to_torch(plan: Plan, optimizer: Any, *, prefer_native: bool = True, last_epo
         return _plan_scheduler_cls()(optimizer, plan, last_epoch=last_epoch)
     for pg, grp in zip(plan.groups, optimizer.param_groups):
         for f, fld in pg.fields.items():
-            _set(grp, f, fld.base)
+            write_field(grp, f, fld.base)
         grp["initial_lr"] = pg.fields["lr"].base
     return _build_native(native[0], optimizer, lrs, native[1])
 
@@ -753,7 +719,7 @@ def _make_plan_scheduler() -> type:
             self._evals = {f: Cursor(plan, f, int(chunk)) for f in self._fields}
             for pg, grp in zip(plan.groups, optimizer.param_groups):
                 for f, fld in pg.fields.items():
-                    _set(grp, f, fld.base)
+                    write_field(grp, f, fld.base)
                 grp["initial_lr"] = pg.fields["lr"].base if "lr" in pg.fields else grp["lr"]
             super().__init__(optimizer, last_epoch)
             self.base_lrs = [g.fields["lr"].base if "lr" in g.fields else float(pg["lr"])
@@ -774,7 +740,7 @@ def _make_plan_scheduler() -> type:
             for f, ev in self._evals.items():
                 row = ev(t)
                 for grp, v in zip(groups, row):
-                    _set(grp, f, v)
+                    write_field(grp, f, v)
             self._last_lr = [float(g["lr"]) for g in groups]
 
         def state_dict(self) -> Dict[str, Any]:
