@@ -357,13 +357,7 @@ def _leaf(path: str, base_name: str, cfg: Mapping[str, Any], begin: int, end: in
                 raise SpecError(f"{path}.pct_start", "must be a float between 0 and 1 (MMEngine checks the type)",
                                 pct)
             anneal = c.choice(f"{path}.anneal_strategy", cfg.get("anneal_strategy", "cos"), ("cos", "linear"))
-            emax = cfg.get("eta_max", 0)
-            if isinstance(emax, (list, tuple)):
-                if len(emax) != G:
-                    raise SpecError(f"{path}.eta_max", f"must have one value per param group ({G})", list(emax))
-                maxes = [_num(f"{path}.eta_max[{g}]", v, nonneg=True) for g, v in enumerate(emax)]
-            else:
-                maxes = [_num(f"{path}.eta_max", emax, nonneg=True)] * G
+            maxes = _per_group(f"{path}.eta_max", cfg.get("eta_max", 0), G)
             kw = dict(total_steps=T, pct_start=pct, anneal=anneal,
                       div_factor=_num(f"{path}.div_factor", cfg.get("div_factor", 25.0), positive=True),
                       final_div_factor=_num(f"{path}.final_div_factor", cfg.get("final_div_factor", 1e4),
@@ -373,13 +367,7 @@ def _leaf(path: str, base_name: str, cfg: Mapping[str, Any], begin: int, end: in
         if base_name == "ReduceOnPlateau":
             rule = c.choice(f"{path}.rule", cfg.get("rule", "less"), ("less", "greater"))
             trule = c.choice(f"{path}.threshold_rule", cfg.get("threshold_rule", "rel"), ("rel", "abs"))
-            mv = cfg.get("min_value", 0.0)
-            if isinstance(mv, (list, tuple)):
-                if len(mv) != G:
-                    raise SpecError(f"{path}.min_value", f"must have one value per param group ({G})", list(mv))
-                mins = [_num(f"{path}.min_value[{g}]", v, nonneg=True) for g, v in enumerate(mv)]
-            else:
-                mins = [_num(f"{path}.min_value", mv, nonneg=True)] * G
+            mins = _per_group(f"{path}.min_value", cfg.get("min_value", 0.0), G)
             thr = _num(f"{path}.threshold", cfg.get("threshold", 1e-4), nonneg=True)
             met: Optional[Tuple[float, ...]] = None
             if metrics is not None:
@@ -402,6 +390,15 @@ def _leaf(path: str, base_name: str, cfg: Mapping[str, Any], begin: int, end: in
             raise
         raise SpecError(f"{path}.{e.path}", e.reason, e.value, show_value=e.show_value) from None
     raise UnsupportedError(f"{path}: {base_name} is not modelled")  # pragma: no cover
+
+
+def _per_group(path: str, v: Any, G: int) -> List[float]:
+    """A non-negative number, or a list of one per param group (MMEngine accepts both)."""
+    if isinstance(v, (list, tuple)):
+        if len(v) != G:
+            raise SpecError(path, f"must have one value per param group ({G})", list(v))
+        return [_num(f"{path}[{g}]", x, nonneg=True) for g, x in enumerate(v)]
+    return [_num(path, v, nonneg=True)] * G
 
 
 def _eta_pair(path: str, cfg: Mapping[str, Any], default_zero: bool) -> Tuple[Optional[float], Optional[float]]:
