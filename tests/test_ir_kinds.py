@@ -190,33 +190,31 @@ def test_one_cycle_momentum():
     check(node, ref, n=101)
 
 
-@pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
-def test_cyclic(mode):
-    up, down, hi, g = 20, 30, 0.5, 0.995
-
-    def ref(t, b):
-        lo = b
-        total = float(up + down)
-        cyc = math.floor(1 + t / total)
-        x = 1.0 + t / total - cyc
-        ratio = up / total
-        sf = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
-        scale = 1.0 if mode == "triangular" else (1 / 2.0 ** (cyc - 1) if mode == "triangular2" else g ** t)
-        h = (hi - lo) * sf
-        return lo + h * scale
-
-    check(Cyclic(hi, None, up, down, mode, g), ref, n=300)
-    check(Cyclic(0.95, 0.85, up, down, mode, g, inverted=True), lambda t, b: _inv(t, mode, up, down, g), n=300)
-
-
-def _inv(t, mode, up, down, g):
+def _wave(t, mode, up, down, g):
+    """torch CyclicLR's (scale_factor, scale) at step t."""
     total = float(up + down)
     cyc = math.floor(1 + t / total)
     x = 1.0 + t / total - cyc
     ratio = up / total
     sf = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
     scale = 1.0 if mode == "triangular" else (1 / 2.0 ** (cyc - 1) if mode == "triangular2" else g ** t)
-    return 0.95 - (0.95 - 0.85) * sf * scale
+    return sf, scale
+
+
+@pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
+def test_cyclic(mode):
+    up, down, hi, g = 20, 30, 0.5, 0.995
+
+    def lr(t, b):  # low = the group's base
+        sf, scale = _wave(t, mode, up, down, g)
+        return b + (hi - b) * sf * scale
+
+    def momentum(t, b):  # inverted: base_momentum 0.85, max_momentum 0.95
+        sf, scale = _wave(t, mode, up, down, g)
+        return 0.95 - (0.95 - 0.85) * sf * scale
+
+    check(Cyclic(hi, None, up, down, mode, g), lr, n=300)
+    check(Cyclic(0.95, 0.85, up, down, mode, g, inverted=True), momentum, n=300)
 
 
 def test_wsd():
