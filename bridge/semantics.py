@@ -732,12 +732,12 @@ def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any) -> Array:
 
     A recursive ``Chain`` applies its children's updates one after the other in Python
     floats, in torch's operation order (ChainedScheduler / chainable schedulers exactly);
-    ``Shift`` of such a chain resumes it. Everything else goes through :func:`coeffs` and
-    :func:`scan`.
+    ``Shift`` resumes its child at step ``offset``. Everything else goes through
+    :func:`coeffs` and :func:`scan`.
     """
     base = np.asarray(base, dtype=np.float64).reshape(-1)
     prev = np.asarray(prev, dtype=np.float64).reshape(-1)
-    if isinstance(nd, n.Shift) and isinstance(nd.schedule, n.Chain) and nd.schedule.mode == "recursive":
+    if isinstance(nd, n.Shift):  # resume the child at its own step offset + lo
         if lo == 0:
             first = evaluate(nd.schedule, np.array([nd.offset]), base)
             if hi == 1:
