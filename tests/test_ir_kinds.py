@@ -315,10 +315,8 @@ def test_windows_overlap_multiplies_and_gap_holds():
             x *= 0.9
         if 5 <= t < 9 and (t - 5) > 0 and (t - 5) % 2 == 0:
             x *= 0.5
-        if t == 12:
+        if t == 12:  # Constant(0.5, 3) would restore at local step 3 = t 15: outside its window [12, 15)
             x *= 0.5
-        if t == 15 - 12 + 12:  # Constant restores at its total_iters=3 -> local step 3 = t 15, outside window
-            pass
         ref.append(x)
     np.testing.assert_allclose(v, ref, rtol=1e-12)
 
