@@ -92,14 +92,10 @@ base = st.lists(st.floats(1e-4, 1.0), min_size=1, max_size=3)
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _safe(nd):  # OneCycle horizons are finite; keep the runs inside them
-    return not any(isinstance(x, (OneCycle, OneCycleMomentum)) for x in nd.walk())
-
-
 @SETTINGS
 @given(node, base)
 def test_random_specs_evaluate_finite(nd, bases):
-    n = 150 if _safe(nd) else 150
+    n = 150
     p = Plan.single(nd, bases)
     try:
         v = p.values(n)
