@@ -549,7 +549,7 @@ class Table(Node):
 
     kind: ClassVar[str] = "table"
     maps_to: ClassVar[Tuple[str, ...]] = ("MindSpore dynamic lr list", "any sampled schedule")
-    values: Tuple[float, ...] = (1.0,)
+    values: Any = (1.0,)  # any sequence of numbers; stored as a read-only float64 array
     relative: bool = False
     after: str = "hold"
 

@@ -248,14 +248,16 @@ class Plan:
     def tabulate(self, n: int, fields: Optional[Sequence[str]] = None) -> Plan:
         """A copy whose schedules are explicit tables of n steps (for opaque callables)."""
         new = []
+        sampled: Dict[str, np.ndarray] = {}  # field -> values of every group, evaluated once
         for i, g in enumerate(self.groups):
             fs = {}
             for k, f in g.fields.items():
                 if f.schedule is None or (fields is not None and k not in fields):
                     fs[k] = f
                 else:
-                    vals = self.values(n, k)[:, i]
-                    fs[k] = Field(f.base, Table(tuple(vals.tolist()), relative=False))
+                    if k not in sampled:
+                        sampled[k] = self.values(n, k)
+                    fs[k] = Field(f.base, Table(sampled[k][:, i], relative=False))
             new.append(Group(fs, g.name))
         return Plan(tuple(new), self.epoch_length, self.total_steps, self.source)
 
