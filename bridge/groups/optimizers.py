@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import mappings
 from ..errors import SpecError, UnsupportedError
+from ..ir import Plan, Table
 
 __all__ = ["describe_optimizer", "translate_optimizer"]
 
@@ -163,27 +164,6 @@ def _bias_tables(n: int, b1: float, b2: float) -> Tuple[np.ndarray, np.ndarray]:
     return lr_f, 1.0 / lr_f
 
 
-def _table_cell(values: np.ndarray) -> Any:
-    """A Cell returning ``values[global_step]`` (float32), for a dynamic weight decay."""
-    from .._frameworks import import_framework
-
-    ms = import_framework("mindspore")
-    table = ms.Tensor(np.asarray(values, dtype=np.float32))
-
-    class _StepTable(ms.nn.Cell):  # type: ignore[misc,name-defined]
-        def __init__(self) -> None:
-            super().__init__()
-            self.table = table
-            self.gather = ms.ops.Gather()
-            self.last = int(values.shape[0]) - 1
-
-        def construct(self, global_step: Any) -> Any:
-            idx = ms.ops.minimum(global_step, self.last)
-            return self.gather(self.table, idx, 0).reshape(())
-
-    return _StepTable()
-
-
 def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspore", params: Any = None,
                         total_steps: Optional[int] = None, lr_as: str = "list", source_model: Any = None,
                         adamw: str = "fold", ignore: Sequence[str] = ()) -> Any:
@@ -291,7 +271,13 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
             wv = plan.values(total_steps, "weight_decay")[:, i] if w_s else np.full(total_steps, wbase)
             if wd_f is not None:
                 wv = wv * wd_f
-            wd = _table_cell(wv) if (w_s or wbase != 0) else 0.0
+            if w_s or wbase != 0:  # a cell returning wv[global_step] (the last value past the end)
+                from ..frameworks.mindspore import to_mindspore_cell
+
+                table = Plan.single(Table(wv), wbase, field="weight_decay")
+                wd = to_mindspore_cell(table, field="weight_decay")
+            else:
+                wd = 0.0
         groups.append({"params": ps, "lr": lr, "weight_decay": wd})
     groups.append({"order_params": order})
     lr0 = groups[0]["lr"]
