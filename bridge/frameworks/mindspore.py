@@ -87,9 +87,9 @@ def _check_steps(total_steps: Any, name: str = "total_steps") -> int:
 
 
 def _values(plan: Plan, total_steps: int, group: int, field: str) -> np.ndarray:
-    plan._field(group, field)  # validates group / field with a clear message
-    vals = plan.values(total_steps, field)[:, group]
-    return np.ascontiguousarray(vals)
+    f = plan._field(group, field)  # validates group / field with a clear message
+    # evaluate this group alone (the other groups' values are not needed)
+    return Plan((Group({field: f}),)).values(total_steps, field)[:, 0]
 
 
 def to_mindspore_list(plan: Plan, total_steps: int, group: int = 0, field: str = "lr") -> List[float]:
