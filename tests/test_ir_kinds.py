@@ -351,3 +351,12 @@ def test_kinds_doc_is_generated_from_the_code():
     root = Path(__file__).resolve().parents[1]
     r = subprocess.run([sys.executable, str(root / "tools" / "gen_kind_docs.py"), "--check"])
     assert r.returncode == 0, "docs/kinds.md is stale: run python tools/gen_kind_docs.py"
+
+
+def test_group_values_is_one_column_of_values():
+    p = Plan.single(Chain((Linear(0.1, 1.0, 20), CosineAnnealing(50, eta_min=1e-3))), [0.1, 0.02, 0.5])
+    full = p.values(300, start=7)
+    for g in range(3):
+        np.testing.assert_array_equal(p.group_values(300, "lr", g, start=7), full[:, g])
+    with pytest.raises(SpecError, match="group"):
+        p.group_values(3, "lr", 3)

@@ -86,12 +86,6 @@ def _check_steps(total_steps: Any, name: str = "total_steps") -> int:
 # ---------------------------------------------------------------------------
 
 
-def _values(plan: Plan, total_steps: int, group: int, field: str) -> np.ndarray:
-    f = plan._field(group, field)  # validates group / field with a clear message
-    # evaluate this group alone (the other groups' values are not needed)
-    return Plan((Group({field: f}),)).values(total_steps, field)[:, 0]
-
-
 def to_mindspore_list(plan: Plan, total_steps: int, group: int = 0, field: str = "lr") -> List[float]:
     """Per-step values for a MindSpore optimizer's ``learning_rate`` (or a group's ``lr``).
 
@@ -102,7 +96,7 @@ def to_mindspore_list(plan: Plan, total_steps: int, group: int = 0, field: str =
     """
     plan = _check_plan(plan)
     total_steps = _check_steps(total_steps)
-    return _values(plan, total_steps, group, field).tolist()
+    return plan.group_values(total_steps, field, group).tolist()
 
 
 def to_mindspore_tensor(plan: Plan, total_steps: int, group: int = 0, field: str = "lr") -> Any:
@@ -110,7 +104,7 @@ def to_mindspore_tensor(plan: Plan, total_steps: int, group: int = 0, field: str
     plan = _check_plan(plan)
     total_steps = _check_steps(total_steps)
     ms = _ms()
-    return ms.Tensor(_values(plan, total_steps, group, field).astype(np.float32))
+    return ms.Tensor(plan.group_values(total_steps, field, group).astype(np.float32))
 
 
 # ---------------------------------------------------------------------------
@@ -870,7 +864,7 @@ def to_mindspore_cell(plan: Plan, group: int = 0, field: str = "lr", *, sample: 
             raise UnsupportedError("plateau: ReduceLROnPlateau depends on run-time metrics and cannot be "
                                    "precomputed into a cell; step MindSpore's experimental ReduceLROnPlateau "
                                    "instead, or give the node a 'metrics' trace")
-        vals = plan.values(horizon, field)[:, group]
+        vals = plan.group_values(horizon, field, group)
         expr = C["TableCell"](vals, False)
         desc = f"table of {horizon} steps of {nd.describe()}"
     else:
@@ -965,7 +959,7 @@ def to_mindspore_group_params(plan: Plan, params_per_group: Sequence[Sequence[An
                 _check_wd_optimizer(optimizer, True)
                 if lr_as == "list" and total_steps is not None:
                     C = _classes()
-                    vals = plan.values(total_steps, "weight_decay")[:, i]
+                    vals = plan.group_values(total_steps, "weight_decay", i)
                     d["weight_decay"] = C["Schedule"](C["TableCell"](vals, False), float(wf.base),
                                                       f"table of {total_steps} weight-decay steps")
                 else:

@@ -259,7 +259,7 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
                 ms.Tensor(np.full(1, base, np.float32))
         else:
             assert total_steps is not None
-            vals = plan.values(total_steps, "lr")[:, i] if (plan is not None and is_s) else \
+            vals = plan.group_values(total_steps, "lr", i) if (plan is not None and is_s) else \
                 np.full(total_steps, base)
             if lr_f is not None:
                 vals = vals * lr_f
@@ -268,7 +268,7 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
         wd: Any = wbase
         if w_s or wd_f is not None:
             assert total_steps is not None
-            wv = plan.values(total_steps, "weight_decay")[:, i] if w_s else np.full(total_steps, wbase)
+            wv = plan.group_values(total_steps, "weight_decay", i) if w_s else np.full(total_steps, wbase)
             if wd_f is not None:
                 wv = wv * wd_f
             if w_s or wbase != 0:  # a cell returning wv[global_step] (the last value past the end)

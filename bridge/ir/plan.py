@@ -188,6 +188,11 @@ class Plan:
         start = c.integer("start", start, lo=0)
         return self.at(np.arange(start, start + n, dtype=np.int64), field)
 
+    def group_values(self, n: int, field: str = "lr", group: int = 0, *, start: int = 0) -> np.ndarray:
+        """One group's values for updates ``start..start+n-1``: shape (n,), only that group evaluated."""
+        f = self._field(group, field)
+        return Plan((Group({field: f}),)).values(n, field, start=start)[:, 0]
+
     def at(self, steps: Any, field: str = "lr") -> np.ndarray:
         """Values at arbitrary steps (array of ints): shape (len(steps), n_groups)."""
         from .. import semantics
