@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import bridge
 from bridge.errors import SpecError, UnsupportedError
 from bridge.groups import translate_optimizer
 from bridge.ir import CosineAnnealing, Field, Group, Linear, Plan
@@ -126,6 +127,47 @@ def test_adamw_default_eps_one_step(torch_mod, ms):
     # explicit, and folded: eps * sqrt(1 - b2) (MindSpore's default would be 1e-6)
     assert float(mopt.eps.asnumpy()[0]) == np.float32(1e-8 * 0.001 ** 0.5)
     _step_both(torch, ms, t, m, topt, mopt, by_name, steps=1)
+
+
+def test_adamw_experimental_with_scheduler_matches_torch(torch_mod, ms):
+    """adamw='experimental': torch-style groups (per-group betas kept) + a plan-driven scheduler."""
+    torch = torch_mod
+    t, m, by_name = _nets(torch, ms)
+    groups = _torch_groups(t, lr_fc=0.02)
+    groups[1]["betas"] = (0.8, 0.99)
+    topt = torch.optim.AdamW(groups, lr=0.01, weight_decay=0.1)
+    warm = torch.optim.lr_scheduler.LinearLR(topt, start_factor=0.1, total_iters=2)
+    cos = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=4)
+    tsched = torch.optim.lr_scheduler.SequentialLR(topt, [warm, cos], milestones=[2])
+    plan = bridge.from_torch(tsched)
+    with pytest.raises(UnsupportedError, match="lr_as='scheduler'"):
+        translate_optimizer(topt, plan, params=m, source_model=t, adamw="experimental")
+    mopt, msched = translate_optimizer(topt, plan, params=m, source_model=t, adamw="experimental",
+                                       lr_as="scheduler")
+    assert type(mopt).__name__ == "AdamW" and type(mopt).__module__.startswith("mindspore.experimental")
+    assert [g["betas"] for g in mopt.param_groups] == [(0.9, 0.999), (0.8, 0.99)]
+    for _ in range(5):
+        want = [g["lr"] for g in topt.param_groups]
+        got = [float(x.asnumpy()) for x in mopt.lrs]
+        np.testing.assert_allclose(got, want, rtol=2e-7)
+        _step_both(torch, ms, t, m, topt, mopt, by_name, steps=1, tsched=tsched)
+        msched.step()
+
+
+def test_adamw_experimental_refusals(torch_mod, ms):
+    torch = torch_mod
+    t, m, _ = _nets(torch, ms)
+    topt = torch.optim.AdamW(_torch_groups(t), lr=0.01, weight_decay=0.1)
+    wd = Plan(tuple(Group({"lr": Field(g["lr"]), "weight_decay": Field(g["weight_decay"], Linear(1.0, 0.5, 4))})
+                    for g in topt.param_groups))
+    with pytest.raises(UnsupportedError, match=r"groups\[0\]\.weight_decay is scheduled.*adamw='fold'"):
+        translate_optimizer(topt, wd, params=m, source_model=t, adamw="experimental", lr_as="scheduler")
+    with pytest.raises(SpecError, match="lr_as"):
+        translate_optimizer(topt, params=m, source_model=t, adamw="experimental", lr_as="cell")
+    # constant lrs: the optimizer alone, groups' lr and weight_decay as given
+    mopt = translate_optimizer(topt, params=m, source_model=t, adamw="experimental")
+    assert [g["lr"] for g in mopt.param_groups] == [0.01, 0.05]
+    assert [g["weight_decay"] for g in mopt.param_groups] == [0.1, 0.0]
 
 
 def test_adamw_without_folding_differs(torch_mod, ms):

@@ -113,9 +113,14 @@ step size itself (TF style), so its eps also acts as `eps/sqrt(1-b2^t)`;
 (sets `global_step`) or `state.slice_list(lrs, sd)` (list from step k, with
 `global_step = 0`) continue a torch run with identical next values.
 
-For `mindspore.experimental.optim.AdamW` (torch's formula, no fold needed)
-build the optimizer directly with the torch argument names above;
-`translate_optimizer(adamw="experimental")` refuses for now.
+`translate_optimizer(topt, plan, params=net, source_model=tmodel, adamw="experimental",
+lr_as="scheduler")` returns `(optimizer, scheduler)`: a
+`mindspore.experimental.optim.AdamW` (torch's formula, no fold needed) with
+torch-style groups (per-group `betas`, `eps`, `amsgrad` kept) and a
+`to_mindspore_scheduler(plan, optimizer)` scheduler to step after each update,
+exactly like torch's. Its weight decay is a float per group (a scheduled one is
+refused: use the default `adamw="fold"`). Tested against torch AdamW +
+SequentialLR parameter updates in `tests/test_translate_optimizer.py`.
 
 """
 

@@ -30,7 +30,8 @@ from ..ir.plan import Field, Group, Plan
 
 __all__ = [
     "FLOAT32_EXACT_STEPS", "MindSporePrecisionWarning", "DYNAMIC_WD_OPTIMIZERS", "from_mindspore",
-    "mixed_lr_groups", "to_mindspore_cell", "to_mindspore_group_params", "to_mindspore_list", "to_mindspore_tensor",
+    "mixed_lr_groups", "to_mindspore_cell", "to_mindspore_group_params", "to_mindspore_list", "to_mindspore_scheduler",
+    "to_mindspore_tensor",
 ]
 
 #: Above this many steps a float32 step counter can no longer represent every step.
@@ -968,6 +969,59 @@ def to_mindspore_group_params(plan: Plan, params_per_group: Sequence[Sequence[An
     if order_params is not None:
         out.append({"order_params": list(order_params)})
     return out
+
+
+def to_mindspore_scheduler(plan: Plan, optimizer: Any, *, last_epoch: int = -1) -> Any:
+    """A ``mindspore.experimental.optim.lr_scheduler.LRScheduler`` that sets each group's lr from ``plan``.
+
+    For ``mindspore.experimental.optim`` optimizers (torch-style ``param_groups``),
+    stepped like torch's: after construction group ``g`` holds ``plan`` value 0;
+    after k ``step()`` calls, value k. The step is counted in Python (exact past
+    2**24, where MindSpore's float32 ``last_epoch`` is not). PyNative only.
+    """
+    plan = _check_plan(plan)
+    ms = _ms()
+    from mindspore.experimental.optim import Optimizer
+    from mindspore.experimental.optim.lr_scheduler import LRScheduler
+
+    from ..ir.plan import Cursor
+
+    if not isinstance(optimizer, Optimizer):
+        raise SpecError("optimizer", "must be a mindspore.experimental.optim optimizer "
+                        "(mindspore.nn optimizers take lists or cells: use to_mindspore_group_params)",
+                        type(optimizer).__name__)
+    if len(optimizer.param_groups) != plan.n_groups:
+        raise SpecError("plan", f"must have one group per optimizer param group ({len(optimizer.param_groups)})",
+                        plan.n_groups)
+    for i, g in enumerate(plan.groups):
+        for name, fld in g.fields.items():
+            if fld.schedule is not None and name != "lr":
+                raise UnsupportedError(
+                    f"groups[{i}].{name}: mindspore.experimental optimizers read {name} as a float once "
+                    "per group; only lr can follow a schedule")
+
+    class PlanLRScheduler(LRScheduler):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            self._cursor = Cursor(plan, "lr")
+            self._t = int(last_epoch)
+            super().__init__(optimizer, last_epoch)
+
+        def get_lr(self) -> List[Any]:
+            return [ms.Tensor(v, ms.float32) for v in self._cursor(self._t)]
+
+        def step(self, epoch: Optional[int] = None) -> bool:
+            if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer))
+                                      or epoch < 0):
+                raise SpecError("epoch", "must be an int >= 0 (the update whose lr to set)", epoch)
+            self._t = self._t + 1 if epoch is None else int(epoch)
+            ms.ops.assign(self.last_epoch, ms.Tensor(float(self._t), ms.float32))
+            for i, v in enumerate(self.get_lr()):
+                ms.ops.assign(self._last_lr[i], v)
+            return True
+
+    sched = PlanLRScheduler()
+    sched.bridge_plan = plan
+    return sched
 
 
 def mixed_lr_groups(group_params: Sequence[Dict[str, Any]]) -> List[int]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import mappings
 from ..errors import SpecError, UnsupportedError
-from ..ir import Plan, Table
+from ..ir import Field, Group, Plan, Table
 
 __all__ = ["describe_optimizer", "translate_optimizer"]
 
@@ -164,6 +164,72 @@ def _bias_tables(n: int, b1: float, b2: float) -> Tuple[np.ndarray, np.ndarray]:
     return lr_f, 1.0 / lr_f
 
 
+def _group_kwargs(t: str, spec: Dict[str, Any], g: Mapping[str, Any], i: int,
+                  ignore: Sequence[str]) -> Dict[str, Any]:
+    """One source group's hyper-parameters under the target's names (torch-style group dicts)."""
+    args = spec["args"]
+    out: Dict[str, Any] = {}
+    for k, v in _canon(t, g).items():
+        if k not in args:
+            if k in ignore or (k in _FALSY_OK and v == _FALSY_OK[k]):
+                continue
+            why = spec.get("missing", {}).get(k, f"{spec['class']} has no argument for it")
+            raise UnsupportedError(f"groups[{i}].{k}={v!r} cannot be expressed by {spec['class']}: {why}")
+        out[args[k]["name"]] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
+def _to_ms_experimental(desc: Dict[str, Any], plan: Any, params: Any, source_model: Any, lr_as: str,
+                        ignore: Sequence[str]) -> Any:
+    """mindspore.experimental.optim.AdamW with torch-style groups; a scheduled lr needs lr_as='scheduler'."""
+    from .._frameworks import import_framework
+
+    import_framework("mindspore")  # a clear FrameworkMissingError first
+    from mindspore.experimental import optim as xoptim
+
+    spec = mappings.optimizer_spec("AdamW", "mindspore.experimental")
+    n_groups = len(desc["groups"])
+    for i in range(n_groups):
+        if _group_field(plan, desc, "weight_decay", i)[1]:
+            raise UnsupportedError(
+                f"groups[{i}].weight_decay is scheduled, but mindspore.experimental.optim.AdamW reads "
+                "weight_decay as a float once per group; use adamw='fold' (nn.AdamWeightDecay takes a "
+                "weight-decay cell) or keep it constant")
+    sched = [_group_field(plan, desc, "lr", i)[1] for i in range(n_groups)]
+    if lr_as not in ("scheduler", "float", "list"):  # "list" is the default: no lists here, constants ok
+        raise SpecError("lr_as", "must be 'scheduler' (returns (optimizer, scheduler)) or 'float' "
+                        "with adamw='experimental'", lr_as)
+    if any(sched) and lr_as != "scheduler":
+        raise UnsupportedError(
+            f"groups {[i for i, x in enumerate(sched) if x]} have a scheduled lr, which a "
+            "mindspore.experimental optimizer only follows through a scheduler: pass lr_as='scheduler' "
+            "to get (optimizer, scheduler) and call scheduler.step() after each optimizer step")
+    tparams = _target_params(params)
+    names = _source_names(desc, source_model)
+    groups: List[Dict[str, Any]] = []
+    for i, g in enumerate(desc["groups"]):
+        try:
+            ps = [tparams[nm] for nm in names[i]]
+        except KeyError as exc:
+            raise SpecError(f"groups[{i}].params", "no parameter of that name in the MindSpore net "
+                            f"(have: {', '.join(list(tparams)[:8])} ...)", exc.args[0]) from None
+        kw = _group_kwargs("AdamW", spec, g, i, ignore)
+        kw["lr"] = _group_field(plan, desc, "lr", i)[0]
+        kw["weight_decay"] = _group_field(plan, desc, "weight_decay", i)[0]
+        groups.append({"params": ps, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in kw.items()}})
+    try:
+        opt = xoptim.AdamW(groups)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise UnsupportedError(f"{spec['class']} refused the translated groups: {exc}") from exc
+    if lr_as != "scheduler":
+        return opt
+    from ..frameworks.mindspore import to_mindspore_scheduler
+
+    lr_plan = plan if plan is not None else Plan(tuple(
+        Group({"lr": Field(_group_field(None, desc, "lr", i)[0])}) for i in range(n_groups)))
+    return opt, to_mindspore_scheduler(lr_plan, opt)
+
+
 def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspore", params: Any = None,
                         total_steps: Optional[int] = None, lr_as: str = "list", source_model: Any = None,
                         adamw: str = "fold", ignore: Sequence[str] = ()) -> Any:
@@ -178,7 +244,9 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
     ``lr_as``: ``"list"`` (per-step lists, needs ``total_steps``), ``"cell"`` or
     ``"float"`` (constant lrs only). ``adamw``: ``"fold"`` (nn.AdamWeightDecay
     with the bias correction folded into per-step lr / weight-decay tables) or
-    ``"experimental"`` (mindspore.experimental.optim.AdamW). ``ignore``:
+    ``"experimental"`` (mindspore.experimental.optim.AdamW with torch-style groups;
+    ``lr_as="scheduler"`` returns ``(optimizer, scheduler)``, the scheduler from
+    :func:`bridge.frameworks.mindspore.to_mindspore_scheduler`). ``ignore``:
     hyper-parameters you accept to drop (e.g. ``["eps"]`` for nn.Adagrad).
     """
     desc = describe_optimizer(source)
@@ -197,15 +265,14 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
         return _to_oneflow(desc, ignore)
     if target != "mindspore":
         raise SpecError("target", "must be 'mindspore' or 'oneflow'", target)
-    if lr_as not in ("list", "cell", "float"):
-        raise SpecError("lr_as", "must be 'list', 'cell' or 'float'", lr_as)
     if adamw not in ("fold", "experimental"):
         raise SpecError("adamw", "must be 'fold' or 'experimental'", adamw)
     opt, fw = _pick_class(desc, adamw)
-    kwargs = _kwargs(desc, opt, fw, ignore)
     if fw == "mindspore.experimental":
-        raise UnsupportedError("adamw='experimental' is not wired yet: build "
-                               "mindspore.experimental.optim.AdamW(groups, **torch_kwargs) directly")
+        return _to_ms_experimental(desc, plan, params, source_model, lr_as, ignore)
+    if lr_as not in ("list", "cell", "float"):
+        raise SpecError("lr_as", "must be 'list', 'cell' or 'float'", lr_as)
+    kwargs = _kwargs(desc, opt, fw, ignore)
 
     from .._frameworks import import_framework
 
@@ -298,14 +365,7 @@ def _to_oneflow(desc: Dict[str, Any], ignore: Sequence[str]) -> Dict[str, Any]:
     groups = []
     kwargs: Dict[str, Any] = {}
     for i, g in enumerate(desc["groups"]):
-        out: Dict[str, Any] = {}
-        for k, v in _canon(t, g).items():
-            if k not in args:
-                if k in ignore or (k in _FALSY_OK and v == _FALSY_OK[k]):
-                    continue
-                why = spec.get("missing", {}).get(k, f"{spec['class']} has no argument for it")
-                raise UnsupportedError(f"groups[{i}].{k}={v!r} cannot be expressed by {spec['class']}: {why}")
-            out[args[k]["name"]] = list(v) if isinstance(v, tuple) else v
+        out = _group_kwargs(t, spec, g, i, ignore)
         if t == "RMSprop" and out.get("momentum", 0) != 0:
             raise UnsupportedError("OneFlow 0.9 RMSprop requires momentum == 0")
         if i == 0:
