@@ -91,3 +91,50 @@ def check(ours: Any, theirs: Any, base: Any, what: str = "") -> None:
     bad = np.argwhere(np.abs(ours - theirs) > tol)
     assert bad.size == 0, (f"{what}: first mismatch at (step, group) {tuple(bad[0])}: "
                            f"ours {ours[tuple(bad[0])]!r}, recorded {theirs[tuple(bad[0])]!r}")
+
+
+# ---------------------------------------------------------------- paramwise_cfg on a OneFlow model
+#: MMEngine paramwise_cfg cases applied to a OneFlow model (tests/test_xfw_oneflow.py) and compared
+#: with real MMEngine's DefaultOptimWrapperConstructor on the same torch model (tests/test_xfw_py311.py).
+PARAMWISE_CASES = {
+    "bias_norm": {"bias_lr_mult": 2.0, "bias_decay_mult": 0.5, "norm_decay_mult": 0.0},
+    "dwconv_flat": {"dwconv_decay_mult": 0.1, "flat_decay_mult": 0.3},
+    "custom_keys": {"custom_keys": {"head": {"lr_mult": 10.0}, "head.fc": {"lr_mult": 2.0, "decay_mult": 0.0},
+                                    "embed": {"decay_mult": 0.0}}, "bias_lr_mult": 2.0},
+}
+PARAMWISE_BASE = {"lr": 0.01, "weight_decay": 1e-4}
+
+
+def paramwise_model(fw: Any) -> Any:
+    """conv + BN + depthwise conv + GroupNorm + Linear + LayerNorm + Embedding + a bare Parameter,
+    built from ``fw.nn`` (torch and OneFlow share these names)."""
+    nn = fw.nn
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 4)
+            self.ln = nn.LayerNorm(4)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pos_embed = nn.Parameter(fw.zeros(1, 4))
+            self.conv = nn.Conv2d(3, 8, 3)
+            self.bn = nn.BatchNorm2d(8)
+            self.dw = nn.Conv2d(8, 8, 3, groups=8)
+            self.gn = nn.GroupNorm(2, 8)
+            self.head = Head()
+            self.embed = nn.Embedding(10, 4)
+
+    return Net()
+
+
+def param_hparams(model: Any, param_groups: Any) -> dict:
+    """parameter name -> [lr, weight_decay] as the real optimizer holds them."""
+    name_of = {id(p): n for n, p in model.named_parameters()}
+    out = {}
+    for g in param_groups:
+        for p in (g["params"] if isinstance(g, dict) else g.parameters):  # OneFlow's ParamGroup
+            out[name_of[id(p)]] = [float(g["lr"]), float(g["weight_decay"])]
+    return out

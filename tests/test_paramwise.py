@@ -184,3 +184,89 @@ def test_mindspore_cell_matches_torch_module(ms, torch_mod):
     assert len(opt.parameters) == 8
     native = paramwise.describe(MNet(), names="native")
     assert [p.name for p in native][:4] == ["conv.weight", "conv.bias", "bn.moving_mean", "bn.moving_variance"]
+
+
+_MMCV_OPS = '''
+"""Stand-in for mmcv-full's DCN classes (mmcv-full needs compiled ops and has no build for torch
+2.13): same class names, module and structure (the *Pack variants own a ``conv_offset`` Conv2d)."""
+import torch
+from torch import nn
+
+
+class DeformConv2d(nn.Module):
+    def __init__(self, cin, cout, k):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(cout, cin, k, k))
+
+
+class DeformConv2dPack(DeformConv2d):
+    def __init__(self, cin, cout, k):
+        super().__init__(cin, cout, k)
+        self.conv_offset = nn.Conv2d(cin, 2 * k * k, k)
+
+
+class ModulatedDeformConv2d(nn.Module):
+    def __init__(self, cin, cout, k):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(cout, cin, k, k))
+        self.bias = nn.Parameter(torch.zeros(cout))
+
+
+class ModulatedDeformConv2dPack(ModulatedDeformConv2d):
+    def __init__(self, cin, cout, k):
+        super().__init__(cin, cout, k)
+        self.conv_offset = nn.Conv2d(cin, 3 * k * k, k)
+'''
+
+
+@pytest.fixture
+def fake_mmcv(tmp_path, monkeypatch):
+    import sys
+
+    pkg = tmp_path / "mmcv"
+    (pkg / "ops").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "_ext.py").write_text("")  # what mmengine's mmcv_full_available() looks for
+    (pkg / "ops" / "__init__.py").write_text(_MMCV_OPS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    for name in [m for m in sys.modules if m == "mmcv" or m.startswith("mmcv.")]:
+        del sys.modules[name]
+
+
+@pytest.mark.mmengine
+@pytest.mark.parametrize("cfg", [
+    {"dcn_offset_lr_mult": 0.1},
+    {"dcn_offset_lr_mult": 0.1, "bias_lr_mult": 2.0, "bias_decay_mult": 0.0, "flat_decay_mult": 0.5},
+    {"dcn_offset_lr_mult": 0.0, "norm_decay_mult": 0.0, "custom_keys": {"dcn2": {"lr_mult": 3.0}}},
+], ids=["offset", "offset_bias_flat", "offset_custom_keys"])
+def test_dcn_offset_lr_mult_parity_with_mmengine(cfg, fake_mmcv, torch_mod, mmengine_mod):
+    """dcn_offset_lr_mult: only the conv_offset of an mmcv DCN module, with bias/flat rules not
+    applied inside it, exactly as MMEngine's constructor does when mmcv-full is present."""
+    from mmcv.ops import DeformConv2dPack, ModulatedDeformConv2dPack
+    from mmengine.utils.dl_utils import mmcv_full_available
+
+    assert mmcv_full_available()
+    nn = torch_mod.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.bn = nn.BatchNorm2d(4)
+            self.dcn = DeformConv2dPack(4, 4, 3)
+            self.dcn2 = ModulatedDeformConv2dPack(4, 4, 3)
+            self.conv_offset = nn.Conv2d(4, 4, 1)  # named like an offset, but not inside a DCN
+
+    model = Net()
+    want = _mmengine_groups(mmengine_mod, model, cfg)
+    table = paramwise.apply(paramwise.describe(model), 0.01, 1e-4, cfg)
+    got = table.torch_groups()
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert [id(p) for p in g["params"]] == [id(p) for p in w["params"]]
+        # a key left out of a group dict takes the optimizer default (lr=0.01, weight_decay=1e-4)
+        assert (g.get("lr", 0.01), g.get("weight_decay", 1e-4)) == (w["lr"], w["weight_decay"])
+    rules = {r.name: r.rule for r in table.rows}
+    assert "dcn_offset_lr_mult" in rules["dcn.conv_offset.weight"]
+    assert "dcn_offset_lr_mult" not in (rules["conv_offset.weight"] or "")

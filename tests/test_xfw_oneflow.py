@@ -9,9 +9,22 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from _xfw_cases import ONEFLOW_CASES, TORCH_CASES, check, read, write
+from _xfw_cases import (
+    ONEFLOW_CASES,
+    PARAMWISE_BASE,
+    PARAMWISE_CASES,
+    TORCH_CASES,
+    check,
+    param_hparams,
+    paramwise_model,
+    read,
+    write,
+    xfw_dir,
+)
 
 import bridge
 
@@ -93,3 +106,20 @@ def test_xfw_read_torch(flow, name):
         opt = _opt(flow, tuple(plan.bases("lr")), **kw)
         sched = bridge.to_oneflow(plan, opt)
         check(_trace(opt, sched, steps, field), want, plan.bases(field), f"{name} {field}")
+
+
+def test_xfw_write_oneflow_paramwise(flow):
+    """paramwise_cfg applied to a real OneFlow model builds a real flow.optim.SGD; its per-parameter
+    lr / weight decay are recorded for the torch half, which compares them with real MMEngine."""
+    from bridge.groups import paramwise
+
+    out = {}
+    for name, cfg in PARAMWISE_CASES.items():
+        model = paramwise_model(flow)
+        table = paramwise.apply(paramwise.describe(model), PARAMWISE_BASE["lr"], PARAMWISE_BASE["weight_decay"],
+                                cfg)
+        opt = flow.optim.SGD(table.oneflow_groups(), lr=PARAMWISE_BASE["lr"], momentum=0.9,
+                             weight_decay=PARAMWISE_BASE["weight_decay"])
+        out[name] = param_hparams(model, opt.param_groups)
+        assert set(out[name]) == {n for n, _ in model.named_parameters()}
+    (xfw_dir() / "paramwise.oneflow.json").write_text(json.dumps(out, indent=1))

@@ -10,9 +10,23 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from _xfw_cases import ONEFLOW_CASES, TORCH_CASES, check, read, write
+from _xfw_cases import (
+    ONEFLOW_CASES,
+    PARAMWISE_BASE,
+    PARAMWISE_CASES,
+    TORCH_CASES,
+    check,
+    missing,
+    param_hparams,
+    paramwise_model,
+    read,
+    write,
+    xfw_dir,
+)
 
 import bridge
 from bridge.ir import (
@@ -163,3 +177,21 @@ def test_xfw_read_oneflow_mindspore_list(name):
     for g in range(plan.n_groups):
         got = np.asarray(to_list(plan, want.shape[0], group=g), dtype=np.float32)
         assert np.array_equal(got, want[:, g].astype(np.float32)), (name, g)
+
+
+@pytest.mark.mmengine
+def test_xfw_read_oneflow_paramwise(torch_mod, mmengine_mod):
+    """OneFlow groups from bridge's paramwise_cfg == real MMEngine's on the same torch model."""
+    from mmengine.optim import DefaultOptimWrapperConstructor
+
+    path = xfw_dir() / "paramwise.oneflow.json"
+    if not path.exists():
+        missing(path.name, "OneFlow (py39)")
+    recorded = json.loads(path.read_text())
+    assert set(recorded) == set(PARAMWISE_CASES)
+    for name, cfg in PARAMWISE_CASES.items():
+        model = paramwise_model(torch_mod)
+        ctor = DefaultOptimWrapperConstructor(
+            dict(optimizer=dict(type="SGD", momentum=0.9, **PARAMWISE_BASE)), cfg)
+        want = param_hparams(model, ctor(model).optimizer.param_groups)
+        assert recorded[name] == want, name

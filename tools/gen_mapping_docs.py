@@ -158,6 +158,17 @@ Surprises (all reproduced exactly):
   `norm_decay_mult` (checked first).
 - Parameters with `requires_grad=False` are in no group at all.
 - Top-level parameters are matched as `".<name>"` (empty module prefix).
+- `dcn_offset_lr_mult` applies only to parameters under `conv_offset` **inside**
+  an mmcv `DeformConv2d` / `ModulatedDeformConv2d`; there `bias_lr_mult`,
+  `bias_decay_mult` and `flat_decay_mult` do not apply. A top-level module that
+  is merely named `conv_offset` is an ordinary conv. (mmcv-full cannot be
+  installed here; the test gives MMEngine stand-in classes with mmcv's names.)
+
+The same rules apply to a OneFlow `nn.Module` (`table.oneflow_groups()`) and a
+MindSpore `nn.Cell` (`table.mindspore_groups()`, torch-convention names).
+`tests/test_xfw_oneflow.py` builds a real `flow.optim.SGD` from a OneFlow
+model's groups and `tests/test_xfw_py311.py` checks every parameter's lr and
+weight decay against real MMEngine on the same torch model.
 
 """
 
