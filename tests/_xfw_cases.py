@@ -138,3 +138,16 @@ def param_hparams(model: Any, param_groups: Any) -> dict:
         for p in (g["params"] if isinstance(g, dict) else g.parameters):  # OneFlow's ParamGroup
             out[name_of[id(p)]] = [float(g["lr"]), float(g["weight_decay"])]
     return out
+
+
+# ---------------------------------------------------------------- one optimizer, both frameworks
+#: torch optimizer + scheduler stepped with fixed gradients (tests/test_xfw_py311.py), translated
+#: with bridge.translate_optimizer(target="oneflow") + bridge.to_oneflow and replayed on OneFlow
+#: (tests/test_xfw_oneflow.py): the parameters must follow the same path.
+OPTIMIZER_CASES = ("opt_sgd_nesterov", "opt_adamw")
+OPT_STEPS = 6
+
+
+def optimizer_files(name: str) -> tuple:
+    d = xfw_dir()
+    return d / f"{name}.torch.optim.json", d / f"{name}.torch.optim.npz"

@@ -16,11 +16,14 @@ import numpy as np
 import pytest
 from _xfw_cases import (
     ONEFLOW_CASES,
+    OPT_STEPS,
+    OPTIMIZER_CASES,
     PARAMWISE_BASE,
     PARAMWISE_CASES,
     TORCH_CASES,
     check,
     missing,
+    optimizer_files,
     param_hparams,
     paramwise_model,
     read,
@@ -195,3 +198,46 @@ def test_xfw_read_oneflow_paramwise(torch_mod, mmengine_mod):
             dict(optimizer=dict(type="SGD", momentum=0.9, **PARAMWISE_BASE)), cfg)
         want = param_hparams(model, ctor(model).optimizer.param_groups)
         assert recorded[name] == want, name
+
+
+def _torch_optimizer(torch, model, name):
+    params = dict(model.named_parameters())
+    decay = [p for p in params.values() if p.ndim > 1]
+    no_decay = [p for p in params.values() if p.ndim <= 1]
+    if name == "opt_sgd_nesterov":
+        return torch.optim.SGD([{"params": decay}, {"params": no_decay, "weight_decay": 0.0, "lr": 0.05}],
+                               lr=0.1, momentum=0.9, weight_decay=1e-2, nesterov=True)
+    return torch.optim.AdamW([{"params": decay}, {"params": no_decay, "weight_decay": 0.0, "betas": (0.8, 0.99)}],
+                             lr=0.01, weight_decay=0.1)
+
+
+@pytest.mark.parametrize("name", OPTIMIZER_CASES)
+def test_xfw_write_torch_optimizer(torch_mod, name):
+    """Record a real torch optimizer + SequentialLR run with fixed gradients for the OneFlow half."""
+    from bridge.groups import translate_optimizer
+
+    torch = torch_mod
+    torch.manual_seed(0)
+    model = paramwise_model(torch)
+    names = {id(p): n for n, p in model.named_parameters()}
+    opt = _torch_optimizer(torch, model, name)
+    L = torch.optim.lr_scheduler
+    sched = L.SequentialLR(opt, [L.LinearLR(opt, 0.1, total_iters=2), L.CosineAnnealingLR(opt, T_max=4)], [2])
+    plan = bridge.from_torch(sched)
+    desc = translate_optimizer(opt, target="oneflow")
+    desc["groups"] = [dict(g, params=[names[id(p)] for p in g["params"]]) for g in desc["groups"]]
+    arrays = {f"init/{n}": p.detach().numpy().copy() for n, p in model.named_parameters()}
+    lrs = []
+    for t in range(OPT_STEPS):
+        lrs.append([g["lr"] for g in opt.param_groups])
+        for n, p in model.named_parameters():
+            p.grad = torch.randn_like(p)
+            arrays[f"grad{t}/{n}"] = p.grad.numpy().copy()
+        opt.step()
+        sched.step()
+        for n, p in model.named_parameters():
+            arrays[f"after{t}/{n}"] = p.detach().numpy().copy()
+    check(plan.values(OPT_STEPS), lrs, plan.bases(), f"{name} lr (from_torch vs torch)")
+    meta, npz = optimizer_files(name)
+    meta.write_text(json.dumps({"optimizer": desc, "plan": plan.to_dict(), "lrs": lrs}, indent=1))
+    np.savez(npz, **arrays)
