@@ -146,6 +146,7 @@ def param_hparams(model: Any, param_groups: Any) -> dict:
 #: (tests/test_xfw_oneflow.py): the parameters must follow the same path.
 OPTIMIZER_CASES = ("opt_sgd_nesterov", "opt_adamw")
 OPT_STEPS = 6
+RESUME_AT = 3  # the torch run's scheduler state_dict after this many updates is recorded
 
 
 def optimizer_files(name: str) -> tuple:

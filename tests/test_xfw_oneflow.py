@@ -19,6 +19,7 @@ from _xfw_cases import (
     OPTIMIZER_CASES,
     PARAMWISE_BASE,
     PARAMWISE_CASES,
+    RESUME_AT,
     TORCH_CASES,
     check,
     missing,
@@ -155,3 +156,24 @@ def test_xfw_read_torch_optimizer(flow, name):
             # float32 kernels round differently (AdamW: up to 1.6e-7 here, 1e-5 of one update)
             np.testing.assert_allclose(p.numpy(), arrays[f"after{t}/{n}"], rtol=2e-6, atol=1e-6,
                                        err_msg=f"{name} step {t} {n}")
+
+
+@pytest.mark.parametrize("name", OPTIMIZER_CASES)
+def test_xfw_read_torch_resume(flow, name):
+    """A torch run stopped after RESUME_AT updates (its scheduler state_dict) continues on OneFlow
+    with torch's next lrs: state.resumed(plan, state_dict) + to_oneflow on a fresh optimizer."""
+    from bridge.groups import state
+
+    meta_path, _ = optimizer_files(name)
+    if not meta_path.exists():
+        missing(meta_path.name, "torch (py311)")
+    meta = json.loads(meta_path.read_text())
+    desc = meta["optimizer"]
+    groups = [dict(g, params=[flow.nn.Parameter(flow.zeros(2))]) for g in desc["groups"]]
+    opt = getattr(flow.optim, desc["class"].rsplit(".", 1)[1])(groups, **desc["kwargs"])
+    assert state.step_from(meta["resume"]) == RESUME_AT
+    sched = bridge.to_oneflow(state.resumed(bridge.from_dict(meta["plan"]), meta["resume"]), opt)
+    for t in range(RESUME_AT, OPT_STEPS):
+        np.testing.assert_allclose([g["lr"] for g in opt.param_groups], meta["lrs"][t], rtol=1e-12)
+        opt.step()
+        sched.step()

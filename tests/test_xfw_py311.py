@@ -20,6 +20,7 @@ from _xfw_cases import (
     OPTIMIZER_CASES,
     PARAMWISE_BASE,
     PARAMWISE_CASES,
+    RESUME_AT,
     TORCH_CASES,
     check,
     missing,
@@ -235,9 +236,12 @@ def test_xfw_write_torch_optimizer(torch_mod, name):
             arrays[f"grad{t}/{n}"] = p.grad.numpy().copy()
         opt.step()
         sched.step()
+        if t + 1 == RESUME_AT:
+            resume = {k: v for k, v in sched.state_dict().items() if k in ("last_epoch", "_step_count")}
         for n, p in model.named_parameters():
             arrays[f"after{t}/{n}"] = p.detach().numpy().copy()
     check(plan.values(OPT_STEPS), lrs, plan.bases(), f"{name} lr (from_torch vs torch)")
     meta, npz = optimizer_files(name)
-    meta.write_text(json.dumps({"optimizer": desc, "plan": plan.to_dict(), "lrs": lrs}, indent=1))
+    meta.write_text(json.dumps({"optimizer": desc, "plan": plan.to_dict(), "lrs": lrs, "resume": resume},
+                               indent=1))
     np.savez(npz, **arrays)

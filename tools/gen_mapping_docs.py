@@ -112,6 +112,10 @@ step size itself (TF style), so its eps also acts as `eps/sqrt(1-b2^t)`;
 `state.resume_state(sd, "mindspore")`, `state.resume_mindspore(opt, sd)`
 (sets `global_step`) or `state.slice_list(lrs, sd)` (list from step k, with
 `global_step = 0`) continue a torch run with identical next values.
+`state.resumed(plan, sd)` is the plan continued after k updates (each schedule
+wrapped in `Shift(schedule, k)`): lower it with `to_oneflow`, `to_torch` or
+`to_mindspore_list` on a fresh optimizer (tested: a torch `SequentialLR` state
+dict resumed on OneFlow gives torch's next lrs).
 
 `translate_optimizer(topt, plan, params=net, source_model=tmodel, adamw="experimental",
 lr_as="scheduler")` returns `(optimizer, scheduler)`: a

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Sequence
 
 from ..errors import SpecError
 
-__all__ = ["step_from", "resume_state", "resume_mindspore", "slice_list"]
+__all__ = ["step_from", "resume_state", "resume_mindspore", "resumed", "slice_list"]
 
 
 def step_from(state: Any) -> int:
@@ -76,3 +76,23 @@ def resume_mindspore(optimizer: Any, step: Any) -> None:
         raise SpecError("step", "MindSpore's global_step is int32", k)
     gs = optimizer.global_step
     gs.set_data(ms.Tensor([k] * int(gs.shape[0] if gs.shape else 1), ms.int32).reshape(gs.shape))
+
+
+def resumed(plan: Any, step: Any) -> Any:
+    """``plan`` continued after ``step`` completed updates: row 0 is the value of update ``step``.
+
+    Every scheduled field becomes ``Shift(schedule, step)`` (a torch / OneFlow scheduler
+    resumed there; chainable schedules are replayed, so values are identical), ready for
+    ``to_torch`` / ``to_oneflow`` / ``to_mindspore_list`` on a fresh optimizer.
+    """
+    from ..ir import Field, Group, Plan, Shift
+
+    if not isinstance(plan, Plan):
+        raise SpecError("plan", "must be a bridge Plan", type(plan).__name__)
+    k = step_from(step)
+    if k == 0:
+        return plan
+    groups = tuple(Group({f: Field(x.base, None if x.schedule is None else Shift(x.schedule, k))
+                          for f, x in g.fields.items()}, g.name) for g in plan.groups)
+    total = None if plan.total_steps is None else max(plan.total_steps - k, 1)
+    return Plan(groups, total_steps=total, source=f"{plan.source or 'plan'} resumed after {k} updates")
