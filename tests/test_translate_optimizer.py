@@ -170,6 +170,28 @@ def test_adamw_experimental_refusals(torch_mod, ms):
     assert [g["weight_decay"] for g in mopt.param_groups] == [0.1, 0.0]
 
 
+def test_static_loss_scale(torch_mod, ms):
+    """loss_scale=S: MindSpore fed S-scaled gradients (FixedLossScaleManager, no drop) steps like torch
+    fed the true ones, weight decay included (MindSpore stores it multiplied by S)."""
+    torch = torch_mod
+    t, m, by_name = _nets(torch, ms)
+    topt = torch.optim.SGD(_torch_groups(t), lr=0.1, momentum=0.9, weight_decay=1e-2)
+    mopt = translate_optimizer(topt, params=m, source_model=t, total_steps=4, loss_scale=128.0)
+    assert float(mopt.loss_scale) == 128.0
+    names = {id(info.obj): n for n, info in by_name.items()}
+    for _ in range(3):
+        g = _grads(t, torch)
+        topt.step()
+        mopt(tuple(ms.Tensor(g[names[id(p)]].numpy() * 128.0) for p in mopt.parameters))
+    for n, p in t.named_parameters():
+        np.testing.assert_allclose(by_name[n].obj.asnumpy(), p.detach().numpy(), rtol=2e-5, atol=2e-6, err_msg=n)
+    with pytest.raises(UnsupportedError, match="takes no loss_scale"):
+        translate_optimizer(torch.optim.AdamW(t.parameters()), params=m, source_model=t, total_steps=4,
+                            loss_scale=8.0)
+    with pytest.raises(SpecError, match="loss_scale"):
+        translate_optimizer(topt, params=m, source_model=t, total_steps=4, loss_scale=0)
+
+
 def test_adamw_without_folding_differs(torch_mod, ms):
     """Documents the formula difference: plain nn.AdamWeightDecay has no bias correction."""
     torch = torch_mod

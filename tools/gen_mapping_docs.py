@@ -126,6 +126,13 @@ exactly like torch's. Its weight decay is a float per group (a scheduled one is
 refused: use the default `adamw="fold"`). Tested against torch AdamW +
 SequentialLR parameter updates in `tests/test_translate_optimizer.py`.
 
+`translate_optimizer(..., loss_scale=S)` is for MindSpore runs with
+`FixedLossScaleManager(S, drop_overflow_update=False)`: the optimizer gets
+`loss_scale=S` and divides the scaled gradients (and the weight decay it stores
+multiplied by `S`) back; tested to step like torch with the true gradients.
+Optimizers without a `loss_scale` argument (`nn.AdamWeightDecay`, OneFlow's) are
+refused: unscale before them instead.
+
 """
 
 GROUPS_INTRO = """\

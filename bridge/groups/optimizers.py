@@ -232,7 +232,7 @@ def _to_ms_experimental(desc: Dict[str, Any], plan: Any, params: Any, source_mod
 
 def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspore", params: Any = None,
                         total_steps: Optional[int] = None, lr_as: str = "list", source_model: Any = None,
-                        adamw: str = "fold", ignore: Sequence[str] = ()) -> Any:
+                        adamw: str = "fold", ignore: Sequence[str] = (), loss_scale: float = 1.0) -> Any:
     """A ready ``target`` optimizer whose groups, hyper-parameters and schedules match ``source``.
 
     ``source``: a torch optimizer or ``{"type", "groups", "defaults"}``.
@@ -248,6 +248,8 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
     ``lr_as="scheduler"`` returns ``(optimizer, scheduler)``, the scheduler from
     :func:`bridge.frameworks.mindspore.to_mindspore_scheduler`). ``ignore``:
     hyper-parameters you accept to drop (e.g. ``["eps"]`` for nn.Adagrad).
+    ``loss_scale``: the static loss scale of a MindSpore ``FixedLossScaleManager(S,
+    drop_overflow_update=False)`` run; the optimizer divides the gradients by it.
     """
     desc = describe_optimizer(source)
     if plan is not None and plan.n_groups != len(desc["groups"]):
@@ -262,12 +264,22 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
                         "(only learning_rate and weight_decay can change per step). Remove that schedule "
                         "(e.g. OneCycleLR(cycle_momentum=False)) or train with a custom optimizer")
     if target == "oneflow":
+        if loss_scale != 1.0:
+            raise UnsupportedError(f"loss_scale={loss_scale!r}: OneFlow optimizers take no loss scale; "
+                                   "scale with nn.Graph.set_grad_scaler (it unscales before the update)")
         return _to_oneflow(desc, ignore)
     if target != "mindspore":
         raise SpecError("target", "must be 'mindspore' or 'oneflow'", target)
     if adamw not in ("fold", "experimental"):
         raise SpecError("adamw", "must be 'fold' or 'experimental'", adamw)
     opt, fw = _pick_class(desc, adamw)
+    if isinstance(loss_scale, bool) or not isinstance(loss_scale, (int, float)) or not loss_scale > 0:
+        raise SpecError("loss_scale", "must be a number > 0", loss_scale)
+    if loss_scale != 1.0 and "loss_scale" not in mappings.optimizer_spec(opt, fw).get("extra", {}):
+        raise UnsupportedError(
+            f"loss_scale={loss_scale}: {mappings.optimizer_spec(opt, fw)['class']} takes no loss_scale, so it "
+            "would apply scaled gradients; unscale before the optimizer instead (nn.TrainOneStepWithLossScaleCell "
+            "or DynamicLossScaleManager do), and keep loss_scale=1.0 here")
     if fw == "mindspore.experimental":
         return _to_ms_experimental(desc, plan, params, source_model, lr_as, ignore)
     if lr_as not in ("list", "cell", "float"):
@@ -350,6 +362,8 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
     lr0 = groups[0]["lr"]
     if opt == "Momentum" and "momentum" not in kwargs:
         raise UnsupportedError("nn.Momentum needs momentum")
+    if loss_scale != 1.0:
+        kwargs["loss_scale"] = float(loss_scale)
     try:
         return cls(groups, learning_rate=lr0, **kwargs)
     except (TypeError, ValueError, KeyError) as exc:
