@@ -343,6 +343,89 @@ def _c_wsd(nd: n.WarmupStableDecay, t: Array, base: Array) -> Array:
     return _rel(f, base)
 
 
+@_closed(n.KDecayCosine)
+def _c_k_decay_cosine(nd: n.KDecayCosine, t: Array, base: Array) -> Array:
+    # pytorch-accelerated: lr = warmup_start at construction (base without warm-up); the Trainer's
+    # k-th step() writes get_updated_values(k - 1), in the library's operation order
+    W, C, k = nd.warmup_steps, nd.cooldown_steps, nd.k_decay
+    Tc = nd.total_steps - (W + C)
+    s = (t - 1).astype(np.float64)
+    b = base + np.zeros((t.shape[0], base.shape[-1]))
+    m = b * nd.min_lr_ratio if nd.min_lr_ratio is not None else nd.lr_min
+    out = m + np.zeros_like(b)
+    if Tc > 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cos = 1 + np.cos(np.pi * np.maximum(s - W, 0.0) ** k / float(Tc) ** k)
+        out = np.where(_col((s >= W) & (s < Tc)), m + 0.5 * (b - m) * _col(cos), out)
+    if W:
+        start = b * nd.warmup_start_ratio if nd.warmup_start_ratio is not None else nd.warmup_start
+        warm = start + _col(s) * ((b - nd.warmup_start) / W)
+        out = np.where(_col(s < W), warm, out)
+    first = nd.warmup_start if W else b
+    return np.where(_col(t == 0), first, out)
+
+
+def _timm_cycles(nd: n.Timm, t: Array) -> Tuple[Array, Array, Array]:
+    """timm's cycle index i (int), cycle length t_i and position t_curr (floats) at (shifted) steps t."""
+    T, m = nd.t_initial, nd.cycle_mul
+    tf = t.astype(np.float64)
+    if m == 1.0:
+        i = np.floor_divide(tf, T)
+        return i.astype(np.int64), np.full(tf.shape, T), tf - T * i
+    arg = 1 - tf / T * (1 - m)
+    if (arg <= 0).any():
+        bad = int(t[np.flatnonzero(arg <= 0)[0]])
+        raise UnsupportedError(f"timm: cycle_mul={m} < 1 makes the cycles end at step {T / (1 - m):g}; timm "
+                               f"raises ValueError (math domain error) at step {bad}")
+    x = np.log(arg) / math.log(m)
+    i = np.floor(x).astype(np.int64)
+    near = np.flatnonzero(np.abs(x - np.round(x)) < 1e-9)  # Python's math.log decides at a boundary
+    for j in near:
+        i[j] = math.floor(math.log(float(arg[j]), m))
+    mi = np.asarray([m ** int(v) for v in range(int(i.min()), int(i.max()) + 1)])[i - int(i.min())] \
+        if i.size else np.zeros(0)
+    return i, mi * T, tf - (1 - mi) / (1 - m) * T
+
+
+def _timm_main(nd: n.Timm, t: Array, base: Array) -> Array:
+    """timm _get_lr(t) past the warm-up (t already shifted by the prefix), shape (N, G)."""
+    b = base + np.zeros((t.shape[0], base.shape[-1]))
+    if nd.shape == "step":
+        p = np.floor_divide(t.astype(np.float64), nd.decay_t)
+        return b * _col(nd.decay_rate ** p)
+    if nd.shape == "multistep":
+        cnt = np.searchsorted(np.asarray(nd.milestones, dtype=np.float64), t + 1, side="right")
+        return b * _col(nd.decay_rate ** cnt.astype(np.float64))
+    i, ti, tc = _timm_cycles(nd, t)
+    mx = b * _col(nd.cycle_decay ** i.astype(np.float64))
+    lo, k = nd.lr_min, nd.k_decay
+    if nd.shape == "cosine":
+        out = lo + 0.5 * (mx - lo) * _col(1 + np.cos(np.pi * tc ** k / ti ** k))
+    elif nd.shape == "tanh":
+        tr = tc / ti
+        out = lo + 0.5 * (mx - lo) * _col(1 - np.tanh(nd.lb * (1.0 - tr) + nd.ub * tr))
+    else:
+        with np.errstate(invalid="ignore"):
+            out = lo + (mx - lo) * _col((1 - tc ** k / ti ** k) ** nd.power)
+    return np.where(_col(i < nd.cycle_limit), out, lo)
+
+
+@_closed(n.Timm)
+def _c_timm(nd: n.Timm, t: Array, base: Array) -> Array:
+    W, init = nd.warmup_t, nd.warmup_lr_init
+    tm = t - W if nd.warmup_prefix else t
+    out = _timm_main(nd, np.maximum(tm, 0), base)
+    if W:
+        if nd.shape == "tanh" and not nd.warmup_prefix:
+            target = _timm_main(nd, np.full(t.shape, W, dtype=np.int64), base)  # its value at warmup_t
+        else:
+            target = base
+        warm = init + _col(t.astype(np.float64)) * ((target - init) / W)
+        out = np.where(_col(t < W), warm, out)
+    out = np.where(_col(t == 0), init if W else base + np.zeros_like(out), out)
+    return out * nd.scale if nd.scale != 1.0 else out
+
+
 @_closed(n.Table)
 def _c_table(nd: n.Table, t: Array, base: Array) -> Array:
     v: Array = nd.values  # type: ignore[assignment]

@@ -21,6 +21,7 @@ from bridge.ir import (
     Hold,
     InverseSqrt,
     InverseTimeDecay,
+    KDecayCosine,
     Lambda,
     Linear,
     Multiplicative,
@@ -37,6 +38,7 @@ from bridge.ir import (
     Shift,
     Step,
     Table,
+    Timm,
     WarmRestarts,
     WarmupStableDecay,
     Window,
@@ -360,3 +362,83 @@ def test_group_values_is_one_column_of_values():
         np.testing.assert_array_equal(p.group_values(300, "lr", g, start=7), full[:, g])
     with pytest.raises(SpecError, match="group"):
         p.group_values(3, "lr", 3)
+
+
+def _acc_ref(t, b, total, W=0, C=0, k=1.0, lr_min=1e-6, ratio=None, start=1e-6, start_ratio=None):
+    """pytorch-accelerated CosineLrScheduler as the Trainer steps it, written out from its source."""
+    if t == 0:
+        return start if W else b
+    s = t - 1
+    m = ratio * b if ratio is not None else lr_min
+    if s < W:
+        return (start_ratio * b if start_ratio is not None else start) + s * ((b - start) / W)
+    Tc = total - (W + C)
+    if s < Tc:
+        return m + 0.5 * (b - m) * (1 + math.cos(math.pi * (s - W) ** k / Tc ** k))
+    return m
+
+
+@pytest.mark.parametrize("kw", [dict(total=200), dict(total=200, W=20, start=1e-3),
+                                dict(total=150, W=10, C=30, k=2.0, ratio=0.05, start_ratio=0.1),
+                                dict(total=60, W=40, C=10, lr_min=0.0)])
+def test_k_decay_cosine(kw):
+    node = KDecayCosine(kw["total"], kw.get("W", 0), kw.get("C", 0), kw.get("k", 1.0), kw.get("lr_min", 1e-6),
+                        kw.get("ratio"), kw.get("start", 1e-6), kw.get("start_ratio"))
+    check(node, lambda t, b: _acc_ref(t, b, **kw))
+
+
+def _timm_ref(t, b, shape, T=1.0, lr_min=0.0, mul=1.0, decay=1.0, limit=1, k=1.0, power=0.5, lb=-7.0, ub=3.0,
+              decay_t=1.0, ms=(), rate=1.0, W=0, init=0.0, prefix=False, scale=1.0):
+    """timm *LRScheduler._get_lr(t) (v(0): its construction value), written out from its source."""
+    def main(t):
+        if shape == "step":
+            return b * rate ** (t // decay_t)
+        if shape == "multistep":
+            return b * rate ** sum(m <= t + 1 for m in ms)
+        if mul != 1:
+            i = math.floor(math.log(1 - t / T * (1 - mul), mul))
+            ti, tc = mul ** i * T, t - (1 - mul ** i) / (1 - mul) * T
+        else:
+            i, ti = t // T, T
+            tc = t - T * i
+        if i >= limit:
+            return lr_min
+        mx = b * decay ** i
+        if shape == "cosine":
+            return lr_min + 0.5 * (mx - lr_min) * (1 + math.cos(math.pi * tc ** k / ti ** k))
+        if shape == "tanh":
+            return lr_min + 0.5 * (mx - lr_min) * (1 - math.tanh(lb * (1 - tc / ti) + ub * tc / ti))
+        return lr_min + (mx - lr_min) * (1 - tc ** k / ti ** k) ** power
+
+    if t == 0:
+        return scale * (init if W else b)
+    if t < W:
+        target = main(W) if shape == "tanh" and not prefix else b
+        return scale * (init + t * ((target - init) / W))
+    return scale * main(t - W if prefix else t)
+
+
+TIMM_CASES = [
+    dict(shape="cosine", T=100, lr_min=1e-4, W=10, init=1e-5),
+    dict(shape="cosine", T=30, mul=2.0, decay=0.5, limit=3, k=2.0, W=5, prefix=True, scale=0.3),
+    dict(shape="cosine", T=25, mul=1.5, limit=4, lr_min=1e-3),
+    dict(shape="tanh", T=80, W=12, init=1e-3, lr_min=1e-5),
+    dict(shape="tanh", T=50, lb=-4.0, ub=5.0, limit=3, decay=0.8, W=6, prefix=True),
+    dict(shape="poly", T=120, power=2.0, k=1.5, W=8, init=1e-4, lr_min=1e-5),
+    dict(shape="step", decay_t=2.4, rate=0.97, W=3, init=1e-6, prefix=True),
+    dict(shape="multistep", ms=(1, 30, 30, 90), rate=0.3, W=5, init=0.01),
+    dict(shape="multistep", ms=(1, 50), rate=0.5),  # v(0) is the base, not _get_lr(0)
+]
+
+
+@pytest.mark.parametrize("kw", TIMM_CASES, ids=[f"{c['shape']}-{i}" for i, c in enumerate(TIMM_CASES)])
+def test_timm(kw):
+    names = dict(T="t_initial", mul="cycle_mul", decay="cycle_decay", limit="cycle_limit", k="k_decay", rate="decay_rate",
+                 ms="milestones", W="warmup_t", init="warmup_lr_init", prefix="warmup_prefix")
+    node = Timm(**{names.get(k, k): v for k, v in kw.items()})
+    check(node, lambda t, b: _timm_ref(t, b, **kw))
+
+
+def test_timm_cycle_mul_below_one_refuses_past_the_end():
+    with pytest.raises(UnsupportedError, match="math domain error"):
+        run(Timm("cosine", t_initial=4, cycle_mul=0.5, cycle_limit=9), n=20)

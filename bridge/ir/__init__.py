@@ -19,6 +19,7 @@ from .nodes import (
     Hold,
     InverseSqrt,
     InverseTimeDecay,
+    KDecayCosine,
     Lambda,
     Linear,
     Multiplicative,
@@ -35,6 +36,7 @@ from .nodes import (
     Shift,
     Step,
     Table,
+    Timm,
     WarmRestarts,
     WarmupStableDecay,
     Window,
@@ -46,8 +48,8 @@ from .plan import SCHEMA, Field, Group, Plan, from_dict
 __all__ = [
     "KINDS", "SCHEMA", "Chain", "Constant", "CosineAnnealing", "CosineDecay", "CosineRestart", "Cyclic",
     "Exponential", "ExponentialDecay", "Field", "Group", "Hold", "InverseSqrt", "InverseTimeDecay",
-    "Lambda", "Linear", "MultiStep", "Multiplicative", "NaturalExpDecay", "Node", "Noam", "OneCycle",
+    "KDecayCosine", "Lambda", "Linear", "MultiStep", "Multiplicative", "NaturalExpDecay", "Node", "Noam", "OneCycle",
     "OneCycleMomentum", "PiecewiseConstant", "Plan", "Plateau", "Polynomial", "Sequential", "Shift",
-    "Step", "Table", "WarmRestarts", "WarmupStableDecay", "Window", "Windows", "from_dict",
+    "Step", "Table", "Timm", "WarmRestarts", "WarmupStableDecay", "Window", "Windows", "from_dict",
     "node_from_dict",
 ]

@@ -540,6 +540,100 @@ class WarmupStableDecay(Node):
 
 
 @_register
+@dataclass(frozen=True)
+class KDecayCosine(Node):
+    """pytorch-accelerated CosineLrScheduler as its Trainer steps it (v(0): warm-up start or base, v(t) = g(t-1)).
+
+    g(s): s < W: start + s*(base - warmup_start)/W (start = warmup_start_ratio*base if given, else
+    warmup_start); s < total - W - C: m + (base - m)*(1 + cos(pi*(s-W)**k/(total-W-C)**k))/2 with
+    m = min_lr_ratio*base if given, else lr_min; then m.
+    """
+
+    kind: ClassVar[str] = "k_decay_cosine"
+    maps_to: ClassVar[Tuple[str, ...]] = ("pytorch-accelerated CosineLrScheduler",)
+    total_steps: int = 1
+    warmup_steps: int = 0
+    cooldown_steps: int = 0
+    k_decay: float = 1.0
+    lr_min: float = 1e-6
+    min_lr_ratio: Optional[float] = None
+    warmup_start: float = 1e-6
+    warmup_start_ratio: Optional[float] = None
+
+    def _validate(self) -> None:
+        self._set("total_steps", c.integer("total_steps", self.total_steps, lo=1))
+        self._set("warmup_steps", c.integer("warmup_steps", self.warmup_steps, lo=0))
+        self._set("cooldown_steps", c.integer("cooldown_steps", self.cooldown_steps, lo=0))
+        self._set("k_decay", c.real("k_decay", self.k_decay, positive=True))
+        self._set("lr_min", c.real("lr_min", self.lr_min, nonneg=True))
+        self._set("min_lr_ratio", c.opt_real("min_lr_ratio", self.min_lr_ratio, nonneg=True))
+        self._set("warmup_start", c.real("warmup_start", self.warmup_start, nonneg=True))
+        self._set("warmup_start_ratio", c.opt_real("warmup_start_ratio", self.warmup_start_ratio, nonneg=True))
+
+
+TIMM_SHAPES = ("cosine", "tanh", "poly", "step", "multistep")
+
+
+@_register
+@dataclass(frozen=True)
+class Timm(Node):
+    """timm Cosine/Tanh/Poly/Step/MultiStepLRScheduler ``_get_lr(t)`` times ``scale`` (a group's lr_scale).
+
+    v(0) = scale*(warmup_lr_init if warmup_t else base) (set at construction); v(t) = scale*_get_lr(t).
+    Warm-up: warmup_lr_init + t*(target - warmup_lr_init)/warmup_t (target: base; tanh without
+    prefix: its value at warmup_t). Cycles (cosine/tanh/poly): length t_initial*cycle_mul**i, peak
+    base*cycle_decay**i, lr_min from cycle ``cycle_limit`` on. step: base*decay_rate**(t//decay_t);
+    multistep: base*decay_rate**bisect_right(milestones, t+1). lr_min and warmup_lr_init are absolute.
+    """
+
+    kind: ClassVar[str] = "timm"
+    maps_to: ClassVar[Tuple[str, ...]] = (
+        "timm CosineLRScheduler", "timm TanhLRScheduler", "timm PolyLRScheduler", "timm StepLRScheduler",
+        "timm MultiStepLRScheduler")
+    shape: str = "cosine"
+    t_initial: float = 1.0
+    lr_min: float = 0.0
+    cycle_mul: float = 1.0
+    cycle_decay: float = 1.0
+    cycle_limit: int = 1
+    k_decay: float = 1.0
+    power: float = 0.5
+    lb: float = -7.0
+    ub: float = 3.0
+    decay_t: float = 1.0
+    milestones: Tuple[float, ...] = ()
+    decay_rate: float = 1.0
+    warmup_t: int = 0
+    warmup_lr_init: float = 0.0
+    warmup_prefix: bool = False
+    scale: float = 1.0
+
+    def _validate(self) -> None:
+        self._set("shape", c.choice("shape", self.shape, TIMM_SHAPES))
+        self._set("t_initial", c.real("t_initial", self.t_initial, positive=True))
+        self._set("lr_min", c.real("lr_min", self.lr_min, nonneg=True))
+        self._set("cycle_mul", c.real("cycle_mul", self.cycle_mul, positive=True))
+        self._set("cycle_decay", c.real("cycle_decay", self.cycle_decay, nonneg=True))
+        self._set("cycle_limit", c.integer("cycle_limit", self.cycle_limit, lo=0))
+        self._set("k_decay", c.real("k_decay", self.k_decay, positive=True))
+        self._set("power", c.real("power", self.power, nonneg=True))
+        self._set("lb", c.real("lb", self.lb))
+        self._set("ub", c.real("ub", self.ub))
+        if not self.lb < self.ub:
+            raise SpecError("ub", f"must be greater than lb ({self.lb}); timm asserts lb < ub", self.ub)
+        self._set("decay_t", c.real("decay_t", self.decay_t, positive=True))
+        ms = c.real_list("milestones", self.milestones)
+        if any(b < a for a, b in zip(ms, ms[1:])):
+            raise SpecError("milestones", "must be sorted (timm bisects them)", list(ms))
+        self._set("milestones", ms)
+        self._set("decay_rate", c.real("decay_rate", self.decay_rate, nonneg=True))
+        self._set("warmup_t", c.integer("warmup_t", self.warmup_t, lo=0))
+        self._set("warmup_lr_init", c.real("warmup_lr_init", self.warmup_lr_init, nonneg=True))
+        self._set("warmup_prefix", c.boolean("warmup_prefix", self.warmup_prefix))
+        self._set("scale", c.real("scale", self.scale, nonneg=True))
+
+
+@_register
 @dataclass(frozen=True, eq=False)
 class Table(Node):
     """Explicit values for steps 0..len-1 (``relative``: factors of the base).
