@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
+from _docblocks import ROOT, python_blocks, run_blocks
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = ROOT / "README.md"
 
 
 @pytest.mark.torch
 @pytest.mark.mindspore
 def test_readme_python_examples_run(tmp_path, monkeypatch):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    assert len(blocks) >= 2
+    assert len(python_blocks(README)) >= 2
     monkeypatch.chdir(tmp_path)
-    ns: dict = {}
-    for code in blocks:
-        exec(compile(code, str(README), "exec"), ns)
+    ns = run_blocks(README)
     assert ns["lr"].shape == (10_000, 2)
     assert len(ns["lrs"]) == 10_000 and abs(ns["lrs"][500] - 0.1) < 1e-12
     assert (tmp_path / "schedule.json").exists()

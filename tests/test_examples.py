@@ -1,0 +1,100 @@
+"""Each example in examples/ runs as a subprocess, short (--steps), and really compares."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _docblocks import ROOT
+
+import bridge
+
+EX = ROOT / "examples"
+
+
+def _run(script: Path, *args: str, cwd: Path, timeout: int = 300) -> str:
+    env = dict(os.environ)
+    # the subprocess imports the same bridge as this test (the installed wheel under tox)
+    pkg_parent = str(Path(bridge.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([pkg_parent] + [p for p in [env.get("PYTHONPATH")] if p])
+    env.setdefault("GLOG_v", "3")
+    proc = subprocess.run([sys.executable, str(script), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"{script.name} {' '.join(args)} exited {proc.returncode}:\n{out[-4000:]}"
+    return out
+
+
+def _read_log(path: Path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    keys = [(int(r["step"]), r["group"]) for r in rows]
+    vals = np.array([[float(r["lr"]), float(r["weight_decay"])] for r in rows])
+    return keys, vals
+
+
+def _recipe_plan(steps: int):
+    sys.path.insert(0, str(EX / "oneflow_port"))
+    try:
+        import train_oneflow
+    finally:
+        sys.path.pop(0)
+    return train_oneflow.recipe_plan(steps)
+
+
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_torch_to_mindspore(tmp_path):
+    d = EX / "torch_to_mindspore"
+    steps = 30
+    _run(d / "train_torch.py", "--steps", str(steps), "--out", "torch.csv", "--plan-out", "plan.json",
+         cwd=tmp_path)
+    _run(d / "train_mindspore.py", "--steps", str(steps), "--out", "ms.csv", cwd=tmp_path)
+    out = _run(d / "compare.py", "torch.csv", "ms.csv", cwd=tmp_path)
+    assert f"at all {steps} steps" in out
+    tk, tv = _read_log(tmp_path / "torch.csv")
+    mk, mv = _read_log(tmp_path / "ms.csv")
+    assert tk == mk == [(s, g) for s in range(steps) for g in ("decay", "no_decay")]
+    np.testing.assert_array_equal(np.float32(tv), np.float32(mv))
+    # a real schedule, not a constant: warm-up from 0.001, peak 0.1, cosine down
+    lr = tv[0::2, 0]
+    assert lr[0] == pytest.approx(0.001, rel=1e-12) and lr.max() == pytest.approx(0.1, rel=1e-12)
+    assert lr[-1] < 0.01 and np.all(np.diff(lr[3:]) < 0)
+    assert set(tv[0::2, 1]) == {5e-4} and set(tv[1::2, 1]) == {0.0}
+    # the recipe plan the OneFlow port uses is the torch recipe (read back from from_torch's dump)
+    np.testing.assert_allclose(bridge.load(tmp_path / "plan.json").values(steps), _recipe_plan(steps).values(steps),
+                               rtol=1e-12, atol=0)
+
+
+@pytest.mark.mmengine
+@pytest.mark.torch
+def test_mmengine_to_mindspore_list(tmp_path):
+    steps = 20_000
+    out = _run(EX / "mmengine_to_mindspore_list" / "make_list.py", "--steps", str(steps), "--out", "lr.npy",
+               cwd=tmp_path)
+    assert "sampled lrs identical in float32" in out
+    lr = np.load(tmp_path / "lr.npy")
+    assert lr.shape == (steps, 1) and lr.dtype == np.float32
+    epoch = steps // 20
+    # warm-up from 0.02 * 0.001 over 500 updates, x0.1 at epochs 16 and 19 (values per MMEngine)
+    assert lr[0, 0] == np.float32(0.02 * 0.001) and lr[500, 0] == np.float32(0.02)
+    assert lr[16 * epoch - 1, 0] == np.float32(0.02) and lr[16 * epoch, 0] == pytest.approx(0.002, rel=1e-6)
+    assert lr[-1, 0] == pytest.approx(0.0002, rel=1e-6)
+
+
+@pytest.mark.oneflow
+def test_oneflow_port(tmp_path):
+    steps = 30
+    out = _run(EX / "oneflow_port" / "train_oneflow.py", "--steps", str(steps), "--out", "of.csv", cwd=tmp_path)
+    assert "match the plan at every step" in out
+    keys, vals = _read_log(tmp_path / "of.csv")
+    assert keys == [(s, g) for s in range(steps) for g in ("decay", "no_decay")]
+    plan = _recipe_plan(steps)
+    want = plan.values(steps, "lr")
+    np.testing.assert_allclose(vals[:, 0].reshape(steps, 2), want, rtol=1e-12, atol=0)
+    assert set(vals[0::2, 1]) == {5e-4} and set(vals[1::2, 1]) == {0.0}
