@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from _docblocks import ROOT, python_blocks, run_blocks
+from _require import need
 
 DOCS = ROOT / "docs"
 _FW = (pytest.mark.torch, pytest.mark.mindspore)
@@ -19,7 +20,7 @@ PAGES = [
 
 def test_mkdocs_build_strict(tmp_path):
     """`mkdocs build --strict`: broken links, anchors, nav entries and missing pages fail."""
-    pytest.importorskip("mkdocs")
+    need("mkdocs")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
          "-d", str(tmp_path / "site")],

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _require import need
 
 import bridge
 from bridge.errors import SpecError, UnsupportedError
@@ -29,10 +29,7 @@ def _opt(torch):
 
 
 def _run_hf(torch, name, steps, W, N, kw, metrics=None):
-    if "transformers" in os.environ.get("BRIDGE_REQUIRE", ""):
-        import transformers  # CI installs it: the comparison must not silently skip
-    else:
-        transformers = pytest.importorskip("transformers")
+    need("transformers")  # CI installs it: the comparison must not silently skip
     from transformers import get_scheduler
 
     opt = _opt(torch)
@@ -45,7 +42,6 @@ def _run_hf(torch, name, steps, W, N, kw, metrics=None):
             sched.step(metrics[t])
         else:
             sched.step()
-    assert transformers
     return np.array(out)
 
 
@@ -127,11 +123,7 @@ def test_hf_errors():
 
 
 def _acc():
-    if "accelerated" in os.environ.get("BRIDGE_REQUIRE", ""):
-        import pytorch_accelerated.schedulers as mod  # CI installs it: must not silently skip
-    else:
-        mod = pytest.importorskip("pytorch_accelerated.schedulers")
-    return mod
+    return need("pytorch_accelerated.schedulers", "pytorch-accelerated")
 
 
 def _run_acc(torch, sched_or_fn, steps):
