@@ -1,27 +1,152 @@
 """The ``sched-bridge`` command line (also ``python -m bridge``).
 
 Exit codes: 0 ok, 1 a parity mismatch, 2 a bad input (spec, file, argument),
-3 a framework or feature not available here.
+3 a framework or feature not available here (a missing framework or matplotlib,
+or a schedule the target cannot express).
+
+Adding a subcommand is one decorated function::
+
+    @command("lint", "check a schedule", spec=True, args=[arg("--strict", action="store_true")])
+    def cmd_lint(args):
+        plan = load_plan(args)   # the SPEC, resolved with the shared options
+        ...
+        return EXIT_OK
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import pprint
 import sys
-from typing import List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import BridgeError, FrameworkMissingError, Plan, UnsupportedError
+import numpy as np
+
+from . import BridgeError, FrameworkMissingError, Plan, SpecError, UnsupportedError
 from .ir import CosineAnnealing, Field, Group, Linear, Sequential
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
+FRAMEWORKS = ("torch", "mindspore", "oneflow")
+
+Handler = Callable[[argparse.Namespace], int]
+_COMMANDS: List[Tuple[str, str, bool, Sequence[Tuple[Tuple[str, ...], Dict[str, Any]]], Handler]] = []
 
 
-def demo_plan(total: int = 90_000, warmup: int = 500) -> Plan:
-    """The built-in example: a detection-style recipe, linear warm-up then cosine, 2 groups."""
-    sched = Sequential((Linear(0.001, 1.0, warmup), CosineAnnealing(total - warmup)), (warmup,))
-    return Plan((Group({"lr": Field(0.02, sched), "weight_decay": Field(1e-4)}, "default"),
-                 Group({"lr": Field(0.002, sched), "weight_decay": Field(0.0)}, "norm_and_bias")),
-                total_steps=total, source="built-in demo: LinearLR(0.001, 500) + CosineAnnealingLR")
+def arg(*flags: str, **kw: Any) -> Tuple[Tuple[str, ...], Dict[str, Any]]:
+    """One argparse argument for :func:`command`."""
+    return flags, kw
+
+
+def command(name: str, help: str, *, spec: bool = False,
+            args: Sequence[Tuple[Tuple[str, ...], Dict[str, Any]]] = ()) -> Callable[[Handler], Handler]:
+    """Register ``fn(args) -> exit code`` as a subcommand; ``spec=True`` adds SPEC and its options."""
+    def deco(fn: Handler) -> Handler:
+        _COMMANDS[:] = [c for c in _COMMANDS if c[0] != name]
+        _COMMANDS.append((name, help, spec, list(args), fn))
+        return fn
+    return deco
+
+
+# ---------------------------------------------------------------------------
+# shared helpers
+# ---------------------------------------------------------------------------
+
+
+def _floats(text: str) -> List[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def _names(text: str) -> List[str]:
+    out = [x.strip().lower() for x in text.split(",") if x.strip()]
+    bad = [x for x in out if x not in FRAMEWORKS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown framework {bad[0]!r}; expected some of {', '.join(FRAMEWORKS)}")
+    return out
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+_SPEC_ARGS = [
+    arg("spec", metavar="SPEC", help="plan file (.json/.yaml/.toml), MMEngine config (.py), or an expression "
+        "like \"StepLR(step_size=30, gamma=0.1)\""),
+    arg("--lr", type=_floats, default=None, help="base lr(s) of an expression, one per param group "
+        "(default 0.1); overrides a config's optimizer lr"),
+    arg("--dialect", choices=("torch", "oneflow"), default=None, help="framework of an expression's names"),
+    arg("--trust", action="store_true", help="execute a .py config instead of reading it literally"),
+    arg("--epoch-length", type=_positive, default=None, help="iterations per epoch (MMEngine configs)"),
+    arg("--max-epochs", type=_positive, default=None, help="overrides train_cfg.max_epochs"),
+    arg("--max-iters", type=_positive, default=None, help="overrides train_cfg.max_iters"),
+]
+
+
+def load_plan(args: argparse.Namespace) -> Plan:
+    """The Plan of ``args.spec`` (with --lr, --dialect, --trust, --epoch-length, ...)."""
+    from .spec import resolve
+
+    return resolve(args.spec, lr=args.lr, dialect=args.dialect, trust=args.trust,
+                   epoch_length=args.epoch_length, max_epochs=args.max_epochs, max_iters=args.max_iters)
+
+
+def _steps(args: argparse.Namespace, plan: Plan, default: int = 1000) -> int:
+    if getattr(args, "steps", None):
+        return int(args.steps)
+    return int(plan.total_steps or default)
+
+
+def _field(plan: Plan, field: str) -> str:
+    if field not in plan.fields:
+        raise SpecError("--field", f"the plan has no such field (it has: {', '.join(plan.fields)})", field)
+    return field
+
+
+def _groups(plan: Plan, group: Optional[int]) -> List[int]:
+    if group is None:
+        return list(range(plan.n_groups))
+    if not 0 <= group < plan.n_groups:
+        raise SpecError("--group", f"must be between 0 and {plan.n_groups - 1}", group)
+    return [group]
+
+
+def _out(path: Optional[str], binary: bool = False) -> Any:
+    if path in (None, "-"):
+        return sys.stdout.buffer if binary else sys.stdout
+    try:
+        return open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")
+    except OSError as e:
+        raise BridgeError(f"-o {path}: cannot write ({e.strerror})") from None
+
+
+def _milestones(plan: Plan, field: str = "lr") -> List[int]:
+    """Steps where the first group's schedule switches phase (top-level composites)."""
+    from .ir import nodes as n
+
+    nd = plan.schedule(field, 0)
+    out: List[int] = []
+    off = 0
+    while isinstance(nd, n.Shift):
+        off += nd.offset
+        nd = nd.schedule
+    if isinstance(nd, n.Sequential):
+        out = list(nd.milestones)
+    elif isinstance(nd, n.Windows):
+        out = sorted({w.begin * w.every for w in nd.windows if w.begin} |
+                     {w.end * w.every for w in nd.windows if w.end is not None})
+    elif isinstance(nd, n.MultiStep):
+        out = list(nd.milestones)
+    return [m - off for m in out if m - off > 0]
 
 
 def _table(plan: Plan, steps: List[int], field: str = "lr") -> str:
@@ -33,7 +158,483 @@ def _table(plan: Plan, steps: List[int], field: str = "lr") -> str:
     return "\n".join(rows)
 
 
+class _Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label = max(1, total), label
+        self.on = sys.stderr.isatty() and total > 1 << 20
+
+    def __call__(self, done: int) -> None:
+        if self.on:
+            k = int(30 * done / self.total)
+            sys.stderr.write(f"\r{self.label} [{'#' * k}{'.' * (30 - k)}] {done}/{self.total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.on:
+            sys.stderr.write("\n")
+
+
+# ---------------------------------------------------------------------------
+# show / values
+# ---------------------------------------------------------------------------
+
+
+@command("show", "the schedule in words and a compact table", spec=True,
+         args=[arg("--steps", type=_positive, help="horizon of the table (default: the plan's total_steps or 1000)")])
+def cmd_show(args: argparse.Namespace) -> int:
+    plan = load_plan(args)
+    N = _steps(args, plan)
+    print(f"source: {plan.source or args.spec}")
+    print(plan.describe())
+    for f in plan.fields:
+        v = plan.values(N, f)
+        ms = _milestones(plan, f)
+        print(f"\n{f} over {N} updates: min {v.min(axis=0).tolist()}, max {v.max(axis=0).tolist()}"
+              + (f", phases switch at {ms}" if ms else ""))
+        marks = sorted({0, 1, N // 2, N - 1} | {m for m in ms if m < N} | {m - 1 for m in ms if 0 < m <= N})
+        print(_table(plan, marks, f))
+    return EXIT_OK
+
+
+@command("values", "per-step values as CSV, JSON or .npy", spec=True, args=[
+    arg("--steps", type=_positive, help="number of steps (default: the plan's total_steps)"),
+    arg("--field", default="lr", help="lr (default), momentum, weight_decay, betas[0], ..."),
+    arg("--group", type=int, default=None, help="only this param group"),
+    arg("--format", choices=("csv", "json", "npy"), default=None, help="default: from -o's suffix, else csv"),
+    arg("-o", "--output", default=None, help="output file (default stdout; .npy needs a file)"),
+])
+def cmd_values(args: argparse.Namespace) -> int:
+    plan = load_plan(args)
+    if not args.steps and not plan.total_steps:
+        raise SpecError("--steps", "is needed (the plan has no total_steps)", None, show_value=False)
+    N = _steps(args, plan)
+    field = _field(plan, args.field)
+    cols = _groups(plan, args.group)
+    fmt = args.format or {".npy": "npy", ".json": "json"}.get(os.path.splitext(args.output or "")[1].lower(), "csv")
+    if fmt == "npy":
+        if args.output in (None, "-"):
+            raise SpecError("-o", "--format npy needs an output file", None, show_value=False)
+        if len(cols) == plan.n_groups:
+            plan.save_npy(args.output, N, field)
+        else:
+            np.save(args.output, plan.group_values(N, field, cols[0]).reshape(N, 1))
+        return EXIT_OK
+    fh = _out(args.output)
+    bar = _Progress(N, "values")
+    try:
+        if fmt == "csv":
+            fh.write("step," + ",".join(f"group{g}" for g in cols) + "\n")
+        else:
+            fh.write(f'{{"field": {json.dumps(field)}, "groups": {json.dumps(cols)}, "steps": {N}, "values": [')
+        lo = 0
+        for block in plan.iter_values(N, field, chunk=1 << 16):
+            block = block[:, cols]
+            if fmt == "csv":
+                fh.write("".join(f"{lo + i}," + ",".join(repr(float(x)) for x in row) + "\n"
+                                 for i, row in enumerate(block)))
+            else:
+                fh.write(("," if lo else "") + ",".join(json.dumps(row.tolist()) for row in block))
+            lo += block.shape[0]
+            bar(lo)
+        if fmt == "json":
+            fh.write("]}\n")
+    finally:
+        bar.close()
+        if fh is not sys.stdout:
+            fh.close()
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# lower
+# ---------------------------------------------------------------------------
+
+_SNIPPET = {
+    "torch": "scheduler = bridge.to_torch(plan, {opt})  # step it once per optimizer update",
+    "oneflow": "scheduler = bridge.to_oneflow(plan, {opt})  # step it once per optimizer update",
+    "mindspore-cell": "lr_cell = bridge.to_mindspore_cell(plan, group={group}, field={field!r})"
+                      "  # learning_rate=lr_cell",
+}
+
+
+def snippet(plan: Plan, target: str, *, optimizer: str = "optimizer", group: int = 0, field: str = "lr") -> str:
+    """Python source that rebuilds ``plan`` and lowers it for ``target`` (paste into a training script)."""
+    body = pprint.pformat(plan.to_dict(), indent=1, width=100, sort_dicts=False)
+    return ("import bridge\n\n"
+            f"plan = bridge.from_dict({body})\n"
+            + _SNIPPET[target].format(opt=optimizer, group=group, field=field) + "\n")
+
+
+@command("lower", "write a list file or a Python snippet for a framework", spec=True, args=[
+    arg("--to", required=True, choices=("torch", "oneflow", "mindspore-list", "mindspore-cell")),
+    arg("--steps", type=_positive, help="list length for mindspore-list (default: the plan's total_steps)"),
+    arg("--field", default="lr"),
+    arg("--group", type=int, default=0),
+    arg("--optimizer", default="optimizer", help="the optimizer's variable name in the snippet"),
+    arg("-o", "--output", default=None, help="output file (default stdout); a list file: .json, .npy or .txt"),
+])
+def cmd_lower(args: argparse.Namespace) -> int:
+    plan = load_plan(args)
+    field = _field(plan, args.field)
+    _groups(plan, args.group)
+    if args.to == "mindspore-list":
+        if not args.steps and not plan.total_steps:
+            raise SpecError("--steps", "is needed for a list (the plan has no total_steps)", None, show_value=False)
+        N = _steps(args, plan)
+        vals = plan.group_values(N, field, args.group)
+        ext = os.path.splitext(args.output or "")[1].lower()
+        if ext == ".npy":
+            np.save(args.output, vals)
+            return EXIT_OK
+        fh = _out(args.output)
+        try:
+            if ext == ".txt":
+                fh.write("".join(f"{float(v)!r}\n" for v in vals))
+            else:
+                fh.write(json.dumps([float(v) for v in vals]) + "\n")
+        finally:
+            if fh is not sys.stdout:
+                fh.close()
+        return EXIT_OK
+    if not args.optimizer.isidentifier():
+        raise SpecError("--optimizer", "must be a Python variable name", args.optimizer)
+    text = snippet(plan, args.to, optimizer=args.optimizer, group=args.group, field=field)
+    fh = _out(args.output)
+    try:
+        fh.write(text)
+    finally:
+        if fh is not sys.stdout:
+            fh.close()
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# parity
+# ---------------------------------------------------------------------------
+
+
+def framework_values(plan: Plan, framework: str, steps: int, field: str = "lr") -> Dict[str, np.ndarray]:
+    """Values the REAL framework produces for ``plan`` (lowered, then stepped): name -> (steps, G)."""
+    if framework == "torch":
+        return {"torch": _torch_values(plan, steps, field)}
+    if framework == "oneflow":
+        return {"oneflow": _oneflow_values(plan, steps, field)}
+    if framework == "mindspore":
+        return _mindspore_values(plan, steps, field)
+    raise SpecError("--frameworks", f"expected some of {', '.join(FRAMEWORKS)}", framework)
+
+
+def _param_groups(plan: Plan, mk: Callable[[], Any]) -> List[Dict[str, Any]]:
+    out = []
+    for g in plan.groups:
+        d: Dict[str, Any] = {"params": [mk()]}
+        for f, fld in g.fields.items():
+            if f.startswith("betas["):
+                d["betas"] = (fld.base, 0.999)
+            else:
+                d[f] = fld.base
+        out.append(d)
+    return out
+
+
+def _torch_values(plan: Plan, steps: int, field: str) -> np.ndarray:
+    from ._frameworks import import_framework
+    from .frameworks.torch import record_torch, to_torch
+
+    torch = import_framework("torch")
+    groups = _param_groups(plan, lambda: torch.zeros(1, requires_grad=True))
+    adam = any("betas" in g for g in groups)
+    opt = (torch.optim.Adam if adam else torch.optim.SGD)(groups, lr=float(plan.bases("lr")[0])
+                                                           if "lr" in plan.fields else 0.1)
+    sched = to_torch(plan, opt)
+    return record_torch(sched, opt, steps, (field,))[field]
+
+
+def _oneflow_values(plan: Plan, steps: int, field: str) -> np.ndarray:
+    from ._frameworks import import_framework
+    from .frameworks.oneflow import to_oneflow
+    from .ir.plan import read_field
+
+    flow = import_framework("oneflow")
+    groups = _param_groups(plan, lambda: flow.nn.Parameter(flow.zeros(1)))
+    opt = flow.optim.SGD(groups, lr=0.1)
+    sched = to_oneflow(plan, opt)
+    out = np.empty((steps, plan.n_groups))
+    for t in range(steps):
+        if t:
+            opt.step()
+            sched.step()
+        out[t] = [float(read_field(g, field)) for g in opt.param_groups]
+    return out
+
+
+def _mindspore_values(plan: Plan, steps: int, field: str) -> Dict[str, np.ndarray]:
+    from ._frameworks import import_framework
+    from .frameworks.mindspore import to_mindspore_cell, to_mindspore_tensor
+
+    ms = import_framework("mindspore")
+    G = plan.n_groups
+    lst = np.empty((steps, G))
+    cell = np.empty((steps, G))
+    t = ms.Tensor(np.arange(steps, dtype=np.int32))
+    for g in range(G):
+        lst[:, g] = to_mindspore_tensor(plan, steps, g, field).asnumpy()
+        c = to_mindspore_cell(plan, g, field, sample=steps)
+        cell[:, g] = np.broadcast_to(np.asarray(c(t).asnumpy(), dtype=np.float64).reshape(-1), (steps,))
+    return {"mindspore-list": lst, "mindspore-cell": cell}
+
+
+def compare(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) -> Dict[str, Any]:
+    """One row of the parity table under the contract of the ``name`` target."""
+    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
+    err = np.abs(ours - theirs)
+    scale = np.maximum(np.abs(theirs), np.abs(bases)[None, :])
+    rel = err / np.where(np.abs(theirs) > 0, np.abs(theirs), 1.0)
+    if name == "mindspore-list":
+        bad = ours.astype(np.float32) != theirs.astype(np.float32)
+        note = "float32 tensor: identical after rounding"
+    elif name == "mindspore-cell":
+        bad = (err > 2e-6 * np.abs(theirs)) & (np.abs(theirs) >= 1e-6 * np.abs(bases)[None, :])
+        note = "float32 cell: rel <= 2e-6 where value >= 1e-6*base"
+    else:
+        bad = err > 1e-12 * scale
+        note = "float64: |err| <= 1e-12*max(|value|, base)"
+    rows = np.nonzero(bad.any(axis=1))[0]
+    return {"framework": name, "max_abs": float(err.max(initial=0.0)), "max_rel": float(rel.max(initial=0.0)),
+            "first_divergent": int(rows[0]) if rows.size else None, "ok": not rows.size, "note": note}
+
+
+@command("parity", "step the real frameworks and compare them with the plan", spec=True, args=[
+    arg("--frameworks", type=_names, default=None, help="comma list (default: every installed one)"),
+    arg("--steps", type=_positive, default=None, help="steps to compare (default: total_steps, at most 10000)"),
+    arg("--field", default="lr"),
+])
+def cmd_parity(args: argparse.Namespace) -> int:
+    from ._frameworks import available
+
+    plan = load_plan(args)
+    field = _field(plan, args.field)
+    N = int(args.steps or min(plan.total_steps or 10_000, 10_000))
+    wanted = args.frameworks or [f for f in FRAMEWORKS if available(f)]
+    missing = [f for f in wanted if not available(f)]
+    if missing:
+        raise FrameworkMissingError(f"--frameworks: {', '.join(missing)} not installed in this environment "
+                                    f"(installed: {', '.join(f for f in FRAMEWORKS if available(f)) or 'none'})")
+    if not wanted:
+        raise FrameworkMissingError("parity needs torch, mindspore or oneflow installed; none is")
+    ours = plan.values(N, field)
+    bases = plan.bases(field)
+    rows = []
+    for fw in wanted:
+        for name, theirs in framework_values(plan, fw, N, field).items():
+            rows.append(compare(name, ours, theirs, bases))
+    print(f"parity of {field} over {N} steps ({plan.source or args.spec})")
+    print(f"{'framework':<16}{'max abs err':>14}{'max rel err':>14}{'first divergent':>17}  note")
+    for r in rows:
+        first = "-" if r["first_divergent"] is None else str(r["first_divergent"])
+        print(f"{r['framework']:<16}{r['max_abs']:>14.3g}{r['max_rel']:>14.3g}{first:>17}  "
+              f"{'ok' if r['ok'] else 'MISMATCH'}; {r['note']}")
+    return EXIT_OK if all(r["ok"] for r in rows) else EXIT_MISMATCH
+
+
+# ---------------------------------------------------------------------------
+# plot
+# ---------------------------------------------------------------------------
+
+
+def _size(text: str) -> Tuple[float, float]:
+    try:
+        w, h = (float(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in inches like 8x4.5, got {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"width and height must be > 0, got {text!r}")
+    return w, h
+
+
+def plot_plan(plan: Plan, path: str, *, steps: int, field: str = "lr", overlay: Sequence[str] = (),
+              log: bool = False, size: Tuple[float, float] = (8.0, 4.5), dpi: int = 100,
+              title: Optional[str] = None) -> None:
+    """Draw ``field`` per group (plus framework overlays and phase marks) into a .png / .svg file."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (".png", ".svg"):
+        raise SpecError("-o", "must end in .png or .svg", path)
+    try:
+        import matplotlib
+    except ImportError:
+        raise FrameworkMissingError("plot needs matplotlib: pip install matplotlib") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    vals = plan.values(steps, field)
+    x = np.arange(steps)
+    fig, ax = plt.subplots(figsize=size, dpi=dpi)
+    try:
+        for g in range(plan.n_groups):
+            name = plan.groups[g].name
+            ax.plot(x, vals[:, g], lw=1.6, label=f"plan group {g}" + (f" ({name})" if name else ""))
+        for fw in overlay:
+            for label, theirs in framework_values(plan, fw, steps, field).items():
+                for g in range(plan.n_groups):
+                    ax.plot(x, theirs[:, g], ls="--", lw=1.0, label=f"{label} group {g}")
+        for m in _milestones(plan, field):
+            if m < steps:
+                ax.axvline(m, color="grey", ls=":", lw=1)
+                ax.annotate(f"step {m}", (m, 1.0), xycoords=("data", "axes fraction"), fontsize=8,
+                            ha="left", va="top", color="grey")
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("optimizer update")
+        ax.set_ylabel(field)
+        ax.set_title(title or (plan.source or "schedule"), fontsize=9)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)
+
+
+@command("plot", "draw the schedule into a .png or .svg", spec=True, args=[
+    arg("-o", "--output", required=True, help="FILE.png or FILE.svg"),
+    arg("--steps", type=_positive, default=None),
+    arg("--field", default="lr"),
+    arg("--overlay", type=_names, default=(), help="comma list of frameworks whose real values are drawn too"),
+    arg("--log", action="store_true", help="log-scale y axis"),
+    arg("--size", type=_size, default=(8.0, 4.5), help="WIDTHxHEIGHT in inches (default 8x4.5)"),
+    arg("--dpi", type=_positive, default=100),
+])
+def cmd_plot(args: argparse.Namespace) -> int:
+    plan = load_plan(args)
+    field = _field(plan, args.field)
+    plot_plan(plan, args.output, steps=_steps(args, plan), field=field, overlay=args.overlay, log=args.log,
+              size=args.size, dpi=args.dpi)
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# convert
+# ---------------------------------------------------------------------------
+
+
+def to_mmengine(plan: Plan, *, check_steps: Optional[int] = None) -> List[Dict[str, Any]]:
+    """MMEngine ``param_scheduler`` dicts (iteration-based) for the lr of ``plan``.
+
+    Only what maps exactly is written; the result is read back with from_mmengine and
+    compared over ``check_steps`` (default total_steps or 10000) before it is returned.
+    """
+    from .frameworks.mmengine import from_mmengine
+    from .ir import nodes as n
+
+    fields = [f for f in plan.fields if plan.schedule(f, 0) is not None]
+    if fields != ["lr"]:
+        raise UnsupportedError(f"only an lr schedule maps to MMEngine here (the plan schedules {fields})")
+    nodes = [g.fields["lr"].schedule for g in plan.groups]
+    if any(nd != nodes[0] for nd in nodes):
+        raise UnsupportedError("the param groups follow different lr schedules; MMEngine applies one to all")
+    nd = nodes[0]
+    parts: List[Tuple[Any, Any, Optional[int]]] = []
+    if isinstance(nd, n.Sequential) and all(nd.rescale or ()):
+        bounds = [0, *nd.milestones, None]
+        parts = [(ch, bounds[i], bounds[i + 1]) for i, ch in enumerate(nd.schedules)]
+    else:
+        parts = [(nd, 0, None)]
+    out: List[Dict[str, Any]] = []
+    for ch, begin, end in parts:
+        while isinstance(ch, n.Chain) and len(ch.schedules) == 1:
+            ch = ch.schedules[0]
+        d: Dict[str, Any]
+        if isinstance(ch, n.Linear):
+            d = dict(type="LinearLR", start_factor=ch.start_factor, end_factor=ch.end_factor,
+                     end=begin + ch.total_iters + 1)
+        elif isinstance(ch, n.Constant) and ch.total_iters is not None:
+            d = dict(type="ConstantLR", factor=ch.factor, end=begin + ch.total_iters + 1)
+        elif isinstance(ch, n.CosineAnnealing):
+            d = dict(type="CosineAnnealingLR", T_max=ch.T_max, eta_min=ch.eta_min, end=begin + ch.T_max)
+        elif isinstance(ch, n.Step):
+            d = dict(type="StepLR", step_size=ch.step_size, gamma=ch.gamma)
+        elif isinstance(ch, n.MultiStep):
+            d = dict(type="MultiStepLR", milestones=list(ch.milestones), gamma=ch.gamma)
+        elif isinstance(ch, n.Exponential):
+            d = dict(type="ExponentialLR", gamma=ch.gamma)
+        else:
+            raise UnsupportedError(f"a {ch.kind} schedule has no MMEngine mapping here")
+        d["by_epoch"] = False
+        d["begin"] = begin
+        if end is not None and (d.get("end") is None or d["end"] > end):
+            d["end"] = end
+        out.append(d)
+    N = int(check_steps or min(plan.total_steps or 10_000, 10_000))
+    back = from_mmengine(out, bases={"lr": [float(b) for b in plan.bases("lr")]}, max_iters=plan.total_steps)
+    a, b = plan.values(N), back.values(N)
+    bad = np.nonzero(np.abs(a - b) > 1e-12 * np.maximum(np.abs(a), plan.bases("lr")[None, :]))[0]
+    if bad.size:
+        why = (" MMEngine's next scheduler continues from the current value where torch's SequentialLR "
+               "restarts from the base" if len(parts) > 1 else "")
+        raise UnsupportedError(f"MMEngine's schedulers do not reproduce this plan exactly: from step "
+                               f"{int(bad[0])} they give {b[bad[0], 0]!r}, the plan {a[bad[0], 0]!r}.{why}")
+    return out
+
+
+@command("convert", "MMEngine config <-> IR plan file", args=[
+    arg("config", metavar="CONFIG", help="an MMEngine config (.py/.json/.yaml) or a plan file"),
+    arg("--to", required=True, choices=("spec", "mmengine")),
+    arg("-o", "--output", default=None, help="output file (default stdout; a plan: .json/.yaml/.toml)"),
+    arg("--trust", action="store_true"), arg("--epoch-length", type=_positive, default=None),
+    arg("--max-epochs", type=_positive, default=None), arg("--max-iters", type=_positive, default=None),
+    arg("--lr", type=_floats, default=None), arg("--steps", type=_positive, default=None,
+                                                 help="steps checked after converting to MMEngine"),
+])
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .spec import resolve
+
+    plan = resolve(args.config, lr=args.lr, trust=args.trust, epoch_length=args.epoch_length,
+                   max_epochs=args.max_epochs, max_iters=args.max_iters)
+    if args.to == "spec":
+        if args.output in (None, "-"):
+            print(plan.to_json())
+        else:
+            plan.dump(args.output)
+        return EXIT_OK
+    entries = to_mmengine(plan, check_steps=args.steps)
+    lines = ["param_scheduler = ["] + [f"    dict({', '.join(f'{k}={v!r}' for k, v in e.items())})," for e in entries]
+    lines.append("]")
+    if plan.total_steps:
+        lines.append(f"train_cfg = dict(type='IterBasedTrainLoop', max_iters={plan.total_steps})")
+    lrs = [float(b) for b in plan.bases("lr")]
+    lines.append(f"optim_wrapper = dict(optimizer=dict(lr={lrs[0]!r}))"
+                 + (f"  # per param group: {lrs} (paramwise_cfg)" if len(set(lrs)) > 1 else ""))
+    fh = _out(args.output)
+    try:
+        fh.write("\n".join(lines) + "\n")
+    finally:
+        if fh is not sys.stdout:
+            fh.close()
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# demo
+# ---------------------------------------------------------------------------
+
+
+def demo_plan(total: int = 90_000, warmup: int = 500) -> Plan:
+    """The built-in example: a detection-style recipe, linear warm-up then cosine, 2 groups."""
+    sched = Sequential((Linear(0.001, 1.0, warmup), CosineAnnealing(total - warmup)), (warmup,))
+    return Plan((Group({"lr": Field(0.02, sched), "weight_decay": Field(1e-4)}, "default"),
+                 Group({"lr": Field(0.002, sched), "weight_decay": Field(0.0)}, "norm_and_bias")),
+                total_steps=total, source="built-in demo: LinearLR(0.001, 500) + CosineAnnealingLR")
+
+
+@command("demo", "the built-in warm-up + cosine example: evaluate, lower, parity-check, plot", args=[
+    arg("--steps", type=_positive, default=2000, help="steps of the parity check (default 2000)"),
+    arg("--plot", default=None, help="also write this .png/.svg (default: none)"),
+])
 def cmd_demo(args: argparse.Namespace) -> int:
+    from ._frameworks import available
+
     plan = demo_plan()
     n = plan.total_steps or 1
     print("sched-bridge demo:", plan.source)
@@ -43,21 +644,64 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"max {v.max(axis=0).tolist()}")
     marks = sorted({0, 1, 250, 499, 500, 501, n // 2, n - 2, n - 1})
     print(_table(plan, marks))
-    return EXIT_OK
+    have = [f for f in FRAMEWORKS if available(f)]
+    rc = EXIT_OK
+    if have:
+        N = min(int(args.steps), n)
+        ours, bases = plan.values(N), plan.bases("lr")
+        print(f"\nparity over the first {N} updates (real frameworks installed here: {', '.join(have)}):")
+        for fw in have:
+            try:
+                res = framework_values(plan, fw, N)
+            except (FrameworkMissingError, UnsupportedError) as e:
+                print(f"  {fw:<15} skipped: {e}")
+                continue
+            for name, theirs in res.items():
+                r = compare(name, ours, theirs, bases)
+                rc = rc if r["ok"] else EXIT_MISMATCH
+                print(f"  {name:<15} max abs err {r['max_abs']:.3g}  {'ok' if r['ok'] else 'MISMATCH'}")
+    else:
+        print("\n(no framework installed: install torch, mindspore or oneflow to parity-check)")
+    if args.plot:
+        try:
+            plot_plan(plan, args.plot, steps=n)
+            print(f"wrote {args.plot}")
+        except FrameworkMissingError as e:
+            print(f"(plot skipped: {e})")
+    return rc
+
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one line (plus where to get help), exit code 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(EXIT_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sched-bridge", description=__doc__.splitlines()[0])
+    p = _Parser(prog="sched-bridge", description=(__doc__ or "").splitlines()[0])
     p.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = p.add_subparsers(dest="cmd")
-    d = sub.add_parser("demo", help="evaluate the built-in warm-up + cosine example")
-    d.set_defaults(func=cmd_demo)
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
+    for name, help_, spec, extra, fn in _COMMANDS:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        for flags, kw in (list(_SPEC_ARGS) if spec else []) + list(extra):
+            sp.add_argument(*flags, **kw)
+        sp.set_defaults(func=fn)
     return p
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(raw)
+    except SystemExit as e:  # argparse: 2 on a bad argument, 0 on --help
+        return int(e.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_INPUT
@@ -66,17 +710,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (FrameworkMissingError, UnsupportedError) as e:
         if args.debug:
             raise
-        print(f"sched-bridge: {e}", file=sys.stderr)
+        print(f"sched-bridge {args.cmd}: {e}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except BridgeError as e:
         if args.debug:
             raise
-        print(f"sched-bridge: {e}", file=sys.stderr)
+        print(f"sched-bridge {args.cmd}: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except BrokenPipeError:  # `... | head`
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-
-
-

@@ -52,6 +52,11 @@ def from_oneflow(scheduler: Any) -> Plan:
     if not isinstance(scheduler, _lr_base(flow)):
         raise SpecError("scheduler", "must be a OneFlow LR scheduler (oneflow.optim.lr_scheduler.*)",
                         type(scheduler).__name__)
+    return _import_plan(scheduler, flow, name)
+
+
+def _import_plan(scheduler: Any, flow: Any, name: str) -> Plan:
+    """from_oneflow's body; ``flow`` is oneflow or bridge.spec's stand-in (an expression's arguments)."""
     bases = [float(b) for b in _bases(scheduler, flow)]
     nodes = _convert(scheduler, bases, flow, "scheduler", nested=False)
     step = int(getattr(scheduler, "last_step", -1))

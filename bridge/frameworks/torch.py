@@ -393,8 +393,12 @@ def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None) -> Pla
     no exact IR form (custom subclasses, custom ``scale_fn``, an lr changed outside the
     scheduler); :func:`sample_torch` tabulates those.
     """
-    torch = _torch()
-    lrs = torch.optim.lr_scheduler
+    return _import_plan(scheduler, _torch().optim.lr_scheduler, fields)
+
+
+def _import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, check: bool = True) -> Plan:
+    """from_torch's body; ``lrs`` is ``torch.optim.lr_scheduler`` or bridge.spec's stand-ins
+    (constructor arguments of an expression, read by this same mapping)."""
     opt = getattr(scheduler, "optimizer", None)
     if not isinstance(scheduler, lrs.LRScheduler) or opt is None:
         raise SpecError("scheduler", "must be a torch.optim.lr_scheduler scheduler", type(scheduler).__name__)
@@ -448,7 +452,8 @@ def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None) -> Pla
                                 + ", ".join(_group_fields(grp)) + ")", f, show_value=False)
         out_groups.append(Group(fs))
     plan = Plan(tuple(out_groups), source=f"torch {name}")
-    _check_now(plan, groups, [f for f in driven if f in names], name, k)
+    if check:
+        _check_now(plan, groups, [f for f in driven if f in names], name, k)
     return plan
 
 

@@ -1,0 +1,526 @@
+"""SPEC strings of the command line -> :class:`~bridge.Plan`.
+
+A SPEC is one of:
+
+- an IR plan file: ``.json`` / ``.yaml`` / ``.yml`` / ``.toml`` (:func:`bridge.load`);
+- an MMEngine config (``.py`` read literally, never executed unless ``trust=True``; or a
+  ``.json``/``.yaml`` config with a ``param_scheduler``), imported with
+  :func:`bridge.from_mmengine`; base values come from ``optim_wrapper.optimizer`` and
+  ``max_epochs``/``max_iters`` from ``train_cfg`` unless given;
+- an expression of torch / OneFlow scheduler constructors, e.g.
+  ``SequentialLR([LinearLR(start_factor=0.1, total_iters=500), CosineAnnealingLR(T_max=9500)], milestones=[500])``.
+  It is parsed with :mod:`ast` (nothing is evaluated): whitelisted constructor names,
+  literal arguments, bound to the real constructors' signatures (torch 2.13, OneFlow 0.9);
+  the optimizer argument is implicit (a leading bare name such as ``optimizer`` is
+  skipped). The arguments are read by the same mapping as :func:`bridge.from_torch` /
+  :func:`bridge.from_oneflow`, so neither framework needs to be installed. Base lrs come
+  from ``lr`` (default :data:`DEFAULT_LR` for one param group).
+
+Dialect: names and keywords that only OneFlow has (``WarmupLR``, ``CosineDecayLR``,
+``PolynomialLR(decay_batch=..., cycle=...)``, ``SequentialLR(interval_rescaling=...)``,
+``restart_limit``, ``decay_rate``) or a ``oneflow.``/``flow.`` prefix select OneFlow;
+otherwise torch (whose ``ChainedScheduler`` composes updates recursively, OneFlow's nests).
+"""
+
+from __future__ import annotations
+
+import ast
+import collections
+import difflib
+import math
+import os
+from types import SimpleNamespace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .errors import SpecError, UnsupportedError
+from .ir import Plan
+
+__all__ = ["resolve", "parse_expression", "DEFAULT_LR", "TORCH_SIGNATURES", "ONEFLOW_SIGNATURES"]
+
+#: base lr of every param group when an expression is given without ``lr``
+DEFAULT_LR = 0.1
+
+_REQ = object()  # a required parameter
+
+#: torch 2.13 constructor parameters after ``optimizer`` (up to ``last_epoch``), with defaults
+TORCH_SIGNATURES: Dict[str, Tuple[Tuple[str, Any], ...]] = {
+    "StepLR": (("step_size", _REQ), ("gamma", 0.1)),
+    "MultiStepLR": (("milestones", _REQ), ("gamma", 0.1)),
+    "ConstantLR": (("factor", 1.0 / 3), ("total_iters", 5)),
+    "LinearLR": (("start_factor", 1.0 / 3), ("end_factor", 1.0), ("total_iters", 5)),
+    "ExponentialLR": (("gamma", _REQ),),
+    "SequentialLR": (("schedulers", _REQ), ("milestones", _REQ)),
+    "PolynomialLR": (("total_iters", 5), ("power", 1.0)),
+    "CosineAnnealingLR": (("T_max", _REQ), ("eta_min", 0.0)),
+    "ChainedScheduler": (("schedulers", _REQ),),
+    "CyclicLR": (("base_lr", _REQ), ("max_lr", _REQ), ("step_size_up", 2000), ("step_size_down", None),
+                 ("mode", "triangular"), ("gamma", 1.0), ("scale_fn", None), ("scale_mode", "cycle"),
+                 ("cycle_momentum", True), ("base_momentum", 0.8), ("max_momentum", 0.9)),
+    "CosineAnnealingWarmRestarts": (("T_0", _REQ), ("T_mult", 1), ("eta_min", 0.0)),
+    "OneCycleLR": (("max_lr", _REQ), ("total_steps", None), ("epochs", None), ("steps_per_epoch", None),
+                   ("pct_start", 0.3), ("anneal_strategy", "cos"), ("cycle_momentum", True),
+                   ("base_momentum", 0.85), ("max_momentum", 0.95), ("div_factor", 25.0),
+                   ("final_div_factor", 1e4), ("three_phase", False)),
+}
+#: OneFlow 0.9 constructor parameters after ``optimizer`` (up to ``last_step``)
+ONEFLOW_SIGNATURES: Dict[str, Tuple[Tuple[str, Any], ...]] = {
+    "StepLR": (("step_size", _REQ), ("gamma", 0.1)),
+    "MultiStepLR": (("milestones", _REQ), ("gamma", 0.1)),
+    "ConstantLR": (("factor", 1.0 / 3), ("total_iters", 5)),
+    "LinearLR": (("start_factor", 1.0 / 3), ("end_factor", 1.0), ("total_iters", 5)),
+    "ExponentialLR": (("gamma", _REQ),),
+    "PolynomialLR": (("decay_batch", _REQ), ("end_learning_rate", 0.0001), ("power", 1.0), ("cycle", False)),
+    "CosineDecayLR": (("decay_steps", _REQ), ("alpha", 0.0)),
+    "CosineAnnealingLR": (("T_max", _REQ), ("eta_min", 0.0)),
+    "CosineAnnealingWarmRestarts": (("T_0", _REQ), ("T_mult", 1), ("eta_min", 0.0), ("decay_rate", 1.0),
+                                    ("restart_limit", 0)),
+    "SequentialLR": (("schedulers", _REQ), ("milestones", _REQ), ("interval_rescaling", False)),
+    "ChainedScheduler": (("schedulers", _REQ),),
+    # the first parameter is ``scheduler_or_optimizer``: here a scheduler, or absent
+    "WarmupLR": (("scheduler", None), ("warmup_factor", 1.0 / 3), ("warmup_iters", 5),
+                 ("warmup_method", "linear"), ("warmup_prefix", False)),
+}
+_NEEDS_CODE = {"LambdaLR": "a Python function (lr_lambda)", "MultiplicativeLR": "a Python function (lr_lambda)",
+               "ReduceLROnPlateau": "the validation metrics passed to step()"}
+_ONEFLOW_ONLY_KW = {"decay_batch", "end_learning_rate", "cycle", "interval_rescaling", "decay_rate",
+                    "restart_limit"}
+_TORCH_ONLY_KW = {("PolynomialLR", "total_iters")}
+_SCHEDULER_PARAMS = {"schedulers", "scheduler"}
+_PREFIXES = {"torch": "torch", "lr_scheduler": None, "oneflow": "oneflow", "flow": "oneflow"}
+
+
+# ---------------------------------------------------------------------------
+# resolve
+# ---------------------------------------------------------------------------
+
+
+def resolve(spec: str, *, lr: Optional[Sequence[float]] = None, dialect: Optional[str] = None,
+            trust: bool = False, epoch_length: Optional[int] = None, max_epochs: Optional[int] = None,
+            max_iters: Optional[int] = None) -> Plan:
+    """The Plan a SPEC string names (file path or constructor expression)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise SpecError("SPEC", "must be a plan file, an MMEngine config or a scheduler expression", spec)
+    text = spec.strip()
+    ext = os.path.splitext(text)[1].lower()
+    if "(" not in text and (ext in (".json", ".yaml", ".yml", ".toml", ".py") or os.path.exists(text)):
+        if not os.path.isfile(text):
+            raise SpecError("SPEC", "no such file", text)
+        if ext == ".py":
+            return _from_config(text, trust, epoch_length, max_epochs, max_iters, lr)
+        from .ir.io import read_file
+
+        data = read_file(text)
+        if isinstance(data, Mapping) and "param_scheduler" in data:
+            return _from_config(text, False, epoch_length, max_epochs, max_iters, lr)
+        from .ir import from_dict
+
+        return from_dict(data)
+    return parse_expression(text, lr=lr, dialect=dialect)
+
+
+def _from_config(path: str, trust: bool, epoch_length: Optional[int], max_epochs: Optional[int],
+                 max_iters: Optional[int], lr: Optional[Sequence[float]]) -> Plan:
+    from .config import load_config
+    from .frameworks.mmengine import from_mmengine
+
+    cfg = load_config(path, trust=trust)
+    ps = cfg.get("param_scheduler")
+    if ps is None:
+        raise SpecError(f"{path}: param_scheduler", "is missing (not an MMEngine training config?)",
+                        sorted(cfg)[:12])
+    train = cfg.get("train_cfg") or {}
+    if max_epochs is None and max_iters is None and isinstance(train, Mapping):
+        max_epochs = train.get("max_epochs")
+        max_iters = train.get("max_iters")
+    opt = (cfg.get("optim_wrapper") or {}).get("optimizer") or cfg.get("optimizer") or {}
+    bases: Dict[str, Any] = {}
+    if isinstance(opt, Mapping):
+        for k in ("lr", "momentum", "weight_decay"):
+            if isinstance(opt.get(k), (int, float)) and not isinstance(opt.get(k), bool):
+                bases[k] = float(opt[k])
+        betas = opt.get("betas")
+        if isinstance(betas, (list, tuple)) and betas:
+            bases["betas[0]"] = float(betas[0])
+    if lr is not None:
+        bases["lr"] = list(lr)
+    if "lr" not in bases:
+        raise SpecError(f"{path}: optim_wrapper.optimizer.lr", "is missing; pass --lr", None, show_value=False)
+    G = len(bases["lr"]) if isinstance(bases["lr"], list) else 1
+    bases = {k: (v if isinstance(v, list) else [v] * G) for k, v in bases.items()}
+    try:
+        plan = from_mmengine(ps, bases=bases, epoch_length=epoch_length, max_epochs=max_epochs,
+                             max_iters=max_iters)
+    except SpecError as e:
+        if e.path == "epoch_length":
+            raise SpecError("--epoch-length", str(e.reason).replace(
+                "pass epoch_length=len(train_dataloader)", "pass --epoch-length N (iterations per epoch, "
+                "len(train_dataloader))"), None, show_value=False) from None
+        raise
+    return Plan(plan.groups, plan.epoch_length, plan.total_steps, f"mmengine config {os.path.basename(path)}")
+
+
+# ---------------------------------------------------------------------------
+# expressions
+# ---------------------------------------------------------------------------
+
+
+class _Call:
+    """One parsed constructor call: name, bound arguments, column."""
+
+    def __init__(self, name: str, args: Dict[str, Any], col: int):
+        self.name, self.args, self.col = name, args, col
+
+
+def _err(node: Optional[ast.AST], what: str, message: str) -> SpecError:
+    col = getattr(node, "col_offset", None)
+    where = f"expression, col {col + 1}" if col is not None else "expression"
+    return SpecError(f"{where}{', ' + what if what else ''}", message, None, show_value=False)
+
+
+def parse_expression(text: str, *, lr: Optional[Sequence[float]] = None, dialect: Optional[str] = None) -> Plan:
+    """The Plan of a torch/OneFlow constructor expression (parsed, never evaluated)."""
+    if dialect not in (None, "torch", "oneflow"):
+        raise SpecError("dialect", "must be 'torch' or 'oneflow'", dialect)
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as e:
+        raise SpecError(f"expression, col {e.offset or 0}", f"is not valid Python syntax ({e.msg})", None,
+                        show_value=False) from None
+    if not isinstance(tree.body, ast.Call):
+        raise _err(tree.body, "", "expected a scheduler constructor call such as StepLR(step_size=30)")
+    hint = _dialect_hints(tree.body)
+    if dialect is None:
+        dialect = "oneflow" if "oneflow" in hint else "torch"
+        if hint >= {"oneflow", "torch"}:
+            raise _err(tree.body, "", "mixes torch-only and OneFlow-only names/arguments; pick one "
+                       "framework's constructors (or pass --dialect)")
+    sigs = ONEFLOW_SIGNATURES if dialect == "oneflow" else TORCH_SIGNATURES
+    call = _parse_call(tree.body, sigs, dialect, "")
+    bases = [DEFAULT_LR] if lr is None else [float(x) for x in lr]
+    if not bases or not all(math.isfinite(b) and b >= 0 for b in bases):
+        raise SpecError("--lr", "must be one or more finite base lrs >= 0", list(lr or []))
+    if dialect == "oneflow":
+        return _oneflow_plan(call, bases, text)
+    return _torch_plan(call, bases, text)
+
+
+def _qualname(f: ast.AST) -> Tuple[str, Optional[str]]:
+    parts: List[str] = []
+    while isinstance(f, ast.Attribute):
+        parts.append(f.attr)
+        f = f.value
+    if isinstance(f, ast.Name):
+        parts.append(f.id)
+    else:
+        return "", None
+    parts.reverse()
+    return parts[-1], _PREFIXES.get(parts[0]) if len(parts) > 1 else None
+
+
+def _dialect_hints(node: ast.AST) -> set:
+    out = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            name, pre = _qualname(sub.func)
+            if pre:
+                out.add(pre)
+            if name in ("WarmupLR", "CosineDecayLR"):
+                out.add("oneflow")
+            if name in ("CyclicLR", "OneCycleLR"):
+                out.add("torch")
+            for kw in sub.keywords:
+                if kw.arg in _ONEFLOW_ONLY_KW:
+                    out.add("oneflow")
+                if (name, kw.arg) in _TORCH_ONLY_KW:
+                    out.add("torch")
+    return out
+
+
+def _parse_call(node: ast.AST, sigs: Mapping[str, Tuple[Tuple[str, Any], ...]], dialect: str, where: str) -> _Call:
+    if not isinstance(node, ast.Call):
+        raise _err(node, where, "expected a scheduler constructor call")
+    name, _ = _qualname(node.func)
+    if not name:
+        raise _err(node, where, "expected a scheduler class name before '('")
+    if name not in sigs:
+        if name in _NEEDS_CODE:
+            raise _err(node, name, f"needs {_NEEDS_CODE[name]}, which an expression cannot carry; build it "
+                       f"in Python and read it with bridge.from_{dialect}(scheduler)")
+        close = difflib.get_close_matches(name, list(sigs), n=3, cutoff=0.5)
+        other = ONEFLOW_SIGNATURES if sigs is TORCH_SIGNATURES else TORCH_SIGNATURES
+        extra = f" ({name} is a {'OneFlow' if dialect == 'torch' else 'torch'} name)" if name in other else ""
+        raise _err(node.func, name, f"unknown {dialect} scheduler{extra}; expected one of "
+                   + (", ".join(close) if close else ", ".join(sorted(sigs))))
+    params = sigs[name]
+    names = [p for p, _ in params]
+    args = list(node.args)
+    if args and isinstance(args[0], ast.Name):
+        args = args[1:]  # StepLR(optimizer, ...): the optimizer is implicit
+    if len(args) > len(names):
+        raise _err(args[len(names)], name, f"takes at most {len(names)} argument(s) after the optimizer "
+                   f"({', '.join(names)})")
+    bound: Dict[str, Any] = {}
+    raw: Dict[str, ast.AST] = {}
+    for p, a in zip(names, args):
+        raw[p] = a
+    for kw in node.keywords:
+        if kw.arg is None:
+            raise _err(kw.value, name, "**kwargs are not supported; write the arguments out")
+        if kw.arg == "optimizer" and isinstance(kw.value, ast.Name):
+            continue  # ChainedScheduler(..., optimizer=optimizer): implicit
+        if kw.arg in ("last_epoch", "last_step", "verbose"):
+            if kw.arg != "verbose" and _literal(kw.value, name, kw.arg) != -1:
+                raise _err(kw.value, f"{name}.{kw.arg}", "resuming is not modelled in an expression; "
+                           "build from step 0 and read the plan from the resumed step")
+            continue
+        if kw.arg not in names:
+            close = difflib.get_close_matches(kw.arg, names, n=1, cutoff=0.5)
+            raise _err(kw, f"{name}.{kw.arg}", "unknown argument; expected "
+                       + (f"{close[0]!r}" if close else "one of " + ", ".join(names)))
+        if kw.arg in raw:
+            raise _err(kw, f"{name}.{kw.arg}", "given twice (positionally and by keyword)")
+        raw[kw.arg] = kw.value
+    for p, default in params:
+        path = f"{name}.{p}" if not where else f"{where} > {name}.{p}"
+        if p not in raw:
+            if default is _REQ:
+                raise _err(node, f"{name}.{p}", "is required")
+            bound[p] = default
+        elif p in _SCHEDULER_PARAMS:
+            v = raw[p]
+            if p == "scheduler":
+                bound[p] = None if isinstance(v, ast.Constant) and v.value is None else \
+                    _parse_call(v, sigs, dialect, path)
+            else:
+                if not isinstance(v, (ast.List, ast.Tuple)) or not v.elts:
+                    raise _err(v, path, "expected a non-empty list of scheduler constructors")
+                bound[p] = [_parse_call(e, sigs, dialect, f"{path}[{i}]") for i, e in enumerate(v.elts)]
+        else:
+            bound[p] = _literal(raw[p], name, p)
+    if name == "CyclicLR" and bound["scale_fn"] is not None:
+        raise _err(raw["scale_fn"], "CyclicLR.scale_fn", "a custom scale_fn is Python code; use mode=")
+    return _Call(name, bound, getattr(node, "col_offset", 0))
+
+
+def _literal(node: ast.AST, name: str, p: str) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool, type(None))):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) and \
+            isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, (int, float)) and \
+            not isinstance(node.operand.value, bool):
+        return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_literal(e, name, p) for e in node.elts]
+    raise _err(node, f"{name}.{p}", "expected a literal (number, string, True/False/None or a list of them); "
+               "expressions are parsed, never evaluated")
+
+
+# -- torch: stand-ins with the attributes torch's constructors set, read by from_torch's mapping --
+
+
+class _TStub:
+    optimizer: Any
+
+
+def _torch_namespace() -> SimpleNamespace:
+    names = list(TORCH_SIGNATURES) + list(_NEEDS_CODE)
+    ns = SimpleNamespace(LRScheduler=_TStub)
+    for nm in names:
+        setattr(ns, nm, type(nm, (_TStub,), {}))
+    return ns
+
+
+def _per_group(v: Any, G: int, what: str, col: int) -> List[float]:
+    vals = v if isinstance(v, list) else [v] * G
+    if len(vals) != G or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vals):
+        raise SpecError(f"expression, col {col + 1}, {what}", f"expected a number or {G} numbers "
+                        "(one per param group, see --lr)", v)
+    return [float(x) for x in vals]
+
+
+def _num(c: _Call, p: str, *, integer: bool = False) -> Any:
+    v = c.args[p]
+    ok = isinstance(v, int) if integer else isinstance(v, (int, float))
+    if isinstance(v, bool) or not ok:
+        raise SpecError(f"expression, col {c.col + 1}, {c.name}.{p}",
+                        f"expected {'an integer' if integer else 'a number'}", v)
+    return v
+
+
+def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
+    s = getattr(ns, c.name)()
+    s.optimizer, s.last_epoch = opt, 0
+    a = c.args
+    G = len(opt.param_groups)
+    if c.name in ("SequentialLR", "ChainedScheduler"):
+        s._schedulers = [_torch_stub(k, ns, opt) for k in a["schedulers"]]
+        if c.name == "SequentialLR":
+            ms = a["milestones"]
+            if not isinstance(ms, list) or len(ms) != len(s._schedulers) - 1 or \
+                    not all(isinstance(m, int) and not isinstance(m, bool) for m in ms):
+                raise SpecError(f"expression, col {c.col + 1}, SequentialLR.milestones",
+                                f"expected {len(s._schedulers) - 1} integer(s), one less than the schedulers", ms)
+            s._milestones = list(ms)
+        return s
+    ints = {"step_size", "total_iters", "T_max", "T_0", "T_mult", "total_steps", "epochs", "steps_per_epoch"}
+    for p, v in a.items():
+        if p in ints and v is not None:
+            _num(c, p, integer=True)
+        elif p in ("gamma", "factor", "start_factor", "end_factor", "power", "eta_min", "pct_start",
+                   "div_factor", "final_div_factor"):
+            _num(c, p)
+    if c.name == "MultiStepLR":
+        if not isinstance(a["milestones"], list) or not all(isinstance(m, int) for m in a["milestones"]):
+            raise SpecError(f"expression, col {c.col + 1}, MultiStepLR.milestones", "expected a list of integers",
+                            a["milestones"])
+        s.milestones, s.gamma = collections.Counter(a["milestones"]), a["gamma"]
+        return s
+    if c.name == "CyclicLR":
+        up = float(_num(c, "step_size_up", integer=True))
+        down = float(a["step_size_down"]) if a["step_size_down"] is not None else up
+        s.base_lrs = _per_group(a["base_lr"], G, "CyclicLR.base_lr", c.col)
+        s.max_lrs = _per_group(a["max_lr"], G, "CyclicLR.max_lr", c.col)
+        s.total_size = up + down
+        s.step_ratio = up / s.total_size
+        s.mode, s.gamma, s._scale_fn_custom = a["mode"], a["gamma"], None
+        if a["mode"] not in ("triangular", "triangular2", "exp_range"):
+            raise SpecError(f"expression, col {c.col + 1}, CyclicLR.mode",
+                            "expected 'triangular', 'triangular2' or 'exp_range'", a["mode"])
+        s.cycle_momentum = bool(a["cycle_momentum"])
+        if s.cycle_momentum:
+            s.base_momentums = _per_group(a["base_momentum"], G, "CyclicLR.base_momentum", c.col)
+            s.max_momentums = _per_group(a["max_momentum"], G, "CyclicLR.max_momentum", c.col)
+        return s
+    if c.name == "OneCycleLR":
+        T = a["total_steps"]
+        if T is None:
+            if a["epochs"] is None or a["steps_per_epoch"] is None:
+                raise SpecError(f"expression, col {c.col + 1}, OneCycleLR.total_steps",
+                                "is required (or epochs and steps_per_epoch)", None, show_value=False)
+            T = int(a["epochs"]) * int(a["steps_per_epoch"])
+        pct = float(_num(c, "pct_start"))
+        if a["anneal_strategy"] not in ("cos", "linear"):
+            raise SpecError(f"expression, col {c.col + 1}, OneCycleLR.anneal_strategy", "expected 'cos' or 'linear'",
+                            a["anneal_strategy"])
+        ends = [float(pct * T) - 1] + ([float(2 * pct * T) - 2] if a["three_phase"] else []) + [T - 1]
+        s.total_steps, s._schedule_phases = T, [{"end_step": e} for e in ends]
+        s._anneal_func_type, s.cycle_momentum, s.use_beta1 = a["anneal_strategy"], bool(a["cycle_momentum"]), False
+        mx = _per_group(a["max_lr"], G, "OneCycleLR.max_lr", c.col)
+        bm = _per_group(a["base_momentum"], G, "OneCycleLR.base_momentum", c.col)
+        xm = _per_group(a["max_momentum"], G, "OneCycleLR.max_momentum", c.col)
+        for g, grp in enumerate(opt.param_groups):
+            grp["initial_lr"] = mx[g] / a["div_factor"]
+            grp["max_lr"] = mx[g]
+            grp["min_lr"] = grp["initial_lr"] / a["final_div_factor"]
+            grp["base_momentum"], grp["max_momentum"] = bm[g], xm[g]
+        return s
+    for p, v in a.items():
+        setattr(s, p, v)
+    return s
+
+
+def _torch_plan(call: _Call, bases: List[float], text: str) -> Plan:
+    from .frameworks.torch import _import_plan
+
+    ns = _torch_namespace()
+    opt = SimpleNamespace(param_groups=[{"lr": b, "initial_lr": b} for b in bases], defaults={"lr": bases[0]})
+    stub = _torch_stub(call, ns, opt)
+    plan = _guard(lambda: _import_plan(stub, ns, None, check=False))
+    return Plan(plan.groups, source=f"torch expression {text}")
+
+
+# -- OneFlow: stand-ins read by from_oneflow's mapping --
+
+
+class _FStub:
+    step = None
+    get_lr = None
+
+
+def _oneflow_namespace() -> SimpleNamespace:
+    sch = SimpleNamespace(ReduceLROnPlateau=type("ReduceLROnPlateau", (), {}),
+                          LambdaLR=type("LambdaLR", (_FStub,), {}))
+    for nm in ONEFLOW_SIGNATURES:
+        setattr(sch, nm, type(nm, (_FStub,), {}))
+    sch.WarmupLR = type("WarmupLR", (sch.SequentialLR,), {})
+    return SimpleNamespace(optim=SimpleNamespace(lr_scheduler=sch))
+
+
+def _oneflow_stub(c: _Call, flow: SimpleNamespace, bases: List[float]) -> Any:
+    sch = flow.optim.lr_scheduler
+    s = getattr(sch, c.name)()
+    s.base_lrs, s.last_step = list(bases), 0
+    a = c.args
+    if c.name == "WarmupLR":
+        inner = None if a["scheduler"] is None else _oneflow_stub(a["scheduler"], flow, bases)
+        W = _num(c, "warmup_iters", integer=True)
+        if a["warmup_method"] not in ("linear", "constant"):
+            raise SpecError(f"expression, col {c.col + 1}, WarmupLR.warmup_method", "expected 'linear' or 'constant'",
+                            a["warmup_method"])
+        if inner is None and W == 0:
+            raise SpecError(f"expression, col {c.col + 1}, WarmupLR.warmup_iters",
+                            "must be > 0 without a scheduler (OneFlow raises ValueError)", W)
+        kids = []
+        if W > 0:
+            if a["warmup_method"] == "linear":
+                end = 1.0
+                if inner is not None and not a["warmup_prefix"]:
+                    from .frameworks.oneflow import _convert
+
+                    if len(set(bases)) > 1:
+                        raise SpecError(f"expression, col {c.col + 1}, WarmupLR",
+                                        "OneFlow refuses a linear WarmupLR around a scheduler when the param "
+                                        "groups have different base lrs", bases)
+                    node = _convert(inner, bases, flow, "WarmupLR.scheduler", False)[0]
+                    import numpy as np
+
+                    from . import semantics
+
+                    end = float(semantics.evaluate(node, np.array([W]), np.array([bases[0]]))[0, 0]) / bases[0]
+                w = sch.LinearLR()
+                w.start_factor, w.end_factor, w.total_iters = a["warmup_factor"], end, W
+            else:
+                w = sch.ConstantLR()
+                w.factor, w.total_iters = a["warmup_factor"], W
+            kids.append(w)
+        if inner is not None:
+            kids.append(inner)
+        s.schedulers = kids
+        s.milestones = [W] if len(kids) == 2 else []
+        s.interval_rescaling = [bool(a["warmup_prefix"])] * len(s.milestones)
+        return s
+    if c.name in ("SequentialLR", "ChainedScheduler"):
+        s.schedulers = [_oneflow_stub(k, flow, bases) for k in a["schedulers"]]
+        if c.name == "SequentialLR":
+            ms = a["milestones"]
+            if not isinstance(ms, list) or len(ms) != len(s.schedulers) - 1:
+                raise SpecError(f"expression, col {c.col + 1}, SequentialLR.milestones",
+                                f"expected {len(s.schedulers) - 1} integer(s), one less than the schedulers", ms)
+            r = a["interval_rescaling"]
+            s.milestones = list(ms)
+            s.interval_rescaling = list(r) if isinstance(r, list) else [bool(r)] * len(ms)
+        return s
+    for p, v in a.items():
+        setattr(s, p, v)
+    if c.name == "PolynomialLR":
+        s.max_decay_steps = a["decay_batch"]
+    return s
+
+
+def _oneflow_plan(call: _Call, bases: List[float], text: str) -> Plan:
+    from .frameworks.oneflow import _import_plan
+
+    flow = _oneflow_namespace()
+    stub = _oneflow_stub(call, flow, bases)
+    plan = _guard(lambda: _import_plan(stub, flow, call.name))
+    return Plan(plan.groups, source=f"oneflow expression {text}")
+
+
+def _guard(fn: Any) -> Plan:
+    """Run an importer on stand-ins; a wrong argument type becomes a SpecError, not a traceback."""
+    try:
+        return fn()  # type: ignore[no-any-return]
+    except (SpecError, UnsupportedError):
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as e:
+        raise SpecError("expression", f"invalid argument ({e})", None, show_value=False) from None

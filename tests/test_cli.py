@@ -1,0 +1,296 @@
+"""The sched-bridge CLI and SPEC expressions, checked against the real frameworks."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _require import need
+
+from bridge.cli import main
+from bridge.spec import _REQ, ONEFLOW_SIGNATURES, TORCH_SIGNATURES, resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPR = ("SequentialLR([LinearLR(start_factor=0.1,total_iters=50), CosineAnnealingLR(T_max=150)], "
+        "milestones=[50])")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GLOG_v="3")
+    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
+
+
+def torch_real(torch, build, lrs=(0.1,), steps=200):
+    """lr per step of the REAL torch scheduler build(optimizer, lr_scheduler_module)."""
+    params = [{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in lrs]
+    opt = torch.optim.SGD(params, lr=lrs[0], momentum=0.9)
+    s = build(opt, torch.optim.lr_scheduler)
+    out = []
+    for t in range(steps):
+        out.append([g["lr"] for g in opt.param_groups])
+        if t < steps - 1:
+            opt.step()
+            s.step()
+    return np.array(out)
+
+
+def warm_cos(opt, L):
+    return L.SequentialLR(opt, [L.LinearLR(opt, start_factor=0.1, total_iters=50),
+                                L.CosineAnnealingLR(opt, T_max=150)], milestones=[50])
+
+
+def close(ours, theirs, bases):
+    ours, theirs = np.asarray(ours, float), np.asarray(theirs, float)
+    assert np.all(np.abs(ours - theirs) <= 1e-12 * np.maximum(np.abs(theirs), np.asarray(bases)[None, :]))
+
+
+# --- through the real entry point (subprocess) ---
+
+
+@pytest.mark.torch
+def test_values_csv_subprocess_matches_torch(torch_mod):
+    r = run("values", EXPR, "--steps", "200", "--lr", "0.1,0.01")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "step,group0,group1"
+    got = np.array([[float(x) for x in ln.split(",")[1:]] for ln in lines[1:]])
+    close(got, torch_real(torch_mod, warm_cos, (0.1, 0.01)), [0.1, 0.01])
+
+
+@pytest.mark.parametrize("argv, code, text", [
+    (["values", "CosineAnealingLR(T_max=10)", "--steps", "5"], 2, "expected one of CosineAnnealingLR"),
+    (["values", "StepLR(step_size=3, gama=0.5)", "--steps", "5"], 2, "col 21, StepLR.gama: unknown argument; "
+                                                                      "expected 'gamma'"),
+    (["values", "StepLR(step_size=__import__('os'))", "--steps", "5"], 2, "expected a literal"),
+    (["values", "no_such_file.yaml", "--steps", "5"], 2, "no such file"),
+    (["values", EXPR, "--steps", "0"], 2, "must be >= 1"),
+    (["lower", EXPR, "--to", "tensorflow"], 2, "invalid choice"),
+])
+def test_bad_inputs_subprocess(argv, code, text):
+    r = run(*argv)
+    assert r.returncode == code
+    assert text in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) <= 3
+
+
+def test_debug_shows_traceback():
+    r = run("--debug", "values", "StepLR(step_size=1.5)", "--steps", "3")
+    assert r.returncode != 0 and "Traceback" in r.stderr and "SpecError" in r.stderr
+
+
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_demo_subprocess():
+    r = run("demo", "--steps", "600")
+    assert r.returncode == 0, r.stderr
+    assert "0.02" in r.stdout and "torch" in r.stdout and "mindspore-cell" in r.stdout
+    assert "MISMATCH" not in r.stdout
+
+
+# --- in process (bridge.cli.main) ---
+
+
+@pytest.mark.torch
+def test_values_json_and_npy_match_torch(torch_mod, tmp_path, capsys):
+    real = torch_real(torch_mod, warm_cos, (0.1, 0.01))
+    assert main(["values", EXPR, "--steps", "200", "--lr", "0.1,0.01", "--format", "json", "--group", "1"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["groups"] == [1] and d["steps"] == 200
+    close(np.array(d["values"]), real[:, 1:], [0.01])
+    out = tmp_path / "v.npy"
+    assert main(["values", EXPR, "--steps", "200", "--lr", "0.1,0.01", "-o", str(out)]) == 0
+    arr = np.load(out)
+    assert arr.shape == (200, 2) and arr.dtype == np.float64
+    close(arr, real, [0.1, 0.01])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("expr, build", [
+    ("OneCycleLR(max_lr=0.5, total_steps=100, three_phase=True)",
+     lambda o, L: L.OneCycleLR(o, max_lr=0.5, total_steps=100, three_phase=True)),
+    ("CyclicLR(optimizer, 0.01, 0.1, step_size_up=7, mode='triangular2')",
+     lambda o, L: L.CyclicLR(o, 0.01, 0.1, step_size_up=7, mode="triangular2")),
+    ("ChainedScheduler([ConstantLR(factor=0.5, total_iters=4), ExponentialLR(gamma=0.97)])",
+     lambda o, L: L.ChainedScheduler([L.ConstantLR(o, factor=0.5, total_iters=4), L.ExponentialLR(o, 0.97)])),
+    ("torch.optim.lr_scheduler.MultiStepLR(milestones=[30, 60, 60], gamma=0.5)",
+     lambda o, L: L.MultiStepLR(o, milestones=[30, 60, 60], gamma=0.5)),
+    ("SequentialLR([SequentialLR([ConstantLR(factor=0.2, total_iters=10), StepLR(7)], milestones=[12]), "
+     "PolynomialLR(total_iters=40, power=2.0)], milestones=[30])",
+     lambda o, L: L.SequentialLR(o, [L.SequentialLR(o, [L.ConstantLR(o, factor=0.2, total_iters=10), L.StepLR(o, 7)],
+                                                    milestones=[12]), L.PolynomialLR(o, total_iters=40, power=2.0)],
+                                 milestones=[30])),
+    ("CosineAnnealingWarmRestarts(T_0=10, T_mult=2, eta_min=0.001)",
+     lambda o, L: L.CosineAnnealingWarmRestarts(o, T_0=10, T_mult=2, eta_min=0.001)),
+])
+def test_expressions_match_real_torch(torch_mod, expr, build):
+    plan = resolve(expr)
+    N = 100 if "OneCycle" in expr else 200  # torch raises past total_steps
+    close(plan.values(N), torch_real(torch_mod, build, steps=N), [plan.bases()[0]])
+
+
+@pytest.mark.torch
+def test_signature_tables_are_torch_213s(torch_mod):
+    L = torch_mod.optim.lr_scheduler
+    for name, params in TORCH_SIGNATURES.items():
+        sig = [p for p in inspect.signature(getattr(L, name)).parameters.values()
+               if p.name not in ("self", "optimizer", "last_epoch", "verbose")]
+        assert [p.name for p in sig] == [p for p, _ in params], name
+        for p, (_, default) in zip(sig, params):
+            assert (p.default is inspect.Parameter.empty) == (default is _REQ), (name, p.name)
+            if default is not _REQ:
+                assert p.default == default, (name, p.name)
+
+
+def test_oneflow_table_has_oneflow_only_names():
+    assert {"WarmupLR", "CosineDecayLR"} <= set(ONEFLOW_SIGNATURES)
+    plan = resolve("WarmupLR(CosineDecayLR(decay_steps=100), warmup_factor=0.1, warmup_iters=10)")
+    assert "cosine_decay" in plan.describe() and plan.source.startswith("oneflow")
+
+
+@pytest.mark.torch
+def test_lower_torch_snippet_runs(torch_mod, tmp_path):
+    out = tmp_path / "snip.py"
+    assert main(["lower", EXPR, "--to", "torch", "--optimizer", "opt", "--lr", "0.1,0.01", "-o", str(out)]) == 0
+    params = [{"params": [torch_mod.zeros(1, requires_grad=True)], "lr": lr} for lr in (0.5, 0.5)]
+    ns = {"opt": torch_mod.optim.SGD(params, lr=0.5)}
+    exec(compile(out.read_text(), str(out), "exec"), ns)
+    sched, opt = ns["scheduler"], ns["opt"]
+    got = []
+    for _ in range(200):
+        got.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        sched.step()
+    close(got, torch_real(torch_mod, warm_cos, (0.1, 0.01)), [0.1, 0.01])
+
+
+@pytest.mark.torch
+def test_lower_mindspore_list_file_matches_torch(torch_mod, tmp_path):
+    out = tmp_path / "lr.json"
+    assert main(["lower", EXPR, "--to", "mindspore-list", "--steps", "200", "-o", str(out)]) == 0
+    vals = json.loads(out.read_text())
+    close(np.array(vals)[:, None], torch_real(torch_mod, warm_cos), [0.1])
+
+
+@pytest.mark.mindspore
+def test_lower_mindspore_cell_snippet_runs(ms, tmp_path, capsys):
+    assert main(["lower", EXPR, "--to", "mindspore-cell"]) == 0
+    ns: dict = {}
+    exec(capsys.readouterr().out, ns)
+    from mindspore import Tensor
+
+    got = ns["lr_cell"](Tensor(np.arange(200, dtype=np.int32))).asnumpy().astype(np.float64)
+    want = resolve(EXPR).values(200)[:, 0]
+    assert np.all(np.abs(got - want) <= 2e-6 * want)
+
+
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_parity_torch_and_mindspore(torch_mod, ms, capsys):
+    assert main(["parity", EXPR, "--steps", "300", "--lr", "0.1,0.01", "--frameworks", "torch,mindspore"]) == 0
+    out = capsys.readouterr().out
+    for name in ("torch", "mindspore-list", "mindspore-cell"):
+        assert any(line.startswith(name) and " ok;" in line for line in out.splitlines()), out
+
+
+def test_parity_missing_framework_exit_3(capsys):
+    from bridge._frameworks import available
+
+    if available("oneflow"):
+        pytest.skip("oneflow is installed here")
+    assert main(["parity", EXPR, "--frameworks", "oneflow", "--steps", "10"]) == 3
+    assert "oneflow not installed" in capsys.readouterr().err
+
+
+def test_plot_png_size(tmp_path):
+    need("matplotlib")
+    out = tmp_path / "lr.png"
+    assert main(["plot", EXPR, "--steps", "200", "--log", "-o", str(out), "--size", "6x3", "--dpi", "50"]) == 0
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert struct.unpack(">II", data[16:24]) == (300, 150)
+
+
+def test_plot_svg_and_bad_suffix(tmp_path, capsys):
+    need("matplotlib")
+    assert main(["plot", EXPR, "--steps", "100", "-o", str(tmp_path / "a.svg")]) == 0
+    assert (tmp_path / "a.svg").read_text().lstrip().startswith("<?xml")
+    assert main(["plot", EXPR, "-o", str(tmp_path / "a.pdf")]) == 2
+    assert "must end in .png or .svg" in capsys.readouterr().err
+
+
+def test_show_marks_phases(capsys):
+    assert main(["show", EXPR, "--steps", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "phases switch at [50]" in out and "    49  " in out
+
+
+def test_config_needs_epoch_length(capsys):
+    cfg = str(ROOT / "tests/data/configs/_base_/schedules/schedule_1x.py")
+    assert main(["values", cfg, "--steps", "10"]) == 2
+    assert "--epoch-length" in capsys.readouterr().err
+    assert main(["values", cfg, "--epoch-length", "100", "--steps", "1200", "-o", os.devnull]) == 0
+
+
+@pytest.mark.torch
+@pytest.mark.mmengine
+def test_convert_to_mmengine_steps_like_torch(torch_mod, tmp_path):
+    expr = ("SequentialLR([LinearLR(start_factor=0.1, total_iters=49), MultiStepLR(milestones=[60, 120])], "
+            "milestones=[50])")
+    out = tmp_path / "cfg.py"
+    assert main(["convert", expr, "--to", "mmengine", "-o", str(out)]) == 0
+    from mmengine.optim.scheduler import LinearLR, MultiStepLR
+
+    from bridge.config import load_config
+
+    cfg = load_config(out)
+    p = torch_mod.zeros(1, requires_grad=True)
+    opt = torch_mod.optim.SGD([p], lr=cfg["optim_wrapper"]["optimizer"]["lr"], momentum=0.9)
+    kinds = {"LinearLR": LinearLR, "MultiStepLR": MultiStepLR}
+    scheds = [kinds[d.pop("type")](opt, **d) for d in cfg["param_scheduler"]]
+    got = []
+    for _ in range(200):
+        got.append([opt.param_groups[0]["lr"]])
+        opt.step()
+        for s in scheds:
+            s.step()
+    real = torch_real(torch_mod, lambda o, L: L.SequentialLR(o, [L.LinearLR(o, start_factor=0.1, total_iters=49),
+                                                                  L.MultiStepLR(o, milestones=[60, 120])],
+                                                             milestones=[50]))
+    close(got, real, [0.1])
+    # a SequentialLR whose warm-up is cut by the milestone has no exact MMEngine form
+    assert main(["convert", EXPR, "--to", "mmengine"]) == 3
+
+
+def test_convert_config_to_spec_round_trip(tmp_path):
+    cfg = str(ROOT / "tests/data/configs/_base_/schedules/schedule_1x.py")
+    out = tmp_path / "plan.json"
+    assert main(["convert", cfg, "--to", "spec", "--epoch-length", "100", "-o", str(out)]) == 0
+    a = resolve(cfg, epoch_length=100).values(1200)
+    b = resolve(str(out)).values(1200)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.oneflow
+@pytest.mark.parametrize("expr, build", [
+    ("WarmupLR(CosineDecayLR(decay_steps=100), warmup_factor=0.1, warmup_iters=10)",
+     lambda o, L: L.WarmupLR(L.CosineDecayLR(o, decay_steps=100), warmup_factor=0.1, warmup_iters=10)),
+    ("PolynomialLR(decay_batch=30, cycle=True, power=2.0)",
+     lambda o, L: L.PolynomialLR(o, decay_batch=30, cycle=True, power=2.0)),
+    ("oneflow.ChainedScheduler([ConstantLR(factor=0.5, total_iters=3), ExponentialLR(gamma=0.9)])",
+     lambda o, L: L.ChainedScheduler([L.ConstantLR(o, factor=0.5, total_iters=3), L.ExponentialLR(o, gamma=0.9)])),
+])
+def test_oneflow_expressions_match_real_oneflow(flow, expr, build):
+    from bridge.testing import assert_same_schedule
+
+    opt = flow.optim.SGD([flow.nn.Parameter(flow.zeros(1))], lr=0.1)
+    s = build(opt, flow.optim.lr_scheduler)
+    assert_same_schedule(resolve(expr), s, steps=150)
+    assert s.last_step == 0  # read without disturbing it
