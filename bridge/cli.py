@@ -69,6 +69,17 @@ def _names(text: str) -> List[str]:
     return out
 
 
+def _ints(text: str) -> Tuple[int, ...]:
+    try:
+        out = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated update indices like 0,3, got {text!r}") \
+            from None
+    if any(x < 0 for x in out):
+        raise argparse.ArgumentTypeError(f"update indices must be >= 0, got {text!r}")
+    return out
+
+
 def _positive(text: str) -> int:
     try:
         v = int(text)
@@ -410,10 +421,17 @@ def compare(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) 
     arg("--frameworks", type=_names, default=None, help="comma list (default: every installed one)"),
     arg("--steps", type=_positive, default=None, help="steps to compare (default: total_steps, at most 10000)"),
     arg("--field", default="lr"),
+    arg("--trace", default=None, metavar="A.csv|A.json",
+        help="compare a recorded probe trace with SPEC (a plan spec or another trace) instead"),
+    arg("--skipped", type=_ints, default=(), help="with --trace: updates of A that overflowed, e.g. 0,3"),
+    arg("--rtol", type=float, default=None, help="with --trace: relative tolerance (default 2e-6, "
+        "float32 frameworks; use 1e-12 between float64 ones)"),
 ])
 def cmd_parity(args: argparse.Namespace) -> int:
     from ._frameworks import available
 
+    if args.trace:
+        return _parity_trace(args)
     plan = load_plan(args)
     field = _field(plan, args.field)
     N = int(args.steps or min(plan.total_steps or 10_000, 10_000))
@@ -437,6 +455,35 @@ def cmd_parity(args: argparse.Namespace) -> int:
         print(f"{r['framework']:<16}{r['max_abs']:>14.3g}{r['max_rel']:>14.3g}{first:>17}  "
               f"{'ok' if r['ok'] else 'MISMATCH'}; {r['note']}")
     return EXIT_OK if all(r["ok"] for r in rows) else EXIT_MISMATCH
+
+
+def _is_trace_file(path: str) -> bool:
+    from .probes import TRACE_FORMAT
+
+    low = path.lower()
+    if low.endswith(".csv"):
+        return True
+    if not low.endswith(".json") or not os.path.isfile(path):
+        return False
+    try:
+        with open(path) as fh:
+            doc = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == TRACE_FORMAT
+
+
+def _parity_trace(args: argparse.Namespace) -> int:
+    """``parity SPEC --trace A``: what a run applied (probe trace A) vs a plan or trace B."""
+    from .probes import compare as compare_traces
+    from .probes import load_trace
+
+    a = load_trace(args.trace)
+    b: Any = load_trace(args.spec) if _is_trace_file(args.spec) else load_plan(args)
+    rep = compare_traces(a, b, rtol=2e-6 if args.rtol is None else args.rtol, skipped=args.skipped,
+                         fields=None if args.field == "lr" else [args.field])
+    print(rep.format())
+    return EXIT_OK if rep.ok else EXIT_MISMATCH
 
 
 # ---------------------------------------------------------------------------

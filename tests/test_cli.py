@@ -294,3 +294,37 @@ def test_oneflow_expressions_match_real_oneflow(flow, expr, build):
     s = build(opt, flow.optim.lr_scheduler)
     assert_same_schedule(resolve(expr), s, steps=150)
     assert s.last_step == 0  # read without disturbing it
+
+
+@pytest.mark.torch
+def test_parity_trace_against_spec_and_trace(torch_mod, tmp_path, capsys):
+    """`parity SPEC --trace run.csv`: a real torch run's probe trace vs the spec (ok), vs a run that
+    called scheduler.step() before optimizer.step() (exit 1, off by one named)."""
+    from bridge.probes import torch_probe
+
+    torch = torch_mod
+    spec = "SequentialLR([LinearLR(start_factor=0.1,total_iters=3), CosineAnnealingLR(T_max=7)], milestones=[3])"
+
+    def run(path, early_step):
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=0.1)
+        L = torch.optim.lr_scheduler
+        sched = L.SequentialLR(opt, [L.LinearLR(opt, 0.1, total_iters=3), L.CosineAnnealingLR(opt, T_max=7)], [3])
+        with torch_probe(opt, fields=("lr",)) as probe:
+            for _ in range(10):
+                if early_step:
+                    sched.step()
+                opt.step()
+                if not early_step:
+                    sched.step()
+        probe.trace.save(path)
+        return path
+
+    good = run(tmp_path / "good.csv", False)
+    bad = run(tmp_path / "bad.json", True)
+    assert main(["parity", spec, "--trace", str(good), "--rtol", "1e-12"]) == 0
+    assert "lr: OK over 10 updates" in capsys.readouterr().out
+    assert main(["parity", spec, "--trace", str(bad), "--rtol", "1e-12"]) == 1
+    assert "off by one" in capsys.readouterr().out.lower()
+    assert main(["parity", str(good), "--trace", str(bad)]) == 1  # trace vs trace
+    assert main(["parity", spec, "--trace", str(good), "--skipped", "x"]) == 2
