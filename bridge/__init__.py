@@ -44,6 +44,17 @@ _LAZY = {
     "from_hf": (".recipes", "from_hf"),
     "from_timm": (".recipes", "from_timm"),
     "from_accelerated": (".recipes", "from_accelerated"),
+    "to_mindspore_scheduler": (".frameworks.mindspore", "to_mindspore_scheduler"),
+    "translate_optimizer": (".groups.optimizers", "translate_optimizer"),
+    "count_updates": (".accounting", "count_updates"),
+    "apply_skips": (".accounting", "apply_skips"),
+    "load_trace": (".probes", "load_trace"),
+    "compare_traces": (".probes", "compare"),
+    "torch_probe": (".probes", "torch_probe"),
+    "oneflow_probe": (".probes", "oneflow_probe"),
+    "mindspore_probe": (".probes", "mindspore_probe"),
+    "lint": (".linter", "lint"),
+    "assert_same_schedule": (".testing", "assert_same_schedule"),
 }
 
 

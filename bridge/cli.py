@@ -1,6 +1,6 @@
 """The ``sched-bridge`` command line (also ``python -m bridge``).
 
-Exit codes: 0 ok, 1 a parity mismatch, 2 a bad input (spec, file, argument),
+Exit codes: 0 ok, 1 a parity mismatch (or a lint error finding), 2 a bad input (spec, file, argument),
 3 a framework or feature not available here (a missing framework or matplotlib,
 or a schedule the target cannot express).
 
@@ -484,6 +484,42 @@ def _parity_trace(args: argparse.Namespace) -> int:
                          fields=None if args.field == "lr" else [args.field])
     print(rep.format())
     return EXIT_OK if rep.ok else EXIT_MISMATCH
+
+
+# ---------------------------------------------------------------------------
+# lint
+# ---------------------------------------------------------------------------
+
+
+def _rule_ids(text: str) -> List[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+@command("lint", "check a schedule or MMEngine config for known traps (docs/lint.md)", spec=True, args=[
+    arg("--steps", type=_positive, default=None, help="optimizer updates in the run (the horizon rules need it; "
+        "default: the plan's total_steps or the config's train_cfg)"),
+    arg("--select", type=_rule_ids, default=None, help="only these rule ids (comma list)"),
+    arg("--ignore", type=_rule_ids, default=(), help="skip these rule ids (comma list)"),
+    arg("--explain", action="store_true", help="print each rule's explanation too"),
+])
+def cmd_lint(args: argparse.Namespace) -> int:
+    from .linter import exit_code, format_findings, lint, rules
+
+    unknown = [r for r in list(args.select or ()) + list(args.ignore) if r not in rules()]
+    if unknown:
+        raise SpecError("--select/--ignore", f"unknown rule id; known: {', '.join(sorted(rules()))}", unknown[0])
+    obj: Any
+    if args.spec.lower().endswith(".py"):
+        from .config import load_config
+
+        obj = load_config(args.spec, trust=args.trust)
+    else:
+        obj = load_plan(args)
+    steps = args.steps or (obj.total_steps if isinstance(obj, Plan) else None)
+    findings = lint(obj, total_steps=steps, epoch_length=args.epoch_length, max_epochs=args.max_epochs,
+                    max_iters=args.max_iters, select=args.select, ignore=args.ignore)
+    print(format_findings(findings, explain=args.explain))
+    return exit_code(findings)
 
 
 # ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from bridge.cli import main
 from bridge.spec import _REQ, ONEFLOW_SIGNATURES, TORCH_SIGNATURES, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
 EXPR = ("SequentialLR([LinearLR(start_factor=0.1,total_iters=50), CosineAnnealingLR(T_max=150)], "
         "milestones=[50])")
 
@@ -328,3 +329,18 @@ def test_parity_trace_against_spec_and_trace(torch_mod, tmp_path, capsys):
     assert "off by one" in capsys.readouterr().out.lower()
     assert main(["parity", str(good), "--trace", str(bad)]) == 1  # trace vs trace
     assert main(["parity", spec, "--trace", str(good), "--skipped", "x"]) == 2
+
+
+def test_lint_subprocess(tmp_path):
+    """`sched-bridge lint`: warnings exit 0, an error finding exits 1, a clean MMEngine config passes,
+    an unknown rule id is a bad input (2). The rules themselves are tested in tests/test_lint.py."""
+    jump = run("lint", "SequentialLR([LinearLR(start_factor=0.1,total_iters=500), CosineAnnealingLR(T_max=9500)], "
+               "milestones=[300])", "--steps", "10000")
+    assert jump.returncode == 0, jump.stderr
+    assert "warning[sequential-milestone-jump]" in jump.stdout and "jumps from 0.06382 to 0.1 at step 300" in jump.stdout
+    over = run("lint", "OneCycleLR(max_lr=0.1, total_steps=100)", "--steps", "200", "--explain")
+    assert over.returncode == 1 and "error[one-cycle-overrun]" in over.stdout
+    clean = run("lint", str(DATA / "configs" / "retinanet_2x.py"), "--epoch-length", "100")
+    assert clean.returncode == 0 and clean.stdout.strip() == "no findings", clean.stdout + clean.stderr
+    bad = run("lint", "StepLR(step_size=3)", "--select", "nope")
+    assert bad.returncode == 2 and "unknown rule id" in bad.stderr and "Traceback" not in bad.stderr
