@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import BridgeError, FrameworkMissingError, Plan, SpecError, UnsupportedError
-from .ir import CosineAnnealing, Field, Group, Linear, Sequential
+from .ir import Field, Group
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 FRAMEWORKS = ("torch", "mindspore", "oneflow")
@@ -571,7 +571,10 @@ def plot_plan(plan: Plan, path: str, *, steps: int, field: str = "lr", overlay: 
             ax.set_yscale("log")
         ax.set_xlabel("optimizer update")
         ax.set_ylabel(field)
-        ax.set_title(title or (plan.source or "schedule"), fontsize=9)
+        import textwrap
+
+        # about 11 characters of 9-pt text per inch of figure width
+        ax.set_title(textwrap.fill(title or (plan.source or "schedule"), max(20, int(size[0] * 11))), fontsize=9)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         fig.savefig(path, dpi=dpi)
@@ -703,12 +706,20 @@ def cmd_convert(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 
 
-def demo_plan(total: int = 90_000, warmup: int = 500) -> Plan:
-    """The built-in example: a detection-style recipe, linear warm-up then cosine, 2 groups."""
-    sched = Sequential((Linear(0.001, 1.0, warmup), CosineAnnealing(total - warmup)), (warmup,))
-    return Plan((Group({"lr": Field(0.02, sched), "weight_decay": Field(1e-4)}, "default"),
-                 Group({"lr": Field(0.002, sched), "weight_decay": Field(0.0)}, "norm_and_bias")),
-                total_steps=total, source="built-in demo: LinearLR(0.001, 500) + CosineAnnealingLR")
+#: the built-in example: a detection recipe's torch scheduler (2 groups: default, norm and bias)
+DEMO_RECIPE = ("SequentialLR([LinearLR(start_factor=0.001, total_iters=500), CosineAnnealingLR(T_max=89500)], "
+               "milestones=[500])")
+
+
+def demo_plan(total: int = 90_000) -> Plan:
+    """The built-in example: :data:`DEMO_RECIPE` imported (parsed, not run) with base lrs 0.02 / 0.002,
+    plus each group's constant weight decay."""
+    from .spec import resolve
+
+    lr = resolve(DEMO_RECIPE, lr=[0.02, 0.002], dialect="torch")
+    groups = tuple(Group({"lr": g.fields["lr"], "weight_decay": Field(wd)}, name)
+                   for g, wd, name in zip(lr.groups, (1e-4, 0.0), ("default", "norm_and_bias")))
+    return Plan(groups, total_steps=total, source=f"built-in demo (torch recipe): {DEMO_RECIPE}")
 
 
 @command("demo", "the built-in warm-up + cosine example: evaluate, lower, parity-check, plot", args=[

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The two entry points of the README:
-#   bash tools/run.sh demo [ARGS...]   venv .venv (Python 3.11) + `pip install -e .[dev]`, then `sched-bridge demo`
+#   bash tools/run.sh demo [ARGS...]   venv .venv (Python 3.11) + `pip install -e .[dev,torch,mindspore,plot]`,
+#                                      then `sched-bridge demo` (default: --plot sched-bridge-demo.png)
 #   bash tools/run.sh test [TOX ARGS]  every tox env (oneflow, py311, lint), e.g.
 #                                      bash tools/run.sh test -e py311 -- tests/smoke -x
 # Installs what it needs itself (tox into .venv-tools; a Python 3.9 via
@@ -60,9 +61,13 @@ demo)
     phase "venv .venv"
     PY=$(find_py311)
     make_venv "$ROOT/.venv" "$PY"
-    phase "pip install -e .[dev]"
-    "$ROOT/.venv/bin/python" -m pip install -q -e ".[dev]" pyyaml
+    phase "pip install -e .[dev,torch,mindspore,plot]"
+    # torch is pinned in the extra (2.13.0: the CPU wheel; an unpinned torch pulls GBs of CUDA)
+    "$ROOT/.venv/bin/python" -m pip install -q -e ".[dev,torch,mindspore,plot]" pyyaml
     phase "sched-bridge demo"
+    if [ $# -eq 0 ]; then
+        set -- --plot "$ROOT/sched-bridge-demo.png"
+    fi
     "$ROOT/.venv/bin/sched-bridge" demo "$@"
     ;;
 test)
