@@ -46,7 +46,9 @@ def _rel(f: Array, base: Array) -> Array:
 
 def _aff(lo: Any, f: Array, base: Array) -> Array:
     """lo + (base - lo) * f, the shape of most 'decay towards a floor' forms."""
-    return lo + (base - lo) * _col(f)
+    out = (base - lo) * _col(f)  # same operations and rounding, one temporary fewer
+    out += lo
+    return out
 
 
 def _full(t: Array, base: Array, value: Any) -> Array:
@@ -121,7 +123,11 @@ def _c_polynomial(nd: n.Polynomial, t: Array, base: Array) -> Array:
 
 @_closed(n.CosineAnnealing)
 def _c_cosine_annealing(nd: n.CosineAnnealing, t: Array, base: Array) -> Array:
-    f = (1.0 + np.cos(np.pi * t / nd.T_max)) / 2.0
+    f = np.multiply(t, np.pi)  # (1 + cos(pi * t / T_max)) / 2, in place
+    f /= nd.T_max
+    np.cos(f, out=f)
+    f += 1.0
+    f /= 2.0
     return _aff(_eta(nd, base), f, base)
 
 
@@ -704,13 +710,24 @@ def evaluate(nd: n.Node, t: Any, base: Any) -> Array:
         T = int(t.max()) + 1
         if base.ndim == 2:
             raise UnsupportedError(f"{nd.kind}: a recursive schedule cannot take a per-step base here")
-        return scan_range(nd, 0, T, base, base)[t]
+        x = scan_range(nd, 0, T, base, base)
+        return x if t.shape[0] == T and t[0] == 0 and bool(np.all(t[1:] > t[:-1])) else x[t]
     fn = _CLOSED.get(type(nd))
     if fn is not None:
         return np.asarray(fn(nd, t, base), dtype=np.float64).reshape(t.shape[0], base.shape[-1])
     if isinstance(nd, n.Sequential):
-        k, local = _segments(nd, t)
         out = np.empty((t.shape[0], base.shape[-1]))
+        if t.size > 1 and t[0] <= t[-1] and not (nd.rescale and not all(nd.rescale)) and \
+                bool(np.all(t[1:] >= t[:-1])):  # sorted steps: each child on a slice, no masks
+            ms = np.asarray(nd.milestones, dtype=np.int64)
+            cut = [0] + np.searchsorted(t, ms, side="left").tolist() + [t.shape[0]]
+            for i, child in enumerate(nd.schedules):
+                s, e = cut[i], cut[i + 1]
+                if e > s:
+                    out[s:e] = evaluate(child, t[s:e] - (ms[i - 1] if i else 0), base if base.ndim == 1
+                                        else base[s:e])
+            return out
+        k, local = _segments(nd, t)
         for i, child in enumerate(nd.schedules):
             m = k == i
             if m.any():
@@ -798,6 +815,8 @@ def _coeffs_floor(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array, Arra
     That is the order torch's CosineAnnealingLR computes in; near eta_min, a*x + b rounds
     differently and the difference grows by 1/(1 - cos(pi/T_max)) on the way back up.
     """
+    if isinstance(nd, n.Chain) and nd.mode == "recursive" and len(nd.schedules) == 1:
+        return _coeffs_floor(nd.schedules[0], t, base)  # ChainedScheduler([x]) nested in a chain
     A, B = coeffs(nd, t, base)
     F = np.full(A.shape, np.nan)
     if isinstance(nd, n.CosineAnnealing):
@@ -828,22 +847,87 @@ def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any) -> Array:
             rest = scan_range(nd.schedule, nd.offset + 1, nd.offset + hi, base, first[0])
             return np.concatenate([first, rest])
         return scan_range(nd.schedule, lo + nd.offset, hi + nd.offset, base, prev)
-    t = np.arange(lo, hi, dtype=np.int64)
     if not (isinstance(nd, n.Chain) and nd.mode == "recursive"):
-        a, b = coeffs(nd, t, base)
+        a, b = coeffs(nd, np.arange(lo, hi, dtype=np.int64), base)
         return scan(a, b, prev)
+    if len(nd.schedules) == 1:
+        e = _telescoping_end(nd.schedules[0], hi)
+        if e > lo:  # the child's closed form: torch's chainable form telescopes to it here
+            first = evaluate(nd.schedules[0], np.arange(lo, e, dtype=np.int64), base)
+            if e == hi:
+                return first
+            return np.concatenate([first, scan_range(nd, e, hi, base, first[-1])])
+    t = np.arange(lo, hi, dtype=np.int64)
     maps = [_coeffs_floor(ch, t, base) for ch in nd.schedules]
     out = np.empty((hi - lo, base.shape[0]))
     for g in range(base.shape[0]):
-        cols = [(A[:, g].tolist(), B[:, g].tolist(), F[:, g].tolist()) for A, B, F in maps]
         x = float(prev[g])
         col = out[:, g]
-        for j in range(hi - lo):
-            for A_, B_, F_ in cols:
-                f = F_[j]
-                x = A_[j] * (x - f) + f if f == f else A_[j] * x + B_[j]
-            col[j] = x
+        cols: Optional[list] = None
+        for s, e, phi in _product_runs(maps, g):
+            if phi is not None:  # every update is x -> a*(x - phi) + phi: a cumulative product
+                seg = np.multiply.accumulate(np.prod([A[s:e, g] for A, _, _ in maps], axis=0))
+                seg *= x - phi
+                seg += phi
+                col[s:e] = seg
+                x = float(seg[-1])
+                continue
+            if cols is None:
+                cols = [(A[:, g].tolist(), B[:, g].tolist(), F[:, g].tolist()) for A, B, F in maps]
+            for j in range(s, e):
+                for A_, B_, F_ in cols:
+                    f = F_[j]
+                    x = A_[j] * (x - f) + f if f == f else A_[j] * x + B_[j]
+                col[j] = x
     return out
+
+
+def _telescoping_end(nd: n.Node, hi: int) -> int:
+    """End of the steps ``0..e-1`` where ``nd``'s chainable updates telescope to its closed form.
+
+    CosineAnnealing: up to T_max (past it torch's additive branch and the growth from near
+    eta_min amplify its rounding, so it is scanned); Linear (start_factor > 0), Exponential,
+    Step, MultiStep: always. 0 for everything else.
+    """
+    if isinstance(nd, n.CosineAnnealing):
+        return min(hi, nd.T_max + 1)
+    if isinstance(nd, n.Linear) and nd.start_factor > 0.0:
+        return hi
+    if isinstance(nd, (n.Exponential, n.Step, n.MultiStep)):
+        return hi
+    return 0
+
+
+def _product_runs(maps: list, g: int) -> list:
+    """Split a recursive chain's steps (column g) into runs ``(start, end, phi)``.
+
+    ``phi`` is not None where every child's update is a product about a common floor phi
+    (x -> a*(x - phi) + phi; a pure product has phi = 0) and, for phi != 0, does not grow
+    (x - phi), so a cumulative product matches torch's step-by-step rounding within 1e-12
+    (growth away from a non-zero floor amplifies it). Elsewhere ``phi`` is None: step by step.
+    """
+    N = maps[0][0].shape[0]
+    if N == 0:
+        return []
+    phi = np.zeros(N)
+    has = np.zeros(N, dtype=bool)
+    ok = np.ones(N, dtype=bool)
+    for _, _, F in maps:
+        f = F[:, g]
+        fin = ~np.isnan(f)
+        ok &= ~(fin & has & (f != phi))
+        phi = np.where(fin & ~has, f, phi)
+        has |= fin
+    prod = np.ones(N)
+    for A, B, F in maps:
+        a, b = A[:, g], B[:, g]
+        fin = ~np.isnan(F[:, g])
+        ok &= fin | ((b == 0.0) & ((a == 1.0) | (phi == 0.0)))
+        prod *= a
+    ok &= (phi == 0.0) | (prod <= 1.0)
+    cut = np.flatnonzero((ok[1:] != ok[:-1]) | (ok[1:] & (phi[1:] != phi[:-1]))) + 1
+    bounds = [0] + cut.tolist() + [N]
+    return [(s, e, float(phi[s]) if ok[s] else None) for s, e in zip(bounds[:-1], bounds[1:])]
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
-from ..ir.plan import Cursor, Field, Group, Plan, has_field, read_field, write_field
+from ..ir.plan import Cursor, Field, Group, Plan, field_key, has_field, read_field, write_field
 
 __all__ = ["from_torch", "to_torch", "sample_torch", "record_torch"]  # + PlanScheduler (lazy)
 
@@ -722,6 +722,10 @@ def _make_plan_scheduler() -> type:
             self.plan = plan
             self._fields = list(plan.fields)
             self._evals = {f: Cursor(plan, f, int(chunk)) for f in self._fields}
+            # step() rewrites only the scheduled fields (constants are written here and on load)
+            self._hot = [(self._evals[f], f, field_key(f)[0] if field_key(f)[1] is None else None)
+                         for f in self._fields if any(g.fields[f].schedule is not None for g in plan.groups)]
+            self._lr_hot = any(f == "lr" for _, f, _ in self._hot)
             for pg, grp in zip(plan.groups, optimizer.param_groups):
                 for f, fld in pg.fields.items():
                     write_field(grp, f, fld.base)
@@ -737,8 +741,23 @@ def _make_plan_scheduler() -> type:
 
         def step(self, epoch: Optional[int] = None) -> None:  # type: ignore[override]
             self._step_count += 1
-            self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
-            self._apply(self.last_epoch)
+            t = self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
+            groups = self.optimizer.param_groups
+            lr_row: List[float] = []
+            for cur, f, key in self._hot:
+                row = cur.rows[t - cur.lo] if cur.lo <= t < cur.hi else cur(t)
+                if key is None:  # betas[0] and the like
+                    for grp, v in zip(groups, row):
+                        write_field(grp, f, v)
+                    continue
+                for grp, v in zip(groups, row):
+                    if grp[key].__class__ is float:
+                        grp[key] = v
+                    else:  # a Tensor lr: filled in place
+                        write_field(grp, f, v)
+                if f == "lr":
+                    lr_row = row
+            self._last_lr = list(lr_row) if self._lr_hot else [float(g["lr"]) for g in groups]
 
         def _apply(self, t: int) -> None:
             groups = self.optimizer.param_groups

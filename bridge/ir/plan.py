@@ -203,6 +203,8 @@ class Plan:
             bases = np.array([self.groups[i].fields[field].base for i in cols])
             if sched is None:
                 out[:, cols] = bases
+            elif len(cols) == len(self.groups):  # one schedule for every group: no copy
+                return semantics.evaluate(sched, t, bases)
             else:
                 out[:, cols] = semantics.evaluate(sched, t, bases)
         return out
@@ -231,8 +233,12 @@ class Plan:
         for sched, cols in batches.items():
             bases = np.array([self.groups[i].fields[field].base for i in cols])
             gens.append((cols, bases, None if sched is None else semantics.iter_chunks(sched, bases, n, chunk)))
+        whole = len(gens) == 1 and gens[0][2] is not None and len(gens[0][0]) == len(self.groups)
         for lo in range(0, n, chunk):
             hi = min(n, lo + chunk)
+            if whole:  # one schedule for every group: its chunks as they are
+                yield next(gens[0][2])  # type: ignore[arg-type]
+                continue
             out = np.empty((hi - lo, len(self.groups)))
             for cols, bases, gen in gens:
                 out[:, cols] = bases if gen is None else next(gen)
@@ -241,14 +247,14 @@ class Plan:
     def save_npy(self, path: PathLike, n: int, field: str = "lr", *, dtype: str = "float64",
                  chunk: int = 1 << 20) -> None:
         """Write ``values(n, field)`` to a ``.npy`` file, streaming (memory stays O(chunk))."""
-        arr = np.lib.format.open_memmap(os.fspath(path), mode="w+", dtype=np.dtype(dtype),
-                                        shape=(n, len(self.groups)))
-        lo = 0
-        for block in self.iter_values(n, field, chunk):
-            arr[lo:lo + block.shape[0]] = block
-            lo += block.shape[0]
-        arr.flush()
-        del arr
+        n = c.integer("n", n, lo=0)
+        dt = np.dtype(dtype)
+        with open(os.fspath(path), "wb") as fh:  # plain writes: no mapped pages counted as memory
+            np.lib.format.write_array_header_1_0(
+                fh, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False,
+                     "shape": (n, len(self.groups))})
+            for block in self.iter_values(n, field, chunk):
+                np.ascontiguousarray(block, dtype=dt).tofile(fh)
 
     def tabulate(self, n: int, fields: Optional[Sequence[str]] = None) -> Plan:
         """A copy whose schedules are explicit tables of n steps (for opaque callables)."""
@@ -341,12 +347,12 @@ class Cursor:
             bases = np.array([plan.groups[i].fields[field].base for i in cols])
             rec = sched is not None and any(semantics.needs_scan(x) for x in sched.walk())
             self.batches.append((sched, cols, bases, rec))
-        self.lo = -1
+        self.lo = self.hi = -1
         self.rows: List[List[float]] = []
         self.scan_state: Dict[int, Tuple[int, np.ndarray]] = {}  # batch -> (next step, last value)
 
     def __call__(self, t: int) -> List[float]:
-        if not (self.lo <= t < self.lo + len(self.rows)):
+        if not (self.lo <= t < self.hi):
             self._fill(t)
         return self.rows[t - self.lo]
 
@@ -359,6 +365,7 @@ class Cursor:
             lo, hi = t, t + 1
             block = self._block(lo, hi)
         self.lo, self.rows = lo, block.tolist()
+        self.hi = lo + len(self.rows)
 
     def _block(self, lo: int, hi: int) -> np.ndarray:
         from .. import semantics
