@@ -7,17 +7,20 @@ imported only inside the call that needs it.
 from __future__ import annotations
 
 import os as _os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import BridgeError, FrameworkMissingError, ParityError, SpecError, UnsupportedError
-from .ir import Field, Group, Plan, from_dict, node_from_dict
-from .ir import nodes as schedules
+
+if TYPE_CHECKING:  # resolved lazily below: `import bridge` imports neither NumPy nor the IR
+    from .ir import Field, Group, Plan, from_dict, node_from_dict
+    from .ir import nodes as schedules
 
 __version__ = "0.1.0"
 
 
 def load(path: str | _os.PathLike[str]) -> Plan:
     """Read a plan from a JSON, YAML or TOML file (nothing is executed)."""
+    from .ir import from_dict
     from .ir.io import read_file
 
     return from_dict(read_file(path))
@@ -28,8 +31,15 @@ def tabulate(plan: Plan, steps: int) -> Plan:
     return plan.tabulate(steps)
 
 
-# Framework entry points resolve lazily (PEP 562), so `import bridge` stays light.
+# Everything else resolves on first use (PEP 562), so `import bridge` stays light
+# (the CLI's --help, the pytest plugin) and imports no framework.
 _LAZY = {
+    "Plan": (".ir", "Plan"),
+    "Field": (".ir", "Field"),
+    "Group": (".ir", "Group"),
+    "from_dict": (".ir", "from_dict"),
+    "node_from_dict": (".ir", "node_from_dict"),
+    "schedules": (".ir.nodes", None),
     "from_torch": (".frameworks.torch", "from_torch"),
     "to_torch": (".frameworks.torch", "to_torch"),
     "from_mindspore": (".frameworks.mindspore", "from_mindspore"),
@@ -65,7 +75,9 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     mod = importlib.import_module(target[0], __name__)
-    return getattr(mod, target[1])
+    value = mod if target[1] is None else getattr(mod, target[1])
+    globals()[name] = value  # resolved once
+    return value
 
 
 __all__ = [
