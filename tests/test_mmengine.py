@@ -12,6 +12,7 @@ import copy
 
 import numpy as np
 import pytest
+from _require import need
 
 import bridge
 from bridge.errors import SpecError, UnsupportedError
@@ -304,7 +305,7 @@ def test_plan_round_trips(torch_mod):
 
 def test_matches_real_runner(torch_mod, tmp_path):
     torch = torch_mod
-    pytest.importorskip("cv2", reason="mmengine's Runner imports OpenCV (not part of mmengine-lite)")
+    need("cv2", "opencv")  # mmengine's Runner imports OpenCV (not part of mmengine-lite)
     from mmengine.hooks import Hook
     from mmengine.model import BaseModel
     from mmengine.runner import Runner
@@ -328,7 +329,7 @@ def test_matches_real_runner(torch_mod, tmp_path):
     cfgs = [dict(type="LinearLR", start_factor=0.01, by_epoch=False, begin=0, end=7),
             dict(type="MultiStepLR", by_epoch=True, milestones=[2, 4], gamma=0.5),
             dict(type="CosineAnnealingMomentum", by_epoch=False, eta_min=0.5)]
-    data = [torch.tensor(float(i)) for i in range(5)]
+    data = [dict(x=torch.tensor(float(i))) for i in range(5)]  # the model gets **data_preprocessor(batch)
     runner = Runner(
         model=Model(), work_dir=str(tmp_path),
         train_dataloader=dict(dataset=data, sampler=dict(type="DefaultSampler", shuffle=False),
