@@ -164,12 +164,56 @@ def test_lower_torch_snippet_runs(torch_mod, tmp_path):
     ns = {"opt": torch_mod.optim.SGD(params, lr=0.5)}
     exec(compile(out.read_text(), str(out), "exec"), ns)
     sched, opt = ns["scheduler"], ns["opt"]
+    assert "import bridge" not in out.read_text() and type(sched).__name__ == "SequentialLR"  # plain torch
     got = []
     for _ in range(200):
         got.append([g["lr"] for g in opt.param_groups])
         opt.step()
         sched.step()
     close(got, torch_real(torch_mod, warm_cos, (0.1, 0.01)), [0.1, 0.01])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("expr, native", [
+    ("OneCycleLR(max_lr=0.5, total_steps=300, three_phase=True)", "OneCycleLR"),
+    ("ChainedScheduler([ExponentialLR(gamma=0.99), StepLR(step_size=40, gamma=0.5)])", "ChainedScheduler"),
+    ("SequentialLR([LinearLR(start_factor=0.2, total_iters=20), CosineDecayLR(decay_steps=200, alpha=0.1)], "
+     "milestones=[20])", None),  # OneFlow's CosineDecayLR: no torch twin
+])
+def test_lower_torch_native_or_bridge(torch_mod, expr, native, capsys):
+    """Native constructors where exact (momentum wave included), the plan + bridge.to_torch otherwise;
+    both step like torch's own scheduler built from the same expression."""
+    torch = torch_mod
+    L = torch.optim.lr_scheduler
+    assert main(["lower", expr, "--to", "torch", "--optimizer", "opt", "--lr", "0.1"]) == 0
+    text = capsys.readouterr().out
+    assert ("import bridge" not in text) == (native is not None)
+
+    def make():
+        return torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+
+    ns = {"opt": make()}
+    exec(text, ns)
+    ref_opt = make()
+    if native is None:  # the reference: the plan's own values (the OneFlow half checks CosineDecayLR itself)
+        want = resolve(expr, lr=[0.1]).values(300)[:, 0]
+        for t in range(300):
+            assert ns["opt"].param_groups[0]["lr"] == pytest.approx(want[t], rel=1e-12, abs=0)
+            ns["opt"].step()
+            ns["scheduler"].step()
+        return
+    def bound(cls):
+        return lambda *a, **k: cls(ref_opt, *a, **k)
+
+    ref = eval(expr, {n: bound(getattr(L, n)) for n in dir(L)}
+               | {"ChainedScheduler": lambda s: L.ChainedScheduler(s, optimizer=ref_opt)})
+    assert type(ns["scheduler"]).__name__ == native
+    for _ in range(300):
+        for f in ("lr", "momentum"):
+            assert ns["opt"].param_groups[0][f] == pytest.approx(ref_opt.param_groups[0][f], rel=1e-12, abs=0)
+        for o, sch in ((ns["opt"], ns["scheduler"]), (ref_opt, ref)):
+            o.step()
+            sch.step()
 
 
 @pytest.mark.torch
