@@ -179,15 +179,25 @@ def _group_kwargs(t: str, spec: Dict[str, Any], g: Mapping[str, Any], i: int,
     return out
 
 
-def _to_ms_experimental(desc: Dict[str, Any], plan: Any, params: Any, source_model: Any, lr_as: str,
-                        ignore: Sequence[str]) -> Any:
+def _params_of(tparams: Dict[str, Any], names: Sequence[str], i: int) -> List[Any]:
+    """Group ``i``'s MindSpore Parameters, looked up by (torch-convention) name."""
+    out = []
+    for nm in names:
+        if nm not in tparams:
+            raise SpecError(f"groups[{i}].params", "no parameter of that name in the MindSpore net "
+                            f"(have: {', '.join(list(tparams)[:8])} ...)", nm)
+        out.append(tparams[nm])
+    return out
+
+
+def _to_ms_experimental(desc: Dict[str, Any], spec: Dict[str, Any], plan: Any, params: Any, source_model: Any,
+                        lr_as: str, ignore: Sequence[str]) -> Any:
     """mindspore.experimental.optim.AdamW with torch-style groups; a scheduled lr needs lr_as='scheduler'."""
     from .._frameworks import import_framework
 
     import_framework("mindspore")  # a clear FrameworkMissingError first
     from mindspore.experimental import optim as xoptim
 
-    spec = mappings.optimizer_spec("AdamW", "mindspore.experimental")
     n_groups = len(desc["groups"])
     for i in range(n_groups):
         if _group_field(plan, desc, "weight_decay", i)[1]:
@@ -208,11 +218,7 @@ def _to_ms_experimental(desc: Dict[str, Any], plan: Any, params: Any, source_mod
     names = _source_names(desc, source_model)
     groups: List[Dict[str, Any]] = []
     for i, g in enumerate(desc["groups"]):
-        try:
-            ps = [tparams[nm] for nm in names[i]]
-        except KeyError as exc:
-            raise SpecError(f"groups[{i}].params", "no parameter of that name in the MindSpore net "
-                            f"(have: {', '.join(list(tparams)[:8])} ...)", exc.args[0]) from None
+        ps = _params_of(tparams, names[i], i)
         kw = _group_kwargs("AdamW", spec, g, i, ignore)
         kw["lr"] = _group_field(plan, desc, "lr", i)[0]
         kw["weight_decay"] = _group_field(plan, desc, "weight_decay", i)[0]
@@ -275,13 +281,14 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
     opt, fw = _pick_class(desc, adamw)
     if isinstance(loss_scale, bool) or not isinstance(loss_scale, (int, float)) or not loss_scale > 0:
         raise SpecError("loss_scale", "must be a number > 0", loss_scale)
-    if loss_scale != 1.0 and "loss_scale" not in mappings.optimizer_spec(opt, fw).get("extra", {}):
+    spec = mappings.optimizer_spec(opt, fw)
+    if loss_scale != 1.0 and "loss_scale" not in spec.get("extra", {}):
         raise UnsupportedError(
-            f"loss_scale={loss_scale}: {mappings.optimizer_spec(opt, fw)['class']} takes no loss_scale, so it "
+            f"loss_scale={loss_scale}: {spec['class']} takes no loss_scale, so it "
             "would apply scaled gradients; unscale before the optimizer instead (nn.TrainOneStepWithLossScaleCell "
             "or DynamicLossScaleManager do), and keep loss_scale=1.0 here")
     if fw == "mindspore.experimental":
-        return _to_ms_experimental(desc, plan, params, source_model, lr_as, ignore)
+        return _to_ms_experimental(desc, spec, plan, params, source_model, lr_as, ignore)
     if lr_as not in ("list", "cell", "float"):
         raise SpecError("lr_as", "must be 'list', 'cell' or 'float'", lr_as)
     kwargs = _kwargs(desc, opt, fw, ignore)
@@ -289,7 +296,6 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
     from .._frameworks import import_framework
 
     ms = import_framework("mindspore")
-    spec = mappings.optimizer_spec(opt, fw)
     cls = getattr(ms.nn, spec["class"].rsplit(".", 1)[1])
     n_groups = len(desc["groups"])
     fold = opt == "AdamW"
@@ -321,12 +327,7 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
     groups: List[Dict[str, Any]] = []
     order: List[Any] = []
     for i in range(n_groups):
-        ps = []
-        for n in names[i]:
-            if n not in tparams:
-                raise SpecError(f"groups[{i}].params", "no parameter of that name in the MindSpore net "
-                                f"(have: {', '.join(list(tparams)[:8])} ...)", n)
-            ps.append(tparams[n])
+        ps = _params_of(tparams, names[i], i)
         order.extend(ps)
         base, is_s = _group_field(plan, desc, "lr", i)
         if lr_as == "float" and not dynamic:
