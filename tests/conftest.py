@@ -24,6 +24,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from _require import required
 
 # Must be set before MindSpore is imported anywhere in the session.
 os.environ.setdefault("GLOG_v", "3")
@@ -36,11 +37,6 @@ _FIXTURE_MARKS = {
     "flow": "oneflow",
     "mmengine_mod": "mmengine",
 }
-
-
-def _required() -> set[str]:
-    raw = os.environ.get("BRIDGE_REQUIRE", "")
-    return {p.strip().lower() for p in raw.replace(";", ",").split(",") if p.strip()}
 
 
 def _available(name: str) -> bool:
@@ -67,7 +63,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         if state == "-":
             state = _version("mmengine") if fw == "mmengine" else "installed"
         parts.append(f"{fw}={state}")
-    req = ",".join(sorted(_required())) or "(none)"
+    req = ",".join(sorted(required())) or "(none)"
     return [f"frameworks: {' '.join(parts)}; BRIDGE_REQUIRE={req}"]
 
 
@@ -85,7 +81,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _need(name: str) -> None:
     if _available(name):
         return
-    if name in _required():
+    if name in required():
         pytest.fail(
             f"{name} is required here (BRIDGE_REQUIRE={os.environ.get('BRIDGE_REQUIRE')}) "
             f"but is not installed/usable in this environment",
