@@ -53,6 +53,24 @@ make_venv() {  # make_venv DIR PYTHON: create DIR unless it is a working venv of
     "$dir/bin/python" -m pip install -q --upgrade pip
 }
 
+check_disk() {  # fail early, with numbers, where the tox envs cannot fit
+    # A cold run builds ~8 GiB of envs (oneflow 3.9: OneFlow + CUDA libs,
+    # py311 3.8: torch + MindSpore, lint 0.2) plus ~1.5 GiB of pip downloads
+    # in flight; envs already in .tox count towards that.
+    local need_gib=${BRIDGE_MIN_FREE_GIB:-10} have_kib used_kib need_kib
+    have_kib=$(df -Pk "$ROOT" | awk 'NR == 2 {print $4}')
+    used_kib=$(du -sk "$ROOT/.tox" 2>/dev/null | awk '{print $1}')
+    need_kib=$(( need_gib * 1024 * 1024 - ${used_kib:-0} ))
+    [ "$need_kib" -lt $((1024 * 1024)) ] && need_kib=$((1024 * 1024))
+    echo "[run.sh] disk: $((have_kib / 1024)) MiB free in $ROOT, $((need_kib / 1024)) MiB needed" >&2
+    if [ "$have_kib" -lt "$need_kib" ]; then
+        echo "[run.sh] ERROR: not enough disk space for the tox envs: $((have_kib / 1024)) MiB free" \
+             "on $(df -P "$ROOT" | awk 'NR == 2 {print $6}'), $((need_kib / 1024)) MiB needed" \
+             "(free some space, or set BRIDGE_MIN_FREE_GIB to override)" >&2
+        exit 3
+    fi
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 
@@ -71,6 +89,8 @@ demo)
     "$ROOT/.venv/bin/sched-bridge" demo "$@"
     ;;
 test)
+    phase "disk space"
+    check_disk
     phase "tools venv (tox)"
     PY=$(find_py311)
     make_venv "$ROOT/.venv-tools" "$PY"
