@@ -59,9 +59,14 @@ check_disk() {  # fail early, with numbers, where the tox envs cannot fit
     # in flight; envs already in .tox count towards that.
     local need_gib=${BRIDGE_MIN_FREE_GIB:-10} have_kib used_kib need_kib
     have_kib=$(df -Pk "$ROOT" | awk 'NR == 2 {print $4}')
-    used_kib=$(du -sk "$ROOT/.tox" 2>/dev/null | awk '{print $1}')
-    need_kib=$(( need_gib * 1024 * 1024 - ${used_kib:-0} ))
-    [ "$need_kib" -lt $((1024 * 1024)) ] && need_kib=$((1024 * 1024))
+    used_kib=0
+    if [ -d "$ROOT/.tox" ]; then
+        used_kib=$(du -sk "$ROOT/.tox" | awk '{print $1}')
+    fi
+    need_kib=$(( need_gib * 1024 * 1024 - used_kib ))
+    if [ "$need_kib" -lt $((1024 * 1024)) ]; then
+        need_kib=$((1024 * 1024))
+    fi
     echo "[run.sh] disk: $((have_kib / 1024)) MiB free in $ROOT, $((need_kib / 1024)) MiB needed" >&2
     if [ "$have_kib" -lt "$need_kib" ]; then
         echo "[run.sh] ERROR: not enough disk space for the tox envs: $((have_kib / 1024)) MiB free" \
