@@ -46,6 +46,7 @@ _LAZY = {
     "to_mindspore_list": (".frameworks.mindspore", "to_mindspore_list"),
     "to_mindspore_tensor": (".frameworks.mindspore", "to_mindspore_tensor"),
     "to_mindspore_cell": (".frameworks.mindspore", "to_mindspore_cell"),
+    "to_mindspore_source": (".frameworks.mindspore", "to_mindspore_source"),
     "to_mindspore_group_params": (".frameworks.mindspore", "to_mindspore_group_params"),
     "from_oneflow": (".frameworks.oneflow", "from_oneflow"),
     "to_oneflow": (".frameworks.oneflow", "to_oneflow"),

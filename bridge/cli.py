@@ -295,12 +295,17 @@ def snippet(plan: Plan, target: str, *, optimizer: str = "optimizer", group: int
     arg("--field", default="lr"),
     arg("--group", type=int, default=0),
     arg("--optimizer", default="optimizer", help="the optimizer's variable name in the snippet"),
+    arg("--standalone", action="store_true",
+        help="mindspore-cell: write a module that builds the cell without sched-bridge "
+             "(its cell classes + make_schedule()); --steps sets a table's length"),
     arg("-o", "--output", default=None, help="output file (default stdout); a list file: .json, .npy or .txt"),
 ])
 def cmd_lower(args: argparse.Namespace) -> int:
     plan = load_plan(args)
     field = _field(plan, args.field)
     _groups(plan, args.group)
+    if args.standalone and args.to != "mindspore-cell":
+        raise SpecError("--standalone", "applies to --to mindspore-cell only", args.to)
     if args.to == "mindspore-list":
         if not args.steps and not plan.total_steps:
             raise SpecError("--steps", "is needed for a list (the plan has no total_steps)", None, show_value=False)
@@ -322,7 +327,12 @@ def cmd_lower(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.optimizer.isidentifier():
         raise SpecError("--optimizer", "must be a Python variable name", args.optimizer)
-    text = snippet(plan, args.to, optimizer=args.optimizer, group=args.group, field=field)
+    if args.standalone:
+        from .frameworks.mindspore import to_mindspore_source
+
+        text = to_mindspore_source(plan, args.group, field, sample=args.steps)
+    else:
+        text = snippet(plan, args.to, optimizer=args.optimizer, group=args.group, field=field)
     fh = _out(args.output)
     try:
         fh.write(text)
