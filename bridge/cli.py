@@ -273,14 +273,20 @@ _SNIPPET = {
 def snippet(plan: Plan, target: str, *, optimizer: str = "optimizer", group: int = 0, field: str = "lr") -> str:
     """Python source that rebuilds ``plan`` and lowers it for ``target`` (paste into a training script).
 
-    torch: plain ``torch.optim.lr_scheduler`` constructors when a native scheduler is an exact twin
-    (what :func:`bridge.to_torch` would build); otherwise, and for the other targets, the plan
-    as a dict lowered by sched-bridge at run time.
+    torch / oneflow: plain ``lr_scheduler`` constructors when a native scheduler is an exact twin
+    (what :func:`bridge.to_torch` / :func:`bridge.to_oneflow` would build); otherwise, and for
+    mindspore-cell, the plan as a dict lowered by sched-bridge at run time.
     """
     if target == "torch":
         from .frameworks.torch import native_source
 
         native = native_source(plan, optimizer, adam=any("betas[0]" in g.fields for g in plan.groups))
+        if native is not None:
+            return native
+    if target == "oneflow":
+        from .frameworks import oneflow
+
+        native = oneflow.native_source(plan, optimizer)
         if native is not None:
             return native
     body = pprint.pformat(plan.to_dict(), indent=1, width=100, sort_dicts=False)

@@ -12,6 +12,7 @@ import pytest
 
 import bridge
 from bridge.errors import SpecError, UnsupportedError
+from bridge.frameworks import oneflow as oneflow_mod
 from bridge.ir import (
     Chain,
     Constant,
@@ -306,6 +307,24 @@ def test_lower_native(flow, name):
     _check(_trace(opt, sched, N), plan.values(N), plan.bases())
 
 
+@pytest.mark.parametrize("name", sorted(NATIVE))
+def test_native_source_runs_like_to_oneflow(flow, name):
+    """The written OneFlow constructors (sched-bridge lower --to oneflow) need no sched-bridge and step
+    exactly like the scheduler to_oneflow builds."""
+    node, cls = NATIVE[name]
+    plan = Plan.single(node, base=[0.2, 0.05])
+    src = oneflow_mod.native_source(plan, "opt")
+    assert src is not None and "bridge" not in src.replace("bridge.to_oneflow", ""), src
+    assert f"lr_scheduler.{cls}(" in src
+    opt = _opt(flow, (1.0, 1.0))
+    ns = {"opt": opt}
+    exec(compile(src, f"<native_source {name}>", "exec"), ns)
+    ref_opt = _opt(flow, (1.0, 1.0))
+    ref = bridge.to_oneflow(plan, ref_opt)
+    n = 3000
+    np.testing.assert_array_equal(_trace(opt, ns["scheduler"], n), _trace(ref_opt, ref, n))
+
+
 PLAN_DRIVEN = {
     "table": Table(tuple(np.linspace(0.1, 0.001, 300).tolist())),
     "hold": Hold(CosineAnnealing(20, 1e-3), every=37),
@@ -324,6 +343,7 @@ def test_lower_plan_driven(flow, name):
     opt = _opt(flow, (1.0, 1.0))
     sched = bridge.to_oneflow(plan, opt)
     assert type(sched).__name__ == "PlanScheduler"
+    assert oneflow_mod.native_source(plan, "opt") is None
     n = 9000 if name == "one_cycle" else N
     _check(_trace(opt, sched, n), plan.values(n), plan.bases())
 

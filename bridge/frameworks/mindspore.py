@@ -20,13 +20,14 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
 from ..ir.plan import Field, Group, Plan
+from ._source import Call, Recorder
 
 __all__ = [
     "FLOAT32_EXACT_STEPS", "MindSporePrecisionWarning", "DYNAMIC_WD_OPTIMIZERS", "from_mindspore",
@@ -362,8 +363,8 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
                C: Any, ms_lrs: Any) -> Any:
     """The cell for ``to_mindspore_cell``, built from the classes in ``C`` / ``ms_lrs``.
 
-    Called with the real classes, or with :class:`_Source` stand-ins that write the same
-    constructor calls out as Python source (:func:`to_mindspore_source`).
+    Called with the real classes, or with ``_source.Recorder`` stand-ins that
+    write the same constructor calls out as Python source (:func:`to_mindspore_source`).
     """
     plan = _check_plan(plan)
     f = plan._field(group, field)
@@ -417,60 +418,11 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
 SOURCE_TABLE_LIMIT = 100_000
 
 
-class _Call:
-    """A constructor call recorded as source: ``name(*args)``."""
-
-    def __init__(self, name: str, args: Tuple[Any, ...]) -> None:
-        self.name, self.args = name, args
-
-    def source(self, indent: str = "") -> str:
-        inner = indent + "    "
-        parts = [_literal(a, inner) for a in self.args]
-        one = f"{self.name}({', '.join(parts)})"
-        if len(indent) + len(one) <= 100 and "\n" not in one:
-            return one
-        return f"{self.name}(\n" + "".join(f"{inner}{x},\n" for x in parts) + f"{indent})"
-
-
-class _Source:
-    """Stand-in for the cell classes: ``C["X"](...)`` / ``ms_lrs.X(...)`` record a :class:`_Call`."""
-
-    def __init__(self, prefix: str = "") -> None:
-        self.prefix = prefix
-
-    def __getitem__(self, name: str) -> Callable[..., _Call]:
-        return lambda *args: _Call(self.prefix + name, args)
-
-    def __getattr__(self, name: str) -> Callable[..., _Call]:
-        return self[name]
-
-
-def _float_src(x: float) -> str:
-    return repr(x) if math.isfinite(x) else f"float({str(x)!r})"
-
-
-def _literal(v: Any, indent: str) -> str:
-    if isinstance(v, _Call):
-        return v.source(indent)
-    if v is None or isinstance(v, (bool, str)):
-        return repr(v)
-    if isinstance(v, (int, np.integer)):
-        return repr(int(v))
-    if isinstance(v, (float, np.floating)):
-        return _float_src(float(v))
-    if isinstance(v, np.ndarray):
-        vals = [_float_src(float(x)) for x in v.reshape(-1)]
-        if len(vals) > SOURCE_TABLE_LIMIT:
-            raise UnsupportedError(
-                f"the cell needs a table of {len(vals)} values, more than the {SOURCE_TABLE_LIMIT} a "
-                "generated source file holds inline; lower a shorter sample, or use a list "
-                "(to_mindspore_list / sched-bridge lower --to mindspore-list)")
-        rows = [", ".join(vals[k:k + 6]) for k in range(0, len(vals), 6)]
-        body = "".join(f"{indent}    {r},\n" for r in rows)
-        return f"np.array([\n{body}{indent}], dtype=np.float64)"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_literal(x, indent) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} as source")  # pragma: no cover - internal
+def _calls(c: Call) -> Iterator[Call]:
+    yield c
+    for a in c.args:
+        if isinstance(a, Call):
+            yield from _calls(a)
 
 
 def to_mindspore_source(plan: Plan, group: int = 0, field: str = "lr", *, sample: Optional[int] = None,
@@ -484,7 +436,14 @@ def to_mindspore_source(plan: Plan, group: int = 0, field: str = "lr", *, sample
     """
     if not name.isidentifier():
         raise SpecError("name", "must be a Python identifier", name)
-    tree = _cell_tree(plan, group, field, sample, native, None, _Source(), _Source("nn."))
+    tree = _cell_tree(plan, group, field, sample, native, None, Recorder(), Recorder("nn."))
+    for call in _calls(tree):
+        for a in call.args:
+            if isinstance(a, np.ndarray) and a.size > SOURCE_TABLE_LIMIT:
+                raise UnsupportedError(
+                    f"the cell needs a table of {a.size} values, more than the {SOURCE_TABLE_LIMIT} a written "
+                    "module holds inline; lower a shorter sample, or use a list "
+                    "(to_mindspore_list / sched-bridge lower --to mindspore-list)")
     from pathlib import Path
 
     from .. import __version__

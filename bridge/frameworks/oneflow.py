@@ -16,8 +16,9 @@ import numpy as np
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
 from ..ir.plan import Cursor, Field, Group, Plan, field_key, has_field, write_field
+from ._source import Recorder, Src, base_value_lines
 
-__all__ = ["from_oneflow", "to_oneflow"]
+__all__ = ["from_oneflow", "native_source", "to_oneflow"]
 
 
 def _flow() -> Any:
@@ -238,8 +239,11 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
             reason = f"the plan schedules {', '.join(f for f in scheduled if f != 'lr')} (OneFlow's " \
                      "schedulers only drive lr; nn.Graph cannot change momentum)"
         else:
-            built, reason = _native(plan, optimizer, flow, graph)
+            built, reason, offset = _native(plan, optimizer, flow.optim.lr_scheduler, graph)
             if built is not None:
+                if offset:  # a resumed schedule: the scheduler's own resume path
+                    built.last_step = offset - 1
+                    built.step()
                 return built
     if graph:
         raise UnsupportedError(f"to_oneflow(graph=True): no nn.Graph-compatible OneFlow scheduler is "
@@ -250,6 +254,32 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
         raise UnsupportedError(f"plan: a plateau schedule can only be lowered to a native "
                                f"ReduceLROnPlateau ({reason})")
     return _plan_scheduler_class(flow)(optimizer, plan)
+
+
+def native_source(plan: Plan, optimizer: str = "optimizer") -> str | None:
+    """Python source building the native OneFlow scheduler :func:`to_oneflow` would choose for
+    ``plan`` on an optimizer named ``optimizer`` (base values first, a resumed plan advanced);
+    ``None`` when the plan needs the plan-driven scheduler or holds a Python callable.
+    OneFlow is not needed to write it."""
+    if not isinstance(plan, Plan):
+        raise SpecError("plan", "must be a bridge Plan (see bridge.from_dict / bridge.load)", type(plan).__name__)
+    if any("lr" not in g.fields for g in plan.groups):
+        return None
+    scheduled = {f for g in plan.groups for f, fld in g.fields.items() if fld.schedule is not None}
+    if scheduled - {"lr"}:
+        return None
+    if any(isinstance(x, (n.Lambda, n.Multiplicative)) for g in plan.groups for fld in g.fields.values()
+           if fld.schedule is not None for x in fld.schedule.walk()):
+        return None
+    built, _, offset = _native(plan, Src(optimizer), Recorder("lr_scheduler."), False)
+    if built is None:
+        return None
+    lines = ["from oneflow.optim import lr_scheduler", "", *base_value_lines(plan, optimizer, "bridge.to_oneflow"),
+             f"scheduler = {built!r}"]
+    if offset:
+        lines.append(f"scheduler.last_step = {offset - 1}  # resumed: the plan starts at step {offset}")
+        lines.append("scheduler.step()")
+    return "\n".join(lines) + "\n"
 
 
 _LEAF_OK = (n.Constant, n.Linear, n.Step, n.MultiStep, n.Exponential, n.Polynomial, n.CosineAnnealing,
@@ -317,50 +347,49 @@ def _native_reason(nd: n.Node, graph: bool) -> str | None:
     return _leaf_reason(nd)
 
 
-def _native(plan: Plan, opt: Any, flow: Any, graph: bool) -> tuple[Any, str]:
-    sch = flow.optim.lr_scheduler
+def _native(plan: Plan, opt: Any, sch: Any, graph: bool) -> tuple[Any, str, int]:
+    """(native scheduler or None, why not, steps to advance it by: a resumed plan).
+
+    ``sch``: OneFlow's ``lr_scheduler`` module, or a ``_source.Recorder`` (:func:`native_source`).
+    """
     nodes = [g.fields["lr"].schedule for g in plan.groups]
     if all(nd is None for nd in nodes):
         nodes = [n.Constant(1.0, None)] * len(nodes)
     if any(nd is None for nd in nodes):
-        return None, "some groups have no lr schedule"
+        return None, "some groups have no lr schedule", 0
     lam = [nd for nd in nodes if isinstance(nd, n.Lambda)]
     if lam:
         if len(lam) != len(nodes):
-            return None, "lambda and non-lambda groups mixed"
+            return None, "lambda and non-lambda groups mixed", 0
         if graph:
-            return None, "LambdaLR: " + _GRAPH_NO
-        return sch.LambdaLR(opt, [nd.fn for nd in lam]), ""  # type: ignore[attr-defined]
+            return None, "LambdaLR: " + _GRAPH_NO, 0
+        return sch.LambdaLR(opt, [nd.fn for nd in lam]), "", 0  # type: ignore[attr-defined]
     plat = [nd for nd in nodes if isinstance(nd, n.Plateau)]
     if plat:
         p0 = plat[0]
         if len(plat) != len(nodes) or any(p.__class__ is not p0.__class__ for p in plat):
-            return None, "plateau and non-plateau groups mixed"
+            return None, "plateau and non-plateau groups mixed", 0
         if graph:
-            return None, "ReduceLROnPlateau: " + _GRAPH_NO
+            return None, "ReduceLROnPlateau: " + _GRAPH_NO, 0
         key = [(p.mode, p.factor, p.patience, p.threshold, p.threshold_mode, p.cooldown, p.eps) for p in plat]
         if any(k != key[0] for k in key):
-            return None, "plateau settings differ between groups"
+            return None, "plateau settings differ between groups", 0
         return sch.ReduceLROnPlateau(opt, mode=p0.mode, factor=p0.factor, patience=p0.patience,
                                      threshold=p0.threshold, threshold_mode=p0.threshold_mode,
-                                     cooldown=p0.cooldown, min_lr=[p.min_lr for p in plat], eps=p0.eps), ""
+                                     cooldown=p0.cooldown, min_lr=[p.min_lr for p in plat], eps=p0.eps), "", 0
     first = nodes[0]
     if any(nd != first for nd in nodes[1:]):
-        return None, "the param groups follow different schedules"
+        return None, "the param groups follow different schedules", 0
     offset = 0
     node: n.Node = first  # type: ignore[assignment]
     if isinstance(node, n.Shift):
         offset, node = node.offset, node.schedule
         if graph and offset:
-            return None, "a resumed schedule (shift) under nn.Graph"
+            return None, "a resumed schedule (shift) under nn.Graph", 0
     r = _native_reason(node, graph)
     if r is not None:
-        return None, r
-    s = _build(node, opt, sch)
-    if offset:
-        s.last_step = offset - 1
-        s.step()
-    return s, ""
+        return None, r, 0
+    return _build(node, opt, sch), "", offset
 
 
 def _build(nd: n.Node, opt: Any, sch: Any) -> Any:

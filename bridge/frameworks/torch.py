@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
 from ..ir.plan import Cursor, Field, Group, Plan, field_key, has_field, read_field, write_field
+from ._source import Recorder, Src, base_value_lines
 
 __all__ = ["from_torch", "to_torch", "native_source", "sample_torch", "record_torch"]  # + PlanScheduler (lazy)
 
@@ -699,50 +700,21 @@ def to_torch(plan: Plan, optimizer: Any, *, prefer_native: bool = True, last_epo
     return _build_native(native[0], optimizer, lrs, native[1])
 
 
-class _Src:
-    """Source text standing in for a value while :func:`_build_native` runs (see native_source)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-class _SourceLrs:
-    """``torch.optim.lr_scheduler`` look-alike whose constructors return their own source."""
-
-    def __getattr__(self, cls: str) -> Any:
-        def make(*args: Any, **kw: Any) -> _Src:
-            parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kw.items()]
-            return _Src(f"lr_scheduler.{cls}({', '.join(parts)})")
-        return make
-
-
 def native_source(plan: Plan, optimizer: str = "optimizer", *, adam: bool = False) -> Optional[str]:
     """Python source building the native torch scheduler :func:`to_torch` would choose for ``plan``
     on an optimizer named ``optimizer``; ``None`` when the plan needs PlanScheduler (or a callable).
     ``adam``: the optimizer keeps momentum in ``betas`` (Adam family)."""
     if not isinstance(plan, Plan):
         raise SpecError("plan", "must be a bridge.Plan", type(plan).__name__)
-    opt = _Src(optimizer)
+    opt = Src(optimizer)
     opt.param_groups = [{"lr": g.fields["lr"].base if "lr" in g.fields else None}  # type: ignore[attr-defined]
                         for g in plan.groups]
     opt.defaults = {"betas": (0.9, 0.999)} if adam else {}  # type: ignore[attr-defined]
     native = _native_plan(plan, opt)
     if native is None or any(isinstance(x, (n.Lambda, n.Multiplicative)) for nd in native[0] for x in nd.walk()):
         return None
-    lines = ["from torch.optim import lr_scheduler", "",
-             f"# the plan's base values, as bridge.to_torch sets them ({plan.source or 'plan'})"]
-    fields = sorted({f for g in plan.groups for f in g.fields})
-    for f in fields:
-        vals = [g.fields[f].base if f in g.fields else None for g in plan.groups]
-        key, idx = field_key(f)
-        rhs = "v" if idx is None else f"(v, g[{key!r}][1])" if idx == 0 else f"(g[{key!r}][0], v)"
-        lines.append(f"for g, v in zip({optimizer}.param_groups, {vals!r}):")
-        lines.append(f"    if v is not None:\n        g[{key!r}] = {rhs}")
-    lines.append(f"for g in {optimizer}.param_groups:\n    g['initial_lr'] = g['lr']")
-    lines.append(f"scheduler = {_build_native(native[0], opt, _SourceLrs(), native[1])!r}")
+    lines = ["from torch.optim import lr_scheduler", "", *base_value_lines(plan, optimizer, "bridge.to_torch")]
+    lines.append(f"scheduler = {_build_native(native[0], opt, Recorder('lr_scheduler.'), native[1])!r}")
     return "\n".join(lines) + "\n"
 
 

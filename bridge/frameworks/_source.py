@@ -1,0 +1,125 @@
+"""Constructor calls recorded as Python source: how the lowerings write code out.
+
+A lowering that builds framework objects from classes it is handed can be run with a
+:class:`Recorder` instead: each constructor call then returns a :class:`Call`, whose
+``repr`` is the source that would build the same object. One builder serves both the
+live objects and the written code, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..ir.plan import Plan, field_key
+
+#: Line width the written calls wrap at.
+WIDTH = 100
+
+
+class Src:
+    """A name in the written code (e.g. the user's optimizer variable); ``repr`` is the name."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class Call(Src):
+    """``name(*args, **kwargs)`` as source; nested calls, lists and arrays are written too."""
+
+    def __init__(self, name: str, args: Sequence[Any] = (), kwargs: Optional[Dict[str, Any]] = None) -> None:
+        self.name, self.args, self.kwargs = name, tuple(args), dict(kwargs or {})
+
+    @property
+    def text(self) -> str:
+        return self.source()
+
+    def source(self, indent: str = "") -> str:
+        """The call, on one line if it fits in :data:`WIDTH`, else one argument a line."""
+        inner = indent + "    "
+        parts = [literal(a, inner) for a in self.args] + [f"{k}={literal(v, inner)}" for k, v in self.kwargs.items()]
+        one = f"{self.name}({', '.join(parts)})"
+        if len(indent) + len(one) <= WIDTH and "\n" not in one:
+            return one
+        return f"{self.name}(\n" + "".join(f"{inner}{x},\n" for x in parts) + f"{indent})"
+
+
+class Recorder:
+    """Stands in for a module or a dict of classes: ``rec.X(...)`` / ``rec["X"](...)`` give a :class:`Call`
+    named ``prefix + "X"``."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self._prefix = prefix
+
+    def __getitem__(self, name: str) -> Callable[..., Call]:
+        return lambda *args, **kwargs: Call(self._prefix + name, args, kwargs)
+
+    def __getattr__(self, name: str) -> Callable[..., Call]:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+
+def _float(x: float) -> str:
+    return repr(x) if math.isfinite(x) else f"float({str(x)!r})"
+
+
+def literal(v: Any, indent: str = "") -> str:
+    """Python source for ``v`` (exact for floats; a NumPy array as ``np.array([...], dtype=...)``)."""
+    if isinstance(v, Call):
+        return v.source(indent)
+    if isinstance(v, Src):
+        return v.text
+    if v is None or isinstance(v, (bool, str)):
+        return repr(v)
+    if isinstance(v, (int, np.integer)):
+        return repr(int(v))
+    if isinstance(v, (float, np.floating)):
+        return _float(float(v))
+    if isinstance(v, np.ndarray):
+        vals = [literal(x.item()) for x in v.reshape(-1)]
+        rows = [", ".join(vals[k:k + 6]) for k in range(0, len(vals), 6)]
+        body = "".join(f"{indent}    {r},\n" for r in rows)
+        return f"np.array([\n{body}{indent}], dtype=np.{v.dtype.name})"
+    if isinstance(v, (list, tuple)):
+        o, c = ("[", "]") if isinstance(v, list) else ("(", ",)" if len(v) == 1 else ")")
+        one = o + ", ".join(literal(x) for x in v) + c
+        if len(indent) + len(one) <= WIDTH and "\n" not in one:
+            return one
+        inner = indent + "    "
+        if any(isinstance(x, (Call, list, tuple, np.ndarray)) for x in v):
+            lines = [literal(x, inner) + "," for x in v]
+        else:  # numbers: as many a line as fit
+            lines = [""]
+            for x in v:
+                item = literal(x) + ","
+                if lines[-1] and len(inner) + len(lines[-1]) + 1 + len(item) > WIDTH:
+                    lines.append("")
+                lines[-1] += (" " if lines[-1] else "") + item
+        return f"{o}\n" + "".join(f"{inner}{line}\n" for line in lines) + f"{indent}{c.lstrip(',')}"
+    raise TypeError(f"cannot write a {type(v).__name__} as source")
+
+
+def base_value_lines(plan: Plan, optimizer: str, lowering: str) -> List[str]:
+    """Source lines that set every plan field of ``optimizer.param_groups`` to its base value,
+    then ``initial_lr = lr``: what ``lowering`` (e.g. ``bridge.to_torch``) does before it
+    builds a scheduler."""
+    source = " ".join(str(plan.source or "plan").split())
+    lines = [f"# the plan's base values, as {lowering} sets them ({source})"]
+    for f in sorted({f for g in plan.groups for f in g.fields}):
+        vals = [g.fields[f].base if f in g.fields else None for g in plan.groups]
+        key, idx = field_key(f)
+        rhs = "v" if idx is None else f"(v, g[{key!r}][1])" if idx == 0 else f"(g[{key!r}][0], v)"
+        lines.append(f"for g, v in zip({optimizer}.param_groups, {literal(vals)}):")
+        lines.append(f"    if v is not None:\n        g[{key!r}] = {rhs}")
+    lines.append(f"for g in {optimizer}.param_groups:\n    g['initial_lr'] = g['lr']")
+    return lines
