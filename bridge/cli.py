@@ -299,7 +299,7 @@ def snippet(plan: Plan, target: str, *, optimizer: str = "optimizer", group: int
     arg("--to", required=True, choices=("torch", "oneflow", "mindspore-list", "mindspore-cell")),
     arg("--steps", type=_positive, help="list length for mindspore-list (default: the plan's total_steps)"),
     arg("--field", default="lr"),
-    arg("--group", type=int, default=0),
+    arg("--group", type=int, default=None, help="param group (default 0; --standalone: every group)"),
     arg("--optimizer", default="optimizer", help="the optimizer's variable name in the snippet"),
     arg("--standalone", action="store_true",
         help="mindspore-cell: write a module that builds the cell without sched-bridge "
@@ -309,9 +309,16 @@ def snippet(plan: Plan, target: str, *, optimizer: str = "optimizer", group: int
 def cmd_lower(args: argparse.Namespace) -> int:
     plan = load_plan(args)
     field = _field(plan, args.field)
-    _groups(plan, args.group)
     if args.standalone and args.to != "mindspore-cell":
         raise SpecError("--standalone", "applies to --to mindspore-cell only", args.to)
+    if args.standalone:
+        if args.group is not None:
+            _groups(plan, args.group)
+        from .frameworks.mindspore import to_mindspore_source
+
+        return _write_text(args.output, to_mindspore_source(plan, args.group, field, sample=args.steps))
+    args.group = 0 if args.group is None else args.group
+    _groups(plan, args.group)
     if args.to == "mindspore-list":
         if not args.steps and not plan.total_steps:
             raise SpecError("--steps", "is needed for a list (the plan has no total_steps)", None, show_value=False)
@@ -333,13 +340,11 @@ def cmd_lower(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.optimizer.isidentifier():
         raise SpecError("--optimizer", "must be a Python variable name", args.optimizer)
-    if args.standalone:
-        from .frameworks.mindspore import to_mindspore_source
+    return _write_text(args.output, snippet(plan, args.to, optimizer=args.optimizer, group=args.group, field=field))
 
-        text = to_mindspore_source(plan, args.group, field, sample=args.steps)
-    else:
-        text = snippet(plan, args.to, optimizer=args.optimizer, group=args.group, field=field)
-    fh = _out(args.output)
+
+def _write_text(path: Optional[str], text: str) -> int:
+    fh = _out(path)
     try:
         fh.write(text)
     finally:

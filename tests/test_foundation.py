@@ -15,15 +15,19 @@ import bridge
 
 SRC = Path(__file__).resolve().parent.parent / "bridge"
 HEAVY = ("torch", "mindspore", "oneflow", "mmengine", "matplotlib")
+# Framework runtime: Cell subclasses need MindSpore to be defined. Imported only by
+# bridge.frameworks.mindspore._classes(), and copied into to_mindspore_source's modules.
+RUNTIME = ("bridge.frameworks.mindspore_cells",)
 
 _PROBE = r"""
 import importlib, json, os, pkgutil, sys
 heavy = {heavy!r}
+runtime = {runtime!r}
 import bridge
 after_bridge = sorted(m for m in heavy if m in sys.modules)
 imported, errors = [], {{}}
 for info in pkgutil.walk_packages(bridge.__path__, "bridge."):
-    if info.name.rsplit(".", 1)[-1] == "__main__":
+    if info.name.rsplit(".", 1)[-1] == "__main__" or info.name in runtime:
         continue
     try:
         importlib.import_module(info.name)
@@ -42,7 +46,7 @@ def _probe(tmp_path: Path) -> dict:
     root = str(Path(list(bridge.__path__)[0]).resolve().parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE.format(heavy=HEAVY)],
+        [sys.executable, "-c", _PROBE.format(heavy=HEAVY, runtime=RUNTIME)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -421,6 +421,18 @@ def test_standalone_source_tables_and_limits(msg):
     exec(compile(bridge.to_mindspore_source(p, sample=50, name="lr_fn"), "<written>", "exec"), ns)
     cell = ns["lr_fn"]()
     np.testing.assert_array_equal(cell.expr.table.asnumpy(), p.values(50)[:, 0].astype(np.float32))
+    two = Plan.single(Sequential((Linear(0.1, 1.0, 20), CosineAnnealing(N - 20)), (20,)), base=[0.5, 0.02])
+    ns = {}
+    exec(compile(bridge.to_mindspore_source(two), "<written>", "exec"), ns)
+    assert [ns["make_schedule"](g).base for g in (0, 1)] == [0.5, 0.02]
+    assert type(ns["make_schedule"]().expr).__name__ == "Switch"
+    with pytest.raises(ValueError, match=r"group must be one of \[0, 1\], got 2"):
+        ns["make_schedule"](2)
+    ns = {}
+    exec(compile(bridge.to_mindspore_source(two, group=1), "<written>", "exec"), ns)
+    assert ns["make_schedule"]().base == 0.02
+    with pytest.raises(ValueError):
+        ns["make_schedule"](0)
     big = Plan.single(Table(np.linspace(1, 0.1, bm.SOURCE_TABLE_LIMIT + 1)), base=0.1)
     with pytest.raises(bridge.UnsupportedError, match="mindspore-list"):
         bridge.to_mindspore_source(big)

@@ -425,19 +425,22 @@ def _calls(c: Call) -> Iterator[Call]:
             yield from _calls(a)
 
 
-def to_mindspore_source(plan: Plan, group: int = 0, field: str = "lr", *, sample: Optional[int] = None,
-                        native: bool = True, name: str = "make_schedule") -> str:
-    """Python source of a module that builds :func:`to_mindspore_cell`'s cell without sched-bridge.
+def to_mindspore_source(plan: Plan, group: Optional[int] = None, field: str = "lr", *,
+                        sample: Optional[int] = None, native: bool = True, name: str = "make_schedule") -> str:
+    """Python source of a module that builds :func:`to_mindspore_cell`'s cells without sched-bridge.
 
     The module holds the cell classes (:mod:`bridge.frameworks.mindspore_cells`, copied)
-    and ``name()``, which returns the same cell (same classes, same arguments: the same
-    float32 values). It imports only MindSpore and NumPy. MindSpore is not needed to
-    write it. Tables are written inline (at most :data:`SOURCE_TABLE_LIMIT` values).
+    and ``name(group=0)``, which returns the cell ``to_mindspore_cell(plan, group, field)``
+    builds (same classes, same arguments: the same float32 values); ``group=None`` writes
+    every group, else only that one. It imports only MindSpore and NumPy; MindSpore is not
+    needed to write it. Tables are written inline (at most :data:`SOURCE_TABLE_LIMIT` values).
     """
     if not name.isidentifier():
         raise SpecError("name", "must be a Python identifier", name)
-    tree = _cell_tree(plan, group, field, sample, native, None, Recorder(), Recorder("nn."))
-    for call in _calls(tree):
+    plan = _check_plan(plan)
+    groups = range(plan.n_groups) if group is None else [group]
+    trees = [_cell_tree(plan, g, field, sample, native, None, Recorder(), Recorder("nn.")) for g in groups]
+    for call in (c for t in trees for c in _calls(t)):
         for a in call.args:
             if isinstance(a, np.ndarray) and a.size > SOURCE_TABLE_LIMIT:
                 raise UnsupportedError(
@@ -448,23 +451,27 @@ def to_mindspore_source(plan: Plan, group: int = 0, field: str = "lr", *, sample
 
     from .. import __version__
 
+    def describe(tree: Call) -> str:
+        desc = tree.args[2] if tree.name == "Schedule" else f"MindSpore's own {tree.name}"
+        return str(desc).replace("\\", "/").replace('"' * 3, "'" * 3)
+
     cells = Path(__file__).with_name("mindspore_cells.py").read_text(encoding="utf-8")
     doc_end = cells.index('"""', 3) + 3
-    desc = tree.args[2] if tree.name == "Schedule" else f"MindSpore's own {tree.name}"
-    desc = desc.replace("\\", "/").replace('"' * 3, "'" * 3)
-    what = f"{field!r} of group {group}"
-    head = (f'"""{desc} ({what}) as a MindSpore LearningRateSchedule.\n\n'
+    source = " ".join(str(plan.source or "a sched-bridge plan").split()).replace('"' * 3, "'" * 3)
+    head = (f'"""MindSpore LearningRateSchedule cells for {field!r} of {source}.\n\n'
             f"Written by sched-bridge {__version__} (bridge.to_mindspore_source); needs only MindSpore\n"
-            f"and NumPy. ``{name}()`` returns the cell that bridge.to_mindspore_cell builds for\n"
-            "the same plan: float32 values, int32 step arithmetic, compiles in GRAPH_MODE.\n\n"
+            f"and NumPy. ``{name}(group)`` returns the cell that bridge.to_mindspore_cell builds for\n"
+            "that param group: float32 values, int32 step arithmetic, compiles in GRAPH_MODE.\n\n"
             f"    from <this module> import {name}\n"
             f"    opt = nn.Momentum(params, learning_rate={name}(), momentum=0.9)\n"
             '"""')
-    body = tree.source("    ")
-    return (head + cells[doc_end:].rstrip() + "\n\n\n"
-            + f"def {name}() -> LearningRateSchedule:\n"
-            + f'    """{desc} ({what})."""\n'
-            + f"    return {body}\n")
+    lines = [f"def {name}(group: int = {groups[0]}) -> LearningRateSchedule:",
+             f'    """The {field!r} schedule of a param group, as a cell (a new one each call)."""']
+    for g, tree in zip(groups, trees):
+        lines.append(f"    if group == {g}:  # {describe(tree)}")
+        lines.append(f"        return {tree.source('        ')}")
+    lines.append(f"    raise ValueError(f\"group must be one of {list(groups)}, got {{group!r}}\")")
+    return head + cells[doc_end:].rstrip() + "\n\n\n" + "\n".join(lines) + "\n"
 
 
 def _opaque_names(nd: n.Node) -> str:
