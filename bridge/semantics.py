@@ -139,6 +139,13 @@ def _c_cosine_decay(nd: n.CosineDecay, t: Array, base: Array) -> Array:
     return _rel((1.0 - nd.alpha) * cd + nd.alpha, base)
 
 
+def float_cycle_index(t: int, T0: int, Tm: int) -> int:
+    """OneFlow's CosineAnnealingWarmRestarts cycle index of step ``t`` (``T_mult > 1``):
+    ``floor(log(1 - t/T0*(1-Tm), Tm))`` in float64, which can miss the exact index at a
+    cycle boundary."""
+    return math.floor(math.log(1 - t / T0 * (1 - Tm), Tm))
+
+
 def _restart_cycles(nd: n.WarmRestarts, t: Array) -> Tuple[Array, Array, Array]:
     """cycle index i, step within cycle, cycle length (float) for each t."""
     T0, Tm = nd.T_0, nd.T_mult
@@ -157,7 +164,7 @@ def _restart_cycles(nd: n.WarmRestarts, t: Array) -> Tuple[Array, Array, Array]:
         # OneFlow: floor(log(1 - t/T0*(1-Tm), Tm)) in floating point; it can only disagree
         # with the exact index at a cycle boundary.
         for k, b in enumerate(starts):
-            fi = math.floor(math.log(1 - b / T0 * (1 - Tm), Tm))
+            fi = float_cycle_index(b, T0, Tm)
             if fi != k:
                 i = np.where(t == b, fi, i)
         tc = np.empty(t.shape)

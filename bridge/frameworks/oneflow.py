@@ -7,7 +7,6 @@ works, ``dict(group)`` does not). OneFlow is imported only inside these function
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
 from ..ir.plan import Cursor, Field, Group, Plan, field_key, has_field, write_field
+from ..semantics import float_cycle_index
 from ._source import Recorder, Src, base_value_lines
 
 __all__ = ["from_oneflow", "native_source", "to_oneflow"]
@@ -317,7 +317,7 @@ def _leaf_reason(nd: n.Node) -> str | None:
 def _float_cycles_agree(T0: int, Tm: int, horizon: int = 1 << 31) -> bool:
     start, length, k = 0, T0, 0
     while start < horizon:
-        if math.floor(math.log(1 - start / T0 * (1 - Tm), Tm)) != k:
+        if float_cycle_index(start, T0, Tm) != k:
             return False
         start += length
         length *= Tm
