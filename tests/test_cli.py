@@ -251,6 +251,25 @@ def test_lower_mindspore_cell_standalone_module(capsys):
     assert "--standalone: applies to --to mindspore-cell only" in capsys.readouterr().err
 
 
+def test_written_sources_survive_any_plan_source_text():
+    """A plan's source (a config path, an expression) goes into comments of the written code:
+    backslashes, quotes and newlines must not break it."""
+    import ast
+
+    from bridge.frameworks import mindspore as bm
+    from bridge.frameworks import oneflow as bo
+    from bridge.frameworks import torch as bt
+
+    odd = 'C:\\Users\\Nina\\cfg.py """ it\'s\nnext line \\N{'
+    from bridge.ir import CosineAnnealing, Linear, Plan, Sequential
+
+    nd = Sequential((Linear(0.1, 1.0, 50), CosineAnnealing(150)), (50,))
+    plan = Plan(Plan.single(nd, base=[0.1, 0.01]).groups, source=odd)
+    for text in (bm.to_mindspore_source(plan), bo.native_source(plan, "opt"), bt.native_source(plan, "opt")):
+        assert text is not None
+        ast.parse(text)
+
+
 @pytest.mark.torch
 @pytest.mark.mindspore
 def test_parity_torch_and_mindspore(torch_mod, ms, capsys):

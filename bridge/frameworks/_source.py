@@ -109,12 +109,16 @@ def literal(v: Any, indent: str = "") -> str:
     raise TypeError(f"cannot write a {type(v).__name__} as source")
 
 
+def one_line(text: Any) -> str:
+    """``text`` with its white space runs folded to single spaces: safe in a ``#`` comment."""
+    return " ".join(str(text).split())
+
+
 def base_value_lines(plan: Plan, optimizer: str, lowering: str) -> List[str]:
     """Source lines that set every plan field of ``optimizer.param_groups`` to its base value,
     then ``initial_lr = lr``: what ``lowering`` (e.g. ``bridge.to_torch``) does before it
     builds a scheduler."""
-    source = " ".join(str(plan.source or "plan").split())
-    lines = [f"# the plan's base values, as {lowering} sets them ({source})"]
+    lines = [f"# the plan's base values, as {lowering} sets them ({one_line(plan.source or 'plan')})"]
     for f in sorted({f for g in plan.groups for f in g.fields}):
         vals = [g.fields[f].base if f in g.fields else None for g in plan.groups]
         key, idx = field_key(f)

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
 from ..ir.plan import Field, Group, Plan
-from ._source import Call, Recorder
+from ._source import Call, Recorder, one_line
 
 __all__ = [
     "FLOAT32_EXACT_STEPS", "MindSporePrecisionWarning", "DYNAMIC_WD_OPTIMIZERS", "from_mindspore",
@@ -352,9 +352,10 @@ def to_mindspore_cell(plan: Plan, group: int = 0, field: str = "lr", *, sample: 
     ``optimizer``: the optimizer class or name the cell is for (checks that a
     weight-decay cell is accepted there).
     """
+    C = _classes()  # first: a missing MindSpore is reported by _ms()
     import mindspore.nn.learning_rate_schedule as ms_lrs
 
-    cell = _cell_tree(plan, group, field, sample, native, optimizer, _classes(), ms_lrs)
+    cell = _cell_tree(plan, group, field, sample, native, optimizer, C, ms_lrs)
     cell.bridge_plan = plan
     return cell
 
@@ -452,13 +453,13 @@ def to_mindspore_source(plan: Plan, group: Optional[int] = None, field: str = "l
     from .. import __version__
 
     def describe(tree: Call) -> str:
-        desc = tree.args[2] if tree.name == "Schedule" else f"MindSpore's own {tree.name}"
-        return str(desc).replace("\\", "/").replace('"' * 3, "'" * 3)
+        return one_line(tree.args[2] if tree.name == "Schedule" else f"MindSpore's own {tree.name}")
 
     cells = Path(__file__).with_name("mindspore_cells.py").read_text(encoding="utf-8")
     doc_end = cells.index('"""', 3) + 3
-    source = " ".join(str(plan.source or "a sched-bridge plan").split()).replace('"' * 3, "'" * 3)
-    head = (f'"""MindSpore LearningRateSchedule cells for {field!r} of {source}.\n\n'
+    head = (f"# {field!r} of {one_line(plan.source or 'a sched-bridge plan')}\n"
+            f'"""MindSpore LearningRateSchedule cells for the {field!r} of '
+            f'{"each param group" if group is None else f"param group {group}"}.\n\n'
             f"Written by sched-bridge {__version__} (bridge.to_mindspore_source); needs only MindSpore\n"
             f"and NumPy. ``{name}(group)`` returns the cell that bridge.to_mindspore_cell builds for\n"
             "that param group: float32 values, int32 step arithmetic, compiles in GRAPH_MODE.\n\n"
