@@ -309,38 +309,29 @@ def snippet(plan: Plan, target: str, *, optimizer: str = "optimizer", group: int
 def cmd_lower(args: argparse.Namespace) -> int:
     plan = load_plan(args)
     field = _field(plan, args.field)
+    _groups(plan, args.group)
     if args.standalone and args.to != "mindspore-cell":
         raise SpecError("--standalone", "applies to --to mindspore-cell only", args.to)
     if args.standalone:
-        if args.group is not None:
-            _groups(plan, args.group)
         from .frameworks.mindspore import to_mindspore_source
 
         return _write_text(args.output, to_mindspore_source(plan, args.group, field, sample=args.steps))
-    args.group = 0 if args.group is None else args.group
-    _groups(plan, args.group)
+    group = 0 if args.group is None else args.group
     if args.to == "mindspore-list":
         if not args.steps and not plan.total_steps:
             raise SpecError("--steps", "is needed for a list (the plan has no total_steps)", None, show_value=False)
         N = _steps(args, plan)
-        vals = plan.group_values(N, field, args.group)
+        vals = plan.group_values(N, field, group)
         ext = os.path.splitext(args.output or "")[1].lower()
         if ext == ".npy":
             np.save(args.output, vals)
             return EXIT_OK
-        fh = _out(args.output)
-        try:
-            if ext == ".txt":
-                fh.write("".join(f"{float(v)!r}\n" for v in vals))
-            else:
-                fh.write(json.dumps([float(v) for v in vals]) + "\n")
-        finally:
-            if fh is not sys.stdout:
-                fh.close()
-        return EXIT_OK
+        if ext == ".txt":
+            return _write_text(args.output, "".join(f"{float(v)!r}\n" for v in vals))
+        return _write_text(args.output, json.dumps([float(v) for v in vals]) + "\n")
     if not args.optimizer.isidentifier():
         raise SpecError("--optimizer", "must be a Python variable name", args.optimizer)
-    return _write_text(args.output, snippet(plan, args.to, optimizer=args.optimizer, group=args.group, field=field))
+    return _write_text(args.output, snippet(plan, args.to, optimizer=args.optimizer, group=group, field=field))
 
 
 def _write_text(path: Optional[str], text: str) -> int:
@@ -724,13 +715,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     lrs = [float(b) for b in plan.bases("lr")]
     lines.append(f"optim_wrapper = dict(optimizer=dict(lr={lrs[0]!r}))"
                  + (f"  # per param group: {lrs} (paramwise_cfg)" if len(set(lrs)) > 1 else ""))
-    fh = _out(args.output)
-    try:
-        fh.write("\n".join(lines) + "\n")
-    finally:
-        if fh is not sys.stdout:
-            fh.close()
-    return EXIT_OK
+    return _write_text(args.output, "\n".join(lines) + "\n")
 
 
 # ---------------------------------------------------------------------------

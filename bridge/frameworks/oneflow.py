@@ -227,16 +227,15 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
     for i in range(plan.n_groups):
         if "lr" not in plan.groups[i].fields:
             raise SpecError(f"plan.groups[{i}]", "has no 'lr' field", list(plan.groups[i].fields))
-    scheduled = [f for f in fields if any(f in g.fields and g.fields[f].schedule is not None
-                                          for g in plan.groups)]
+    besides_lr = _scheduled_besides_lr(plan)
     for i, grp in enumerate(groups):  # base values everywhere
         for f, fld in plan.groups[i].fields.items():
             write_field(grp, f, fld.base)
         grp["initial_lr"] = plan.groups[i].fields["lr"].base
     reason = "native=False"
     if native:
-        if scheduled and scheduled != ["lr"]:
-            reason = f"the plan schedules {', '.join(f for f in scheduled if f != 'lr')} (OneFlow's " \
+        if besides_lr:
+            reason = f"the plan schedules {', '.join(besides_lr)} (OneFlow's " \
                      "schedulers only drive lr; nn.Graph cannot change momentum)"
         else:
             built, reason, offset = _native(plan, optimizer, flow.optim.lr_scheduler, graph)
@@ -256,6 +255,12 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
     return _plan_scheduler_class(flow)(optimizer, plan)
 
 
+def _scheduled_besides_lr(plan: Plan) -> list[str]:
+    """Fields other than lr that some group schedules (OneFlow's schedulers drive only lr)."""
+    return [f for f in plan.fields if f != "lr" and any(f in g.fields and g.fields[f].schedule is not None
+                                                       for g in plan.groups)]
+
+
 def native_source(plan: Plan, optimizer: str = "optimizer") -> str | None:
     """Python source building the native OneFlow scheduler :func:`to_oneflow` would choose for
     ``plan`` on an optimizer named ``optimizer`` (base values first, a resumed plan advanced);
@@ -265,8 +270,7 @@ def native_source(plan: Plan, optimizer: str = "optimizer") -> str | None:
         raise SpecError("plan", "must be a bridge Plan (see bridge.from_dict / bridge.load)", type(plan).__name__)
     if any("lr" not in g.fields for g in plan.groups):
         return None
-    scheduled = {f for g in plan.groups for f, fld in g.fields.items() if fld.schedule is not None}
-    if scheduled - {"lr"}:
+    if _scheduled_besides_lr(plan):
         return None
     if any(isinstance(x, (n.Lambda, n.Multiplicative)) for g in plan.groups for fld in g.fields.values()
            if fld.schedule is not None for x in fld.schedule.walk()):
