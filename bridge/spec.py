@@ -352,6 +352,10 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
     s.optimizer, s.last_epoch = opt, 0
     a = c.args
     G = len(opt.param_groups)
+    if c.name not in ("SequentialLR", "ChainedScheduler"):
+        # what torch's constructor takes as base_lrs: initial_lr as this scheduler is built
+        # (arguments are built in the order they are written; a OneCycleLR rewrites initial_lr)
+        s.base_lrs = [grp["initial_lr"] for grp in opt.param_groups]
     if c.name in ("SequentialLR", "ChainedScheduler"):
         s._schedulers = [_torch_stub(k, ns, opt) for k in a["schedulers"]]
         if c.name == "SequentialLR":
@@ -413,6 +417,7 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
             grp["max_lr"] = mx[g]
             grp["min_lr"] = grp["initial_lr"] / a["final_div_factor"]
             grp["base_momentum"], grp["max_momentum"] = bm[g], xm[g]
+        s.base_lrs = [grp["initial_lr"] for grp in opt.param_groups]
         return s
     for p, v in a.items():
         setattr(s, p, v)

@@ -15,6 +15,7 @@ torch is imported inside functions only.
 from __future__ import annotations
 
 import bisect
+import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -221,31 +222,70 @@ def _momentum_field(s: Any) -> str:
     return "betas[0]" if getattr(s, "use_beta1", False) else "momentum"
 
 
+def _plain_step0(s: Any, name: str, path: str) -> List[float]:
+    """Per group, the factor a plain ``step()`` at epoch 0 applies (instead of the initial step).
+
+    A composite nested in a SequentialLR is stepped by the outer constructor with plain
+    ``step()`` calls, so its first chainable update is torch's ``get_lr()`` at epoch 0 outside
+    the initial mode: ExponentialLR multiplies by gamma, PolynomialLR by
+    ``(1/(1 + 1/total_iters))**power``, MultiplicativeLR by ``fn(0)``, CosineAnnealingLR (eta_min
+    0) by ``2/(1 + cos(pi/T_max))``. Computed with torch's own expressions.
+    """
+    G = len(s.optimizer.param_groups)
+    if name == "ExponentialLR":
+        out = [float(s.gamma)] * G
+    elif name == "PolynomialLR":
+        T = s.total_iters
+        out = [float(((1.0 - 0 / T) / (1.0 - (0 - 1) / T)) ** s.power)] * G
+    elif name == "MultiplicativeLR":
+        out = [float(fn(0)) for fn in s.lr_lambdas]
+    else:  # CosineAnnealingLR
+        T = s.T_max
+        if float(s.eta_min) != 0.0 or (0 - 1 - T) % (2 * T) == 0:
+            raise UnsupportedError(
+                f"{path}: a CosineAnnealingLR first inside a composite nested in a SequentialLR gets a plain "
+                "step() at epoch 0 from torch (not the initial step); with eta_min != 0 (or T_max=1) that "
+                "update is affine, which no IR node models; " + _TABLE_HINT)
+        out = [float((1 + math.cos(math.pi * 0 / T)) / (1 + math.cos(math.pi * (0 - 1) / T)))] * G
+    if any(not (f >= 0.0 and math.isfinite(f)) for f in out):
+        raise UnsupportedError(f"{path}: {name}'s first update multiplies the lr by {out}; " + _TABLE_HINT)
+    return out
+
+
 class _Import:
-    """Walks a (possibly composite) scheduler into per-group IR nodes."""
+    """Walks a (possibly composite) scheduler into per-group IR nodes.
+
+    Every node it returns is evaluated from the plan's base ``self.base[g]``. A torch
+    scheduler computes from the ``base_lrs`` it took from ``initial_lr`` when it was built,
+    and ``OneCycleLR`` rewrites ``initial_lr`` when *it* is built, so the children of one
+    composite can hold different bases; a child whose base differs from the plan's is scaled
+    (``chain(nested)[constant(factor=own/base), child]`` for LambdaLR and
+    CosineAnnealingWarmRestarts, a recursive chain for chainable children).
+    """
 
     def __init__(self, lrs: Any, G: int):
         self.lrs = lrs
         self.G = G
+        self.base: List[float] = []  # the plan's lr base per group, set before walking
+        self.initial: List[float] = []  # each group's initial_lr now
 
     def node(self, s: Any, g: int, path: str, inside: bool, reach: int = 0, indirect: bool = False,
-             restarted: bool = False) -> n.Node:
-        """The IR node of ``s`` for group ``g``.
+             restarted: bool = False, start: Optional[float] = None) -> n.Node:
+        """The IR node of ``s`` for group ``g``, evaluated from the base ``self.base[g]``.
 
         ``inside``: part of a composite. ``reach``: how many enclosing SequentialLRs stepped
         this scheduler while being constructed (each one advances a nested SequentialLR's
         own counter by one). ``indirect``: its step at t=0 was a plain ``step()`` issued by a
         nested composite, not an initial step. ``restarted``: a SequentialLR starts it at a
         milestone with ``_update_lr(0)`` (its closed form at 0) instead of an initial step.
+        ``start``: the lr its first update applies to when that update is chainable (the
+        ``initial_lr`` a SequentialLR wrote before stepping its first child); None where the
+        enclosing node models the current lr (inside a ChainedScheduler).
         """
         name = _cls(s, self.lrs)
         if not name:
             raise _unsupported_class(s, path)
-        if indirect and name in _QUIRKY:
-            raise UnsupportedError(
-                f"{path}: a {name} first inside a composite that is itself inside a SequentialLR gets "
-                "a plain step() at epoch 0 from torch (not the initial step), which changes its values "
-                "in a way no IR node models; " + _TABLE_HINT)
+        plain0 = _plain_step0(s, name, path) if indirect and name in _QUIRKY else None
         if name == "ReduceLROnPlateau":
             if inside:
                 raise UnsupportedError(f"{path}: ReduceLROnPlateau cannot be composed (torch refuses it too)")
@@ -254,32 +294,68 @@ class _Import:
                              cooldown=int(s.cooldown), min_lr=float(s.min_lrs[g]), eps=float(s.eps))
         if name == "SequentialLR":
             ms = [int(m) - reach for m in s._milestones]
-            if any(m < 0 for m in ms):
-                raise UnsupportedError(
-                    f"{path}: this nested SequentialLR runs {reach} step(s) ahead of its parent (torch "
-                    f"steps it while building the parent), so milestones {list(s._milestones)} fall "
-                    "before step 0; " + _TABLE_HINT)
+            # nested, it runs ``reach`` steps ahead of its parent: children whose milestone falls
+            # before step 0 are over before the plan starts (the next one was stepped plainly)
+            drop = sum(1 for m in ms if m < 0)
+            scheds = list(s._schedulers)[drop:]
+            ms = ms[drop:]
             first = bisect.bisect_right(ms, 0)
+            # its constructor writes initial_lr into the group before its first child's first step
+            # (a SequentialLR nested first in another one is re-stepped from the outer one's value)
+            begin = start if start is not None else self.initial[g]
             kids = []
-            for i, ch in enumerate(s._schedulers):
+            for i, ch in enumerate(scheds):
+                where = f"{path}._schedulers[{i + drop}]"
                 restarted = i > 0 and (i != first or ms[i - 1] == 0)
                 if restarted and _cls(ch, self.lrs) in ("SequentialLR", "ChainedScheduler"):
                     raise UnsupportedError(
-                        f"{path}._schedulers[{i}]: torch cannot restart a {_cls(ch, self.lrs)} at a "
+                        f"{where}: torch cannot restart a {_cls(ch, self.lrs)} at a "
                         "SequentialLR milestone (it raises NotImplementedError when the milestone is "
                         "reached); put it first or flatten the composition")
                 if i == first and not restarted:
-                    kids.append(self.node(ch, g, f"{path}._schedulers[{i}]", True, reach + 1, reach > 0))
+                    kids.append(self.node(ch, g, where, True, reach + 1, reach > 0, start=begin))
                 else:
-                    kids.append(self.node(ch, g, f"{path}._schedulers[{i}]", True, restarted=restarted))
+                    kids.append(self.node(ch, g, where, True, restarted=restarted))
             return n.Sequential(tuple(kids), tuple(ms))
         if name == "ChainedScheduler":
             kids = [self.node(ch, g, f"{path}._schedulers[{i}]", True, reach, reach > 0)
                     for i, ch in enumerate(s._schedulers)]
-            return n.Chain(tuple(kids), mode="recursive")
+            # its children update whatever the lr is; the first update applies to ``start``
+            return self._scaled(n.Chain(tuple(kids), mode="recursive"), start, g, path)
         if inside and getattr(s, "cycle_momentum", False) and name in ("OneCycleLR", "CyclicLR"):
             raise UnsupportedError(f"{path}: a {name} that cycles momentum inside a composite scheduler "
                                    "drives momentum only while it is active; " + _TABLE_HINT)
+        nd = self._leaf(s, g, path, name, restarted, inside)
+        if plain0 is not None:  # its update at step 0 multiplies the lr by plain0, then chainable
+            nd = n.Chain((n.Constant(factor=plain0[g], total_iters=None), nd), mode="recursive")
+        if name in ("OneCycleLR", "CyclicLR"):
+            return nd  # absolute values (max_lr/initial_lr/min_lr from the group, base_lr)
+        own = float(s.base_lrs[g])
+        if name in ("LambdaLR", "CosineAnnealingWarmRestarts") or (restarted and name != "MultiplicativeLR"):
+            # computed from its own base_lrs (a restart is the closed form at 0, then chainable)
+            return self._scaled(nd, own, g, path)
+        if name == "CosineAnnealingLR" and own != self.base[g]:  # pragma: no cover - the plan base is its own
+            raise UnsupportedError(f"{path}: CosineAnnealingLR's base {own!r} differs from the plan's")
+        # chainable from the lr it starts from (a ChainedScheduler child: the current lr)
+        return self._scaled(nd, start, g, path)
+
+    def _scaled(self, nd: n.Node, want: Optional[float], g: int, path: str) -> n.Node:
+        """``nd`` evaluated from base ``want`` instead of the plan's base (``want=None``: as is)."""
+        base = self.base[g]
+        if want is None or want == base:
+            return nd
+        if base == 0.0:
+            raise UnsupportedError(f"{path}: computes from an lr of {want!r} while the plan's base is 0, "
+                                   "which no factor of the base can express; " + _TABLE_HINT)
+        c = n.Constant(factor=want / base, total_iters=None)
+        if isinstance(nd, (n.Lambda, n.WarmRestarts)):  # closed forms in torch too: a scaled base
+            return n.Chain((c, nd), mode="nested")
+        # chainable in torch (also after a restart, and inside a ChainedScheduler): the factor
+        # scales the value once, at step 0, and the node's own updates follow
+        return n.Chain((c, nd), mode="recursive")
+
+    def _leaf(self, s: Any, g: int, path: str, name: str, restarted: bool, inside: bool) -> n.Node:
+        """The node of one leaf scheduler, relative to the base it computes from."""
         if name == "LambdaLR":
             fn = s.lr_lambdas[g]
             return n.Lambda(fn=fn, label=getattr(fn, "__name__", "lambda"))
@@ -325,6 +401,8 @@ class _Import:
                             step_size_down=down, mode=s.mode, gamma=float(s.gamma))
         if name == "OneCycleLR":
             p = _one_cycle_params(s, g)
+            # alone: the plan's base is max_lr; inside a composite: absolute, and torch reads
+            # max_lr/initial_lr/min_lr from the group at every step (the OneCycleLR built last)
             mx = None if not inside else float(s.optimizer.param_groups[g]["max_lr"])
             return n.OneCycle(max_lr=mx, **p)
         raise _unsupported_class(s, path)  # pragma: no cover
@@ -397,6 +475,56 @@ def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None) -> Pla
     return _import_plan(scheduler, _torch().optim.lr_scheduler, fields)
 
 
+def _leaves(s: Any, lrs: Any) -> List[Any]:
+    if _cls(s, lrs) in ("SequentialLR", "ChainedScheduler"):
+        return [x for ch in s._schedulers for x in _leaves(ch, lrs)]
+    return [s]
+
+
+def _composite_bases(s: Any, lrs: Any, initial: List[float]) -> List[float]:
+    """The plan's lr base per group for a SequentialLR / ChainedScheduler.
+
+    ``initial_lr`` as it is now, unless the composition holds a CosineAnnealingLR: its
+    chainable restart adds ``(base_lr - eta_min)(1 - cos(pi/T_max))/2`` with the base it was
+    built with, which only the plan's base can carry; then that base (every
+    CosineAnnealingLR of the composition must have been built with the same one).
+    """
+    out = []
+    cos = [x for x in _leaves(s, lrs) if _cls(x, lrs) == "CosineAnnealingLR"]
+    for g, b in enumerate(initial):
+        own = sorted({float(x.base_lrs[g]) for x in cos})
+        if len(own) > 1:
+            raise UnsupportedError(
+                f"param_groups[{g}]: the CosineAnnealingLRs of this composition were built with different "
+                f"base lrs {own} (a OneCycleLR built between them rewrote initial_lr); a plan has one base "
+                "per group for them; " + _TABLE_HINT)
+        out.append(own[0] if own else b)
+    return out
+
+
+def _as_built(nd: n.Node, base: float, now: float, name: str) -> n.Node:
+    """``nd`` starting from the lr the group holds right after construction (``now``).
+
+    torch's value at step 0 is whatever the constructors left in the group, in the order
+    they ran: a ChainedScheduler's children (a SequentialLR resets the lr to initial_lr, a
+    CyclicLR starts from the initial_lr it finds), a scheduler built on an optimizer whose lr
+    was changed. Later steps update that value. When ``nd``'s own step 0 differs, a reset at
+    step 0 (``sequential[constant(factor=now/base)]``, the identity afterwards) is chained
+    after it.
+    """
+    from .. import semantics
+
+    v0 = float(semantics.evaluate(nd, np.zeros(1, dtype=np.int64), np.array([base]))[0, 0])
+    if abs(v0 - now) <= _TOL * max(abs(now), abs(base)):
+        return nd
+    if base == 0.0:
+        return nd  # nothing scales a zero base: _check_now reports it
+    reset = n.Sequential((n.Constant(factor=now / base, total_iters=None),), ())
+    if name == "ChainedScheduler" and isinstance(nd, n.Chain) and nd.mode == "recursive":
+        return n.Chain(nd.schedules + (reset,), mode="recursive")
+    return n.Chain((nd, reset), mode="recursive")
+
+
 def _import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, check: bool = True) -> Plan:
     """from_torch's body; ``lrs`` is ``torch.optim.lr_scheduler`` or bridge.spec's stand-ins
     (constructor arguments of an expression, read by this same mapping)."""
@@ -418,7 +546,7 @@ def _import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, c
         raise UnsupportedError(
             "ReduceLROnPlateau: it has already seen metrics (best, bad-epoch and cooldown counters are "
             "not at their start), which a plateau node cannot carry; import it before the first step()")
-    lr_nodes = _share([imp.node(scheduler, g, "scheduler", False) for g in range(G)])
+    imp.initial = [float(read_field(grp, "initial_lr", grp["lr"])) for grp in groups]
     if plateau:
         lr_bases = [float(grp["lr"]) for grp in groups]
     elif name == "OneCycleLR":
@@ -427,8 +555,15 @@ def _import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, c
         lr_bases = [float(b) for b in scheduler.base_lrs]
     elif name == "MultiplicativeLR" and k > 0:
         lr_bases = [float(grp["lr"]) for grp in groups]
-    else:
-        lr_bases = [float(grp["initial_lr"]) for grp in groups]
+    elif name in ("SequentialLR", "ChainedScheduler"):
+        lr_bases = _composite_bases(scheduler, lrs, imp.initial)
+    else:  # what it computes from (initial_lr when it was built)
+        lr_bases = [float(b) for b in scheduler.base_lrs]
+    imp.base = lr_bases
+    lr_nodes = [imp.node(scheduler, g, "scheduler", False) for g in range(G)]
+    if check and k == 0 and not plateau:
+        lr_nodes = [_as_built(nd, b, float(grp["lr"]), name) for nd, b, grp in zip(lr_nodes, lr_bases, groups)]
+    lr_nodes = _share(lr_nodes)
     if not plateau:
         lr_nodes = _share([_shift(nd, k) for nd in lr_nodes])
     driven: Dict[str, Tuple[List[float], List[n.Node]]] = {"lr": (lr_bases, lr_nodes)}
