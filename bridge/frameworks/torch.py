@@ -620,9 +620,17 @@ _NATIVE_LEAVES = (n.Step, n.MultiStep, n.Constant, n.Linear, n.Exponential, n.Po
 
 
 def _native_ok(nd: n.Node, top: bool) -> bool:
-    """Does ``nd`` have an exact native twin (recursively)?"""
+    """Does ``nd`` have an exact native twin (recursively) that torch accepts and runs?
+
+    torch refuses ``ConstantLR`` factors outside [0, 1] and divides by a factor of 0 when
+    ``total_iters`` is reached; ``LinearLR`` needs ``0 < start_factor <= 1`` and
+    ``0 <= end_factor <= 1``. ``ConstantLR(total_iters=0)`` keeps its factor in torch while the
+    node's closed form is the base. Those plans get the PlanScheduler instead.
+    """
     if isinstance(nd, n.Constant):
-        return nd.total_iters is not None
+        return nd.total_iters is not None and nd.total_iters > 0 and 0.0 < nd.factor <= 1.0
+    if isinstance(nd, n.Linear):
+        return 0.0 < nd.start_factor <= 1.0 and 0.0 <= nd.end_factor <= 1.0
     if isinstance(nd, n.Polynomial):
         return nd.end_value == 0.0 and not nd.cycle
     if isinstance(nd, n.CosineAnnealing):
