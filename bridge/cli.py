@@ -20,6 +20,7 @@ import json
 import os
 import pprint
 import sys
+import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -420,6 +421,38 @@ def _mindspore_values(plan: Plan, steps: int, field: str) -> Dict[str, np.ndarra
     return {"mindspore-list": lst, "mindspore-cell": cell}
 
 
+def _error_row(name: str, e: BaseException) -> Dict[str, Any]:
+    return {"framework": name, "max_abs": float("nan"), "max_rel": float("nan"), "first_divergent": 0,
+            "ok": False, "note": f"raised {type(e).__name__}: {e}"}
+
+
+def _expression_rows(args: argparse.Namespace, plan: Plan, ours: np.ndarray, bases: np.ndarray, N: int,
+                     field: str) -> List[Dict[str, Any]]:
+    """A torch expression is also compared with torch built from the expression itself (the
+    other rows compare the plan with its own lowering)."""
+    from .spec import build_torch, is_expression
+
+    if not is_expression(args.spec) or not (plan.source or "").startswith("torch expression"):
+        return []
+    from ._frameworks import import_framework
+    from .frameworks.torch import record_torch
+
+    torch = import_framework("torch")
+    name = "torch (source)"
+    groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": float(b)} for b in plan.bases("lr")]
+    opt = torch.optim.SGD(groups, lr=float(plan.bases("lr")[0]), momentum=0.9 if "momentum" in plan.fields else 0.0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sched = build_torch(args.spec, opt, dialect=args.dialect)
+            theirs = record_torch(sched, opt, N, (field,))[field]
+    except BridgeError:
+        raise
+    except Exception as e:  # torch refuses the expression itself
+        return [_error_row(name, e)]
+    return [compare(name, ours, theirs, bases)]
+
+
 def compare(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) -> Dict[str, Any]:
     """One row of the parity table under the contract of the ``name`` target."""
     ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
@@ -468,8 +501,17 @@ def cmd_parity(args: argparse.Namespace) -> int:
     ours = plan.values(N, field)
     bases = plan.bases(field)
     rows = []
+    if "torch" in wanted:
+        rows.extend(_expression_rows(args, plan, ours, bases, N, field))
     for fw in wanted:
-        for name, theirs in framework_values(plan, fw, N, field).items():
+        try:
+            got = framework_values(plan, fw, N, field)
+        except BridgeError:
+            raise
+        except Exception as e:  # the framework refused what it was given: a failed row, not a traceback
+            rows.append(_error_row(fw, e))
+            continue
+        for name, theirs in got.items():
             rows.append(compare(name, ours, theirs, bases))
     print(f"parity of {field} over {N} steps ({plan.source or args.spec})")
     print(f"{'framework':<16}{'max abs err':>14}{'max rel err':>14}{'first divergent':>17}  note")

@@ -35,7 +35,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from .errors import SpecError, UnsupportedError
 from .ir import Plan
 
-__all__ = ["resolve", "parse_expression", "DEFAULT_LR", "TORCH_SIGNATURES", "ONEFLOW_SIGNATURES"]
+__all__ = ["resolve", "parse_expression", "build_torch", "is_expression", "DEFAULT_LR", "TORCH_SIGNATURES", "ONEFLOW_SIGNATURES"]
 
 #: base lr of every param group when an expression is given without ``lr``
 DEFAULT_LR = 0.1
@@ -179,6 +179,21 @@ def _err(node: Optional[ast.AST], what: str, message: str) -> SpecError:
 
 def parse_expression(text: str, *, lr: Optional[Sequence[float]] = None, dialect: Optional[str] = None) -> Plan:
     """The Plan of a torch/OneFlow constructor expression (parsed, never evaluated)."""
+    call, dialect = _parse(text, dialect)
+    bases = _bases(lr)
+    if dialect == "oneflow":
+        return _oneflow_plan(call, bases, text)
+    return _torch_plan(call, bases, text)
+
+
+def _bases(lr: Optional[Sequence[float]]) -> List[float]:
+    bases = [DEFAULT_LR] if lr is None else [float(x) for x in lr]
+    if not bases or not all(math.isfinite(b) and b >= 0 for b in bases):
+        raise SpecError("--lr", "must be one or more finite base lrs >= 0", list(lr or []))
+    return bases
+
+
+def _parse(text: str, dialect: Optional[str]) -> Tuple[_Call, str]:
     if dialect not in (None, "torch", "oneflow"):
         raise SpecError("dialect", "must be 'torch' or 'oneflow'", dialect)
     try:
@@ -195,13 +210,40 @@ def parse_expression(text: str, *, lr: Optional[Sequence[float]] = None, dialect
             raise _err(tree.body, "", "mixes torch-only and OneFlow-only names/arguments; pick one "
                        "framework's constructors (or pass --dialect)")
     sigs = ONEFLOW_SIGNATURES if dialect == "oneflow" else TORCH_SIGNATURES
-    call = _parse_call(tree.body, sigs, dialect, "")
-    bases = [DEFAULT_LR] if lr is None else [float(x) for x in lr]
-    if not bases or not all(math.isfinite(b) and b >= 0 for b in bases):
-        raise SpecError("--lr", "must be one or more finite base lrs >= 0", list(lr or []))
-    if dialect == "oneflow":
-        return _oneflow_plan(call, bases, text)
-    return _torch_plan(call, bases, text)
+    return _parse_call(tree.body, sigs, dialect, ""), dialect
+
+
+def is_expression(spec: str) -> bool:
+    """Whether a SPEC string is a constructor expression (not a file)."""
+    text = spec.strip() if isinstance(spec, str) else ""
+    ext = os.path.splitext(text)[1].lower()
+    return bool(text) and not ("(" not in text and (ext in (".json", ".yaml", ".yml", ".toml", ".py")
+                                                    or os.path.exists(text)))
+
+
+def build_torch(text: str, optimizer: Any, *, dialect: Optional[str] = None) -> Any:
+    """The REAL torch scheduler a torch expression names, built on ``optimizer``.
+
+    Constructors run in the order the expression writes them (arguments first), as Python
+    would run the expression; the optimizer argument is ``optimizer``. For parity checks of
+    an expression against torch itself (``sched-bridge parity``). torch's own errors (a value
+    its constructor refuses) propagate.
+    """
+    call, dialect = _parse(text, dialect)
+    if dialect != "torch":
+        raise SpecError("expression", "is a OneFlow expression, not a torch one", text, show_value=False)
+    from ._frameworks import import_framework
+
+    lrs = import_framework("torch").optim.lr_scheduler
+
+    def make(c: _Call) -> Any:
+        if c.name == "SequentialLR":
+            return lrs.SequentialLR(optimizer, [make(k) for k in c.args["schedulers"]], list(c.args["milestones"]))
+        if c.name == "ChainedScheduler":
+            return lrs.ChainedScheduler([make(k) for k in c.args["schedulers"]], optimizer=optimizer)
+        return getattr(lrs, c.name)(optimizer, **c.args)
+
+    return make(call)
 
 
 def _qualname(f: ast.AST) -> Tuple[str, Optional[str]]:
