@@ -135,7 +135,7 @@ def test_generated_docs_are_current(tmp_path):
 
 
 def test_loader_tables():
-    assert set(mappings.TABLES) == {"optimizers", "param_groups", "param_names"}
+    assert set(mappings.TABLES) == {"optimizers", "param_groups", "param_names", "constructor_args"}
     assert mappings.native_name("Adam", "mindspore.nn", "betas") == ["beta1", "beta2"]
     assert mappings.native_name("Adagrad", "mindspore.nn", "eps") is None
     with pytest.raises(mappings.SpecError):
