@@ -16,7 +16,9 @@ Adding a subcommand is one decorated function::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import pprint
 import sys
@@ -27,8 +29,11 @@ import numpy as np
 
 from . import BridgeError, FrameworkMissingError, Plan, SpecError, UnsupportedError
 from .ir import Field, Group
+from .limits import check_disk, check_memory, check_steps
+from .outputs import Interrupted, atomic_output, atomic_path, check_destination, signals_raise
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGTERM: 143)
 FRAMEWORKS = ("torch", "mindspore", "oneflow")
 
 Handler = Callable[[argparse.Namespace], int]
@@ -56,8 +61,11 @@ def command(name: str, help: str, *, spec: bool = False,
 
 
 def _floats(text: str) -> List[float]:
+    parts = text.split(",")
+    if any(not x.strip() for x in parts):
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        return [float(x) for x in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
@@ -91,6 +99,16 @@ def _positive(text: str) -> int:
     return v
 
 
+def _tolerance(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return v
+
+
 _SPEC_ARGS = [
     arg("spec", metavar="SPEC", help="plan file (.json/.yaml/.toml), MMEngine config (.py), or an expression "
         "like \"StepLR(step_size=30, gamma=0.1)\""),
@@ -114,8 +132,37 @@ def load_plan(args: argparse.Namespace) -> Plan:
 
 def _steps(args: argparse.Namespace, plan: Plan, default: int = 1000) -> int:
     if getattr(args, "steps", None):
-        return int(args.steps)
-    return int(plan.total_steps or default)
+        return check_steps(int(args.steps))
+    n = int(plan.total_steps or default)
+    if n > default and n > 1 << 31:
+        check_steps(n, "--steps", what="steps (the plan's total_steps)")
+    return n
+
+
+def _in_memory(plan: Plan, n: int, cols: int, flag: str = "--steps") -> int:
+    """``n`` after checking that ``n`` x ``cols`` values fit the memory limit (sched_bridge.limits)."""
+    check_steps(n, flag)
+    check_memory(n, cols, flag, advice="pass a smaller --steps, or write them to a file with "
+                 "`sched-bridge values -o FILE` (streamed)")
+    return n
+
+
+def _finite(block: np.ndarray, lo: int, field: str) -> None:
+    """A non-finite value (a schedule that overflows float64) is a bad input, not a result."""
+    if not np.isfinite(block).all():
+        r, c = np.argwhere(~np.isfinite(block))[0]
+        raise SpecError(field, f"the schedule overflows float64 at step {lo + int(r)} (param group {int(c)}: "
+                        f"{block[r, c]!r}); check its factors (gamma, max_lr, ...)", None, show_value=False)
+
+
+@contextlib.contextmanager
+def _output(path: Optional[str], binary: bool = False) -> Any:
+    """stdout for None / '-', else a file replaced atomically when the block succeeds."""
+    if path in (None, "-"):
+        yield sys.stdout.buffer if binary else sys.stdout
+        return
+    with atomic_output(path, binary) as fh:
+        yield fh
 
 
 def _field(plan: Plan, field: str) -> str:
@@ -130,15 +177,6 @@ def _groups(plan: Plan, group: Optional[int]) -> List[int]:
     if not 0 <= group < plan.n_groups:
         raise SpecError("--group", f"must be between 0 and {plan.n_groups - 1}", group)
     return [group]
-
-
-def _out(path: Optional[str], binary: bool = False) -> Any:
-    if path in (None, "-"):
-        return sys.stdout.buffer if binary else sys.stdout
-    try:
-        return open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")
-    except OSError as e:
-        raise BridgeError(f"-o {path}: cannot write ({e.strerror})") from None
 
 
 def _milestones(plan: Plan, field: str = "lr") -> List[int]:
@@ -201,9 +239,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"source: {plan.source or args.spec}")
     print(plan.describe())
     for f in plan.fields:
-        v = plan.values(N, f)
+        lo_v = np.full(plan.n_groups, np.inf)
+        hi_v = np.full(plan.n_groups, -np.inf)
+        done = 0
+        with np.errstate(over="ignore", invalid="ignore"):
+            for block in plan.iter_values(N, f):
+                _finite(block, done, f)
+                lo_v, hi_v = np.minimum(lo_v, block.min(axis=0)), np.maximum(hi_v, block.max(axis=0))
+                done += block.shape[0]
         ms = _milestones(plan, f)
-        print(f"\n{f} over {N} updates: min {v.min(axis=0).tolist()}, max {v.max(axis=0).tolist()}"
+        print(f"\n{f} over {N} updates: min {lo_v.tolist()}, max {hi_v.tolist()}"
               + (f", phases switch at {ms}" if ms else ""))
         marks = sorted({0, 1, N // 2, N - 1} | {m for m in ms if m < N} | {m - 1 for m in ms if 0 < m <= N})
         print(_table(plan, marks, f))
@@ -225,17 +270,24 @@ def cmd_values(args: argparse.Namespace) -> int:
     field = _field(plan, args.field)
     cols = _groups(plan, args.group)
     fmt = args.format or {".npy": "npy", ".json": "json"}.get(os.path.splitext(args.output or "")[1].lower(), "csv")
+    if fmt == "npy" and args.output in (None, "-"):
+        raise SpecError("-o", "--format npy needs an output file", None, show_value=False)
+    if args.output not in (None, "-"):
+        check_destination(args.output)
+        per_row = {"npy": 8 * len(cols), "csv": len(str(N)) + 2 + 25 * len(cols)}.get(fmt, 3 + 25 * len(cols))
+        check_disk(args.output, 128 + N * per_row)
     if fmt == "npy":
-        if args.output in (None, "-"):
-            raise SpecError("-o", "--format npy needs an output file", None, show_value=False)
-        if len(cols) == plan.n_groups:
-            plan.save_npy(args.output, N, field)
-        else:
-            np.save(args.output, plan.group_values(N, field, cols[0]).reshape(N, 1))
+        with atomic_path(args.output) as tmp, np.errstate(over="ignore", invalid="ignore"):
+            if len(cols) == plan.n_groups:
+                plan.save_npy(tmp, N, field)
+                _finite(np.load(tmp, mmap_mode="r"), 0, field)
+            else:
+                vals = plan.group_values(_in_memory(plan, N, 1), field, cols[0]).reshape(N, 1)
+                _finite(vals, 0, field)
+                np.save(tmp, vals)
         return EXIT_OK
-    fh = _out(args.output)
     bar = _Progress(N, "values")
-    try:
+    with _output(args.output) as fh, np.errstate(over="ignore", invalid="ignore"):
         if fmt == "csv":
             fh.write("step," + ",".join(f"group{g}" for g in cols) + "\n")
         else:
@@ -243,6 +295,7 @@ def cmd_values(args: argparse.Namespace) -> int:
         lo = 0
         for block in plan.iter_values(N, field, chunk=1 << 16):
             block = block[:, cols]
+            _finite(block, lo, field)
             if fmt == "csv":
                 fh.write("".join(f"{lo + i}," + ",".join(repr(float(x)) for x in row) + "\n"
                                  for i, row in enumerate(block)))
@@ -252,10 +305,7 @@ def cmd_values(args: argparse.Namespace) -> int:
             bar(lo)
         if fmt == "json":
             fh.write("]}\n")
-    finally:
         bar.close()
-        if fh is not sys.stdout:
-            fh.close()
     return EXIT_OK
 
 
@@ -321,11 +371,16 @@ def cmd_lower(args: argparse.Namespace) -> int:
     if args.to == "mindspore-list":
         if not args.steps and not plan.total_steps:
             raise SpecError("--steps", "is needed for a list (the plan has no total_steps)", None, show_value=False)
-        N = _steps(args, plan)
-        vals = plan.group_values(N, field, group)
+        N = _in_memory(plan, _steps(args, plan), 1)
+        if args.output not in (None, "-"):
+            check_destination(args.output)
+        with np.errstate(over="ignore", invalid="ignore"):
+            vals = plan.group_values(N, field, group)
+        _finite(vals.reshape(-1, 1), 0, field)
         ext = os.path.splitext(args.output or "")[1].lower()
         if ext == ".npy":
-            np.save(args.output, vals)
+            with atomic_path(args.output) as tmp:
+                np.save(tmp, vals)
             return EXIT_OK
         if ext == ".txt":
             return _write_text(args.output, "".join(f"{float(v)!r}\n" for v in vals))
@@ -336,12 +391,8 @@ def cmd_lower(args: argparse.Namespace) -> int:
 
 
 def _write_text(path: Optional[str], text: str) -> int:
-    fh = _out(path)
-    try:
+    with _output(path) as fh:
         fh.write(text)
-    finally:
-        if fh is not sys.stdout:
-            fh.close()
     return EXIT_OK
 
 
@@ -480,7 +531,7 @@ def compare(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) 
     arg("--trace", default=None, metavar="A.csv|A.json",
         help="compare a recorded probe trace with SPEC (a plan spec or another trace) instead"),
     arg("--skipped", type=_ints, default=(), help="with --trace: updates of A that overflowed, e.g. 0,3"),
-    arg("--rtol", type=float, default=None, help="with --trace: relative tolerance (default 2e-6, "
+    arg("--rtol", type=_tolerance, default=None, help="with --trace: relative tolerance (default 2e-6, "
         "float32 frameworks; use 1e-12 between float64 ones)"),
 ])
 def cmd_parity(args: argparse.Namespace) -> int:
@@ -490,7 +541,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
         return _parity_trace(args)
     plan = load_plan(args)
     field = _field(plan, args.field)
-    N = int(args.steps or min(plan.total_steps or 10_000, 10_000))
+    N = _in_memory(plan, int(args.steps or min(plan.total_steps or 10_000, 10_000)), 2 * plan.n_groups)
     wanted = args.frameworks or [f for f in FRAMEWORKS if available(f)]
     missing = [f for f in wanted if not available(f)]
     if missing:
@@ -580,7 +631,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         obj = load_config(args.spec, trust=args.trust)
     else:
         obj = load_plan(args)
-    steps = args.steps or (obj.total_steps if isinstance(obj, Plan) else None)
+    steps = check_steps(args.steps) if args.steps else (obj.total_steps if isinstance(obj, Plan) else None)
     findings = lint(obj, total_steps=steps, epoch_length=args.epoch_length, max_epochs=args.max_epochs,
                     max_iters=args.max_iters, select=args.select, ignore=args.ignore)
     print(format_findings(findings, explain=args.explain))
@@ -597,18 +648,28 @@ def _size(text: str) -> Tuple[float, float]:
         w, h = (float(x) for x in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in inches like 8x4.5, got {text!r}") from None
-    if w <= 0 or h <= 0:
-        raise argparse.ArgumentTypeError(f"width and height must be > 0, got {text!r}")
+    if not (math.isfinite(w) and math.isfinite(h) and 0 < w <= _MAX_INCHES and 0 < h <= _MAX_INCHES):
+        raise argparse.ArgumentTypeError(f"width and height must be > 0 and <= {_MAX_INCHES} inches, got {text!r}")
     return w, h
+
+
+#: plot limits: matplotlib refuses images over 2**16 pixels a side; 100 inches is a wall poster
+_MAX_INCHES, _MAX_PIXELS_SIDE = 100.0, 1 << 15
 
 
 def plot_plan(plan: Plan, path: str, *, steps: int, field: str = "lr", overlay: Sequence[str] = (),
               log: bool = False, size: Tuple[float, float] = (8.0, 4.5), dpi: int = 100,
               title: Optional[str] = None) -> None:
     """Draw ``field`` per group (plus framework overlays and phase marks) into a .png / .svg file."""
+    check_destination(path)
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".png", ".svg"):
         raise SpecError("-o", "must end in .png or .svg", path)
+    px = max(size) * dpi
+    if px > _MAX_PIXELS_SIDE:
+        raise SpecError("--dpi", f"--size {size[0]:g}x{size[1]:g} at --dpi {dpi} is {px:.0f} pixels wide, more "
+                        f"than {_MAX_PIXELS_SIDE}; lower --dpi or --size", dpi)
+    _in_memory(plan, steps, plan.n_groups * (1 + len(overlay)))
     try:
         import matplotlib
     except ImportError:
@@ -642,7 +703,8 @@ def plot_plan(plan: Plan, path: str, *, steps: int, field: str = "lr", overlay: 
         ax.set_title(textwrap.fill(title or (plan.source or "schedule"), max(20, int(size[0] * 11))), fontsize=9)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-        fig.savefig(path, dpi=dpi)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi)
     finally:
         plt.close(fig)
 
@@ -747,6 +809,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         if args.output in (None, "-"):
             print(plan.to_json())
         else:
+            check_destination(args.output)
             plan.dump(args.output)
         return EXIT_OK
     entries = to_mmengine(plan, check_steps=args.steps)
@@ -859,7 +922,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return EXIT_INPUT
     try:
-        return int(args.func(args))
+        with signals_raise():
+            return int(args.func(args))
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM / SIGHUP (outputs.Interrupted)
+        if args.debug:
+            raise
+        sig = e.signum if isinstance(e, Interrupted) else 2
+        print(f"sched-bridge {args.cmd}: interrupted ({'SIGINT' if sig == 2 else str(e)}); "
+              "no output file was changed", file=sys.stderr)
+        return 128 + sig
     except (FrameworkMissingError, UnsupportedError) as e:
         if args.debug:
             raise

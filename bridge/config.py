@@ -44,10 +44,19 @@ def load_config(path: PathLike, *, trust: bool = False) -> Dict[str, Any]:
     raises :class:`SpecError` naming file, line and why.
     """
     p = os.path.abspath(os.fspath(path))
+    if os.path.isdir(p):
+        raise SpecError("path", "is a directory, not a config file", os.fspath(path))
     if not os.path.isfile(p):
         raise SpecError("path", "no such config file", os.fspath(path))
     if trust and p.endswith(".py"):
-        return _trusted(p)
+        try:
+            return _trusted(p)
+        except SpecError:
+            raise
+        except Exception as e:  # the config's own code failed: report it, as a bad input
+            msg = str(e).splitlines()[0] if str(e) else ""
+            raise SpecError(p, f"executing the config (--trust / trust=True) failed: {type(e).__name__}: {msg}",
+                            None, show_value=False) from None
     return _load(p, stack=())
 
 
@@ -58,23 +67,19 @@ def _load(p: str, stack: tuple) -> Dict[str, Any]:
     if ext == ".py":
         return _load_py(p, stack)
     if ext in (".json", ".yaml", ".yml"):
-        with open(p, encoding="utf-8") as f:
-            text = f.read()
+        from .ir.io import _no_duplicates, decode_utf8, load_yaml
+
+        with open(p, "rb") as f:
+            text = decode_utf8(f.read(), p)
         if ext == ".json":
             try:
-                raw = json.loads(text)
+                raw = json.loads(text, object_pairs_hook=_no_duplicates)
             except json.JSONDecodeError as e:
                 raise SpecError(f"{p}:{e.lineno}", f"invalid JSON ({e.msg})", None, show_value=False) from None
+            except (RecursionError, ValueError) as e:
+                raise SpecError(p, f"invalid JSON ({str(e).splitlines()[0][:120]})", None, show_value=False) from None
         else:
-            try:
-                import yaml
-            except ImportError:
-                raise SpecError(p, "reading YAML needs PyYAML: pip install 'sched-bridge[yaml]'", None,
-                                show_value=False) from None
-            try:
-                raw = yaml.safe_load(text)
-            except yaml.YAMLError as e:
-                raise SpecError(p, f"invalid YAML ({e})", None, show_value=False) from None
+            raw = load_yaml(text, p)
         if not isinstance(raw, dict):
             raise SpecError(p, "a config file must hold a mapping at the top", type(raw).__name__)
         base_files = raw.pop("_base_", None)
@@ -197,7 +202,11 @@ class _Eval:
         return tuple(self(e) for e in node.elts)
 
     def _Set(self, node: ast.Set) -> Any:
-        return {self(e) for e in node.elts}
+        items = [self(e) for e in node.elts]
+        try:
+            return set(items)
+        except TypeError:
+            raise _Refused(node, "a set item must be hashable (a number or a string)") from None
 
     def _Dict(self, node: ast.Dict) -> Any:
         out: Dict[Any, Any] = {}
@@ -208,7 +217,11 @@ class _Eval:
                     raise _Refused(v, "** needs a dict")
                 out.update(other)
             else:
-                out[self(k)] = self(v)
+                key = self(k)
+                try:
+                    out[key] = self(v)
+                except TypeError:
+                    raise _Refused(k, f"a {type(key).__name__} cannot be a dict key") from None
         return out
 
     def _Call(self, node: ast.Call) -> Any:
@@ -251,6 +264,8 @@ class _Eval:
             raise _Refused(node, f"arithmetic on {type(a).__name__} and {type(b).__name__} is not read")
         if isinstance(node.op, ast.Pow) and _isnum(b) and abs(b) > 1000:
             raise _Refused(node, "exponent too large")
+        if _int(a) and _int(b) and _result_bits(node.op, a, b) > MAX_INT_BITS:
+            raise _Refused(node, f"the result is too large (an integer of more than {MAX_INT_BITS} bits)")
         try:
             return op(a, b)
         except (ArithmeticError, ValueError) as e:
@@ -274,12 +289,34 @@ class _Eval:
             st = self(sl.step) if sl.step else None
             if not isinstance(val, (list, tuple)):
                 raise _Refused(node, "slicing needs a list")
-            return val[lo:hi:st]
+            try:
+                return val[lo:hi:st]
+            except (TypeError, ValueError) as e:
+                raise _Refused(node, f"bad slice ({e})") from None
         key = self(sl)
         try:
             return _copy(val[key])
         except (KeyError, IndexError, TypeError):
             raise _Refused(node, f"no item {key!r}") from None
+
+
+#: Largest integer the literal reader computes, and most values one assignment may expand to.
+MAX_INT_BITS = 4096
+MAX_VALUES = 1_000_000
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _result_bits(op: ast.operator, a: int, b: int) -> int:
+    """An upper bound on the bits of ``a op b`` for ints, computed without computing it."""
+    la, lb = a.bit_length(), b.bit_length()
+    if isinstance(op, ast.Pow):
+        return 0 if b < 0 or la <= 1 else la * b
+    if isinstance(op, ast.Mult):
+        return la + lb
+    return max(la, lb) + 1
 
 
 def _isnum(v: Any) -> bool:
@@ -299,15 +336,28 @@ def _copy(v: Any) -> Any:
 
 
 def _load_py(p: str, stack: tuple) -> Dict[str, Any]:
-    with open(p, encoding="utf-8") as f:
-        src = f.read()
+    from .ir.io import _expanded_size, decode_utf8
+
+    with open(p, "rb") as f:
+        src = decode_utf8(f.read(), p)
     # MMEngine's text substitution: {{_base_.a.b}} -> the base value
     src = _BASE_REF.sub(lambda m: "_base_." + m.group(1), src)
     try:
         tree = ast.parse(src, filename=p)
     except SyntaxError as e:
         raise SpecError(f"{p}:{e.lineno}", f"syntax error ({e.msg})", None, show_value=False) from None
+    except (RecursionError, MemoryError):
+        raise SpecError(p, "is nested too deeply to parse (an expression of thousands of nested terms)", None,
+                        show_value=False) from None
+    try:
+        return _eval_module(p, src, tree, stack, _expanded_size)
+    except RecursionError:
+        raise SpecError(p, "an expression is nested too deeply to read (thousands of nested terms)", None,
+                        show_value=False) from None
 
+
+def _eval_module(p: str, src: str, tree: ast.Module, stack: tuple, size: Callable[[Any, Dict[int, int]], int]
+                 ) -> Dict[str, Any]:
     def refuse(node: ast.AST, why: str) -> SpecError:
         line = getattr(node, "lineno", "?")
         text = src.splitlines()[line - 1].strip() if isinstance(line, int) else ""
@@ -336,6 +386,9 @@ def _load_py(p: str, stack: tuple) -> Dict[str, Any]:
                 val = ev(st.value)
             except _Refused as e:
                 raise refuse(e.node, e.why) from None
+            if size(val, {}) > MAX_VALUES:
+                raise refuse(st, f"the value is too large (more than {MAX_VALUES} items once shared parts are "
+                             "counted each time)")
             for t in st.targets:
                 _bind(t, val, ev.env, refuse)
                 imported.difference_update(n.id for n in ast.walk(t) if isinstance(n, ast.Name))

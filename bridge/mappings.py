@@ -22,6 +22,7 @@ else:  # pragma: no cover - Python 3.9/3.10
 
 __all__ = [
     "TABLES",
+    "constructor_rules",
     "data_dir",
     "load",
     "optimizers",
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 #: The tables shipped, by name (file ``mappings/<name>.toml``).
-TABLES = ("optimizers", "param_groups", "param_names")
+TABLES = ("optimizers", "param_groups", "param_names", "constructor_args")
 
 #: Framework keys used in the tables.
 FRAMEWORKS = ("torch", "oneflow", "mindspore.nn", "mindspore.experimental")
@@ -64,6 +65,11 @@ def load(name: str) -> Dict[str, Any]:
     if name not in TABLES:
         raise SpecError("table", f"must be one of {', '.join(TABLES)}", name)
     return _load(name)
+
+
+def constructor_rules(dialect: str) -> Dict[str, Dict[str, Dict[str, Any]]]:
+    """``{class: {argument: rule}}`` of ``mappings/constructor_args.toml`` for ``torch`` / ``oneflow``."""
+    return load("constructor_args").get(dialect, {})
 
 
 def optimizers() -> Dict[str, Dict[str, Any]]:

@@ -103,6 +103,8 @@ def resolve(spec: str, *, lr: Optional[Sequence[float]] = None, dialect: Optiona
     text = spec.strip()
     ext = os.path.splitext(text)[1].lower()
     if "(" not in text and (ext in (".json", ".yaml", ".yml", ".toml", ".py") or os.path.exists(text)):
+        if os.path.isdir(text):
+            raise SpecError("SPEC", "is a directory; give a plan file, a config or an expression", text)
         if not os.path.isfile(text):
             raise SpecError("SPEC", "no such file", text)
         if ext == ".py":
@@ -141,6 +143,9 @@ def _from_config(path: str, trust: bool, epoch_length: Optional[int], max_epochs
         betas = opt.get("betas")
         if isinstance(betas, (list, tuple)) and betas:
             bases["betas[0]"] = float(betas[0])
+        for k, v in bases.items():
+            if not (math.isfinite(v) and v >= 0):
+                raise SpecError(f"{path}: optim_wrapper.optimizer.{k}", "must be a finite number >= 0", v)
     if lr is not None:
         bases["lr"] = list(lr)
     if "lr" not in bases:
@@ -196,6 +201,8 @@ def _bases(lr: Optional[Sequence[float]]) -> List[float]:
 def _parse(text: str, dialect: Optional[str]) -> Tuple[_Call, str]:
     if dialect not in (None, "torch", "oneflow"):
         raise SpecError("dialect", "must be 'torch' or 'oneflow'", dialect)
+    if not isinstance(text, str):
+        raise SpecError("expression", "must be a string such as 'StepLR(step_size=30)'", text)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
@@ -341,7 +348,82 @@ def _parse_call(node: ast.AST, sigs: Mapping[str, Tuple[Tuple[str, Any], ...]], 
             bound[p] = _literal(raw[p], name, p)
     if name == "CyclicLR" and bound["scale_fn"] is not None:
         raise _err(raw["scale_fn"], "CyclicLR.scale_fn", "a custom scale_fn is Python code; use mode=")
+    _check_args(name, bound, raw, dialect, where)
     return _Call(name, bound, getattr(node, "col_offset", 0))
+
+
+#: the largest whole number an argument may hold (steps are int64 in the evaluator)
+_INT_LIMIT = 2**62
+
+
+def _check_args(name: str, bound: Dict[str, Any], raw: Mapping[str, ast.AST], dialect: str, where: str) -> None:
+    """Check the arguments given to ``name`` against ``mappings/constructor_args.toml``."""
+    from .mappings import constructor_rules
+
+    rules = constructor_rules(dialect).get(name, {})
+    for p, rule in rules.items():
+        if p not in raw:
+            continue  # the constructor's default
+        v = bound[p]
+        problem = _broken_rule(v, rule)
+        if problem is None and name == "SequentialLR" and p == "milestones" and \
+                isinstance(bound.get("schedulers"), list) and len(v) != len(bound["schedulers"]) - 1:
+            problem = f"must hold one milestone fewer than the {len(bound['schedulers'])} schedulers"
+            rule = {"framework": "Sequential Schedulers expects number of schedulers provided to be one more "
+                                 "than the number of milestone points"}
+        if problem is None:
+            continue
+        fw = "torch" if dialect == "torch" else "OneFlow"
+        if rule.get("framework"):
+            problem += f" ({fw} refuses it: {rule['framework']!r})"
+        elif rule.get("why"):
+            problem += f" ({rule['why']})"
+        path = f"{name}.{p}" if not where else f"{where} > {name}.{p}"
+        err = _err(raw[p], path, problem)
+        raise SpecError(err.path, problem, v)
+
+
+def _broken_rule(v: Any, rule: Mapping[str, Any]) -> Optional[str]:
+    """What is wrong with ``v`` under ``rule`` (a constructor_args.toml entry), or None."""
+    kind = rule["type"]
+    if kind in ("ints", "numbers") or (kind.endswith("_or_numbers") and isinstance(v, list)) or \
+            (kind == "bool_or_bools" and isinstance(v, list)):
+        if not isinstance(v, list):
+            return "must be a list"
+        each = {"ints": "int", "numbers": "number", "bool_or_bools": "bool"}.get(kind, "number")
+        for i, x in enumerate(v):
+            bad = _broken_rule(x, {**rule, "type": each})
+            if bad is not None:
+                return f"item [{i}] {bad}"
+        if rule.get("increasing") and any(b <= a for a, b in zip(v, v[1:])):
+            return "must be increasing"
+        return None
+    if kind == "bool_or_bools":
+        kind = "bool"
+    if kind == "bool":
+        return None if isinstance(v, bool) else "must be True or False"
+    if kind == "str":
+        if not isinstance(v, str) or v not in rule.get("choices", [v]):
+            return "must be one of " + ", ".join(repr(c) for c in rule["choices"])
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return "must be a whole number" if kind == "int" else "must be a number"
+    if kind == "int" and not isinstance(v, int):
+        return "must be a whole number"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "must be finite"
+    if isinstance(v, int) and abs(v) > _INT_LIMIT:
+        return f"must be at most 2**62 in size ({_INT_LIMIT})"
+    lo, hi, gt, lt = rule.get("min"), rule.get("max"), rule.get("gt"), rule.get("lt")
+    if lo is not None and v < lo:
+        return f"must be >= {lo}"
+    if gt is not None and v <= gt:
+        return f"must be > {gt}"
+    if hi is not None and v > hi:
+        return f"must be <= {hi}"
+    if lt is not None and v >= lt:
+        return f"must be < {lt}"
+    return None
 
 
 def _literal(node: ast.AST, name: str, p: str) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import SpecError
 from .ir import Plan
 
 __all__ = ["assert_same_schedule", "schedule_values"]
@@ -23,6 +24,8 @@ __all__ = ["assert_same_schedule", "schedule_values"]
 
 def schedule_values(obj: Any, steps: int, field: str = "lr") -> np.ndarray:
     """Per-step values of ``obj`` as a float64 array ``(steps, groups)`` (row t = update t)."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise SpecError("steps", "must be a whole number >= 0", steps)
     steps = int(steps)
     if isinstance(obj, Plan):
         return obj.values(steps, field)
@@ -65,7 +68,11 @@ def schedule_values(obj: Any, steps: int, field: str = "lr") -> np.ndarray:
         arr = np.asarray(cell.asnumpy(), dtype=np.float64).reshape(-1)
         return np.broadcast_to(arr, (steps,)).reshape(steps, 1).copy()
     if isinstance(obj, (list, tuple, np.ndarray)) or hasattr(obj, "__array__"):
-        arr = np.asarray(obj, dtype=np.float64)
+        try:
+            arr = np.asarray(obj, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as e:
+            raise SpecError("schedule", f"a list/array of per-step values must hold numbers ({e})",
+                            obj) from None
         if arr.ndim == 1:
             return _pad(arr, steps, "the list")
         if arr.ndim == 2:
@@ -73,8 +80,9 @@ def schedule_values(obj: Any, steps: int, field: str = "lr") -> np.ndarray:
                 raise AssertionError(f"the array has {arr.shape[0]} rows, fewer than steps={steps}")
             return arr[:steps]
         raise AssertionError(f"expected a 1-D or 2-D array of per-step values, got shape {arr.shape}")
-    raise TypeError(f"cannot read a schedule from {type(obj).__name__}: pass a bridge.Plan, a torch / OneFlow "
-                    "scheduler, a MindSpore cell or Tensor, or a list/array of per-step values")
+    raise SpecError("schedule", f"cannot read a schedule from a {type(obj).__name__}: pass a bridge.Plan, a "
+                    "torch / OneFlow scheduler, a MindSpore cell or Tensor, or a list/array of per-step values",
+                    obj)
 
 
 def _is_torch_scheduler(obj: Any) -> bool:

@@ -128,14 +128,14 @@ def test_mindspore_group_keys_are_exactly_the_accepted_ones(ms):
 def test_generated_docs_are_current(tmp_path):
     tool = ROOT / "tools" / "gen_mapping_docs.py"
     subprocess.run([sys.executable, str(tool), "--out", str(tmp_path)], check=True, cwd=ROOT)
-    for page in ("optimizers.md", "param-groups.md"):
+    for page in ("optimizers.md", "param-groups.md", "expression-args.md"):
         fresh = (tmp_path / page).read_text(encoding="utf-8")
         committed = (ROOT / "docs" / page).read_text(encoding="utf-8")
         assert committed == fresh, f"docs/{page} is stale: run python tools/gen_mapping_docs.py"
 
 
 def test_loader_tables():
-    assert set(mappings.TABLES) == {"optimizers", "param_groups", "param_names"}
+    assert set(mappings.TABLES) == {"optimizers", "param_groups", "param_names", "constructor_args"}
     assert mappings.native_name("Adam", "mindspore.nn", "betas") == ["beta1", "beta2"]
     assert mappings.native_name("Adagrad", "mindspore.nn", "eps") is None
     with pytest.raises(mappings.SpecError):

@@ -74,7 +74,7 @@ def test_lists_groups_and_bad_inputs():
     assert_same_schedule([1.0, 1.0], np.ones((2, 3)), steps=2)  # one group vs three
     with pytest.raises(AssertionError, match="fewer than steps=3"):
         assert_same_schedule([1.0, 2.0], [1.0, 2.0, 3.0], steps=3)
-    with pytest.raises(TypeError, match="cannot read a schedule"):
+    with pytest.raises(bridge.SpecError, match="cannot read a schedule"):
         schedule_values(object(), 3)
 
 

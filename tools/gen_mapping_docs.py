@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Render docs/optimizers.md and docs/param-groups.md from mappings/*.toml.
+"""Render docs/optimizers.md, docs/param-groups.md and docs/expression-args.md from mappings/*.toml.
 
     python tools/gen_mapping_docs.py            # rewrite docs/
     python tools/gen_mapping_docs.py --check    # exit 1 if docs/ is stale
@@ -258,7 +258,47 @@ def render_groups() -> str:
     return "".join(out).rstrip("\n") + "\n"
 
 
-PAGES = {"optimizers.md": render_optimizers, "param-groups.md": render_groups}
+ARGS_INTRO = """\
+# What an expression's constructors accept
+
+`sched-bridge SPEC` expressions (`"StepLR(step_size=30)"`, `bridge.spec.parse_expression`)
+are checked argument by argument against `mappings/constructor_args.toml` before
+anything is built. A value the framework itself refuses is refused with the
+framework's own message quoted; a value the framework accepts but that makes no
+schedule (a zero period, a negative milestone, a typo in a mode) is refused with
+the reason. `tests/test_constructor_args.py` builds the real torch and OneFlow
+classes with values just outside every quoted rule and checks that they refuse.
+"""
+
+
+def _rule(r: Dict[str, Any]) -> str:
+    kind = {"int": "whole number", "number": "number", "str": "string", "bool": "True/False",
+            "ints": "list of whole numbers", "numbers": "list of numbers",
+            "number_or_numbers": "number (or one per group)", "bool_or_bools": "True/False (or a list)"}[r["type"]]
+    parts = [kind]
+    if "choices" in r:
+        parts.append("one of " + ", ".join(f"`{c!r}`" for c in r["choices"]))
+    for key, sym in (("min", ">="), ("gt", ">"), ("max", "<="), ("lt", "<")):
+        if key in r:
+            parts.append(f"{sym} {r[key]}")
+    if r.get("increasing"):
+        parts.append("increasing")
+    return ", ".join(parts)
+
+
+def render_args() -> str:
+    out = [HEADER, ARGS_INTRO]
+    for dialect, title in (("torch", "PyTorch 2.13"), ("oneflow", "OneFlow 0.9")):
+        out.append(f"\n## {title}\n\n| constructor | argument | accepts | whose rule |\n|---|---|---|---|\n")
+        for cls, args in mappings.constructor_rules(dialect).items():
+            for arg, r in args.items():
+                who = f"{FW_TITLE[dialect]}: {_esc(r['framework'])!s}" if r.get("framework") else \
+                    _esc(r.get("why", "-"))
+                out.append(f"| `{cls}` | `{arg}` | {_esc(_rule(r))} | {who} |\n")
+    return "".join(out)
+
+
+PAGES = {"optimizers.md": render_optimizers, "param-groups.md": render_groups, "expression-args.md": render_args}
 
 
 def main(argv: List[str] | None = None) -> int:

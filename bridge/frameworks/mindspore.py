@@ -932,9 +932,21 @@ def from_mindspore(obj_or_name: Any, *args: Any, **kwargs: Any) -> Plan:
     if hasattr(vals, "asnumpy"):
         vals = vals.asnumpy()
     if isinstance(vals, (list, tuple, np.ndarray)):
-        arr = np.asarray(vals, dtype=np.float64) if not isinstance(vals, np.ndarray) else vals.astype(np.float64)
+        if isinstance(vals, (list, tuple)):
+            for i, x in enumerate(vals):
+                if isinstance(x, (list, tuple)):
+                    break  # the shape check below names it
+                if isinstance(x, bool) or not isinstance(x, (int, float, np.number)):
+                    raise SpecError(f"values[{i}]", "must be a number (MindSpore refuses other types)", x)
+        try:
+            arr = np.asarray(vals, dtype=np.float64) if not isinstance(vals, np.ndarray) else vals.astype(np.float64)
+        except (TypeError, ValueError) as e:
+            raise SpecError("values", f"must be a 1-D list of numbers ({e})", None, show_value=False) from None
         if arr.ndim != 1 or arr.size == 0:
             raise SpecError("values", "must be a non-empty 1-D list of per-step values", np.shape(arr))
+        bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
+        if bad.size:
+            raise SpecError(f"values[{int(bad[0])}]", "must be a finite number >= 0", float(arr[bad[0]]))
         return Plan.single(n.Table(arr, after="error"),  # type: ignore[arg-type]
                            base=float(arr[0]), total_steps=int(arr.size),
                            source="mindspore dynamic lr list")

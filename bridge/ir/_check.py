@@ -7,6 +7,10 @@ from typing import Any, Optional, Sequence
 
 from ..errors import SpecError
 
+#: Largest magnitude of a whole-number field (steps, sizes, milestones): steps are int64
+#: in the evaluator, and no run comes near 2**62 updates.
+INT_LIMIT = 2**62
+
 
 def _is_real(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -21,7 +25,10 @@ def real(path: str, v: Any, *, positive: bool = False, nonneg: bool = False,
             pass
     if not _is_real(v):
         raise SpecError(path, "must be a number", v)
-    f = float(v)
+    try:
+        f = float(v)
+    except OverflowError:  # an int beyond float64
+        raise SpecError(path, "must be finite (it is beyond the float64 range)", v) from None
     if not math.isfinite(f):
         raise SpecError(path, "must be finite", v)
     if positive and not f > 0:
@@ -45,6 +52,8 @@ def integer(path: str, v: Any, *, lo: Optional[int] = None) -> int:
         v = int(v)
     if isinstance(v, bool) or not isinstance(v, int):
         raise SpecError(path, "must be an integer", v)
+    if abs(v) > INT_LIMIT:
+        raise SpecError(path, f"must be at most 2**62 ({INT_LIMIT}) in size", v)
     if lo is not None and v < lo:
         raise SpecError(path, f"must be >= {lo}", v)
     return v
@@ -61,6 +70,12 @@ def opt_real(path: str, v: Any, **kw: Any) -> Optional[float]:
 def boolean(path: str, v: Any) -> bool:
     if not isinstance(v, bool):
         raise SpecError(path, "must be true or false", v)
+    return v
+
+
+def text(path: str, v: Any) -> str:
+    if not isinstance(v, str):
+        raise SpecError(path, "must be a string", type(v).__name__)
     return v
 
 

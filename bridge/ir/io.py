@@ -14,6 +14,8 @@ SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 
 
 def _kind(path: Any) -> str:
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise SpecError("path", "must be a file name (str or os.PathLike)", path)
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext not in SUFFIXES:
         raise SpecError(str(path), "unknown file type; use .json, .yaml, .yml or .toml", ext or "(none)",
@@ -21,31 +23,123 @@ def _kind(path: Any) -> str:
     return SUFFIXES[ext]
 
 
+#: Most values a YAML document may expand to through its aliases (``*name``): a few
+#: lines of anchors can otherwise stand for billions of values (an "alias bomb").
+YAML_MAX_VALUES = 1_000_000
+
+
 def read_file(path: Any) -> Any:
-    """Parse a JSON/YAML/TOML file into plain Python data (nothing is executed)."""
+    """Parse a JSON/YAML/TOML file into plain Python data (nothing is executed).
+
+    Duplicate keys are refused (the formats let the last one win silently), and so
+    are YAML aliases that expand beyond :data:`YAML_MAX_VALUES` values.
+    """
     kind = _kind(path)
+    if os.path.isdir(path):
+        raise SpecError(str(path), "is a directory, not a plan file", None, show_value=False)
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
     except OSError as e:
         raise BridgeError(f"{path}: cannot read ({e.strerror})") from None
+    text = decode_utf8(raw, str(path))
     try:
         if kind == "json":
-            return json.loads(raw.decode("utf-8"))
+            return json.loads(text, object_pairs_hook=_no_duplicates)
         if kind == "yaml":
-            yaml = _yaml()
-            return yaml.safe_load(raw.decode("utf-8"))
+            return load_yaml(text, str(path))
         if sys.version_info >= (3, 11):
             import tomllib
         else:  # pragma: no cover - python < 3.11
             import tomli as tomllib
-        return tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(text)
     except BridgeError:
         raise
+    except RecursionError:
+        raise SpecError(str(path), f"is nested too deeply to read as {kind.upper()}", None,
+                        show_value=False) from None
     except Exception as e:  # parse errors of the three formats
-        line = getattr(e, "lineno", None) or getattr(getattr(e, "problem_mark", None), "line", None)
+        line = getattr(e, "lineno", None)
         where = f" (line {line})" if line else ""
-        raise SpecError(str(path), f"is not valid {kind.upper()}{where}: {e}", None, show_value=False) from None
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "integer string conversion" in msg:
+            msg = "a number has more than 4300 digits"
+        raise SpecError(str(path), f"is not valid {kind.upper()}{where}: {msg}", None, show_value=False) from None
+
+
+def decode_utf8(raw: bytes, where: str) -> str:
+    """``raw`` as text; a file that is not UTF-8 is a SpecError naming the byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(where, f"is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+                        "save it as UTF-8", None, show_value=False) from None
+
+
+def _no_duplicates(pairs: List[Any]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise SpecError(str(k), "appears twice in the same mapping (which one is meant?)", v)
+        out[k] = v
+    return out
+
+
+def load_yaml(text: str, where: str) -> Any:
+    """``yaml.safe_load`` that refuses duplicate keys and alias bombs; errors are SpecErrors."""
+    yaml = _yaml()
+
+    class Loader(yaml.SafeLoader):  # type: ignore[name-defined, misc]
+        pass
+
+    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            try:
+                dup = key in seen
+                seen.add(key)
+            except TypeError:
+                raise SpecError(where, f"line {key_node.start_mark.line + 1}: a mapping key must be a "
+                                "string or a number", None, show_value=False) from None
+            if dup:
+                raise SpecError(f"{where}: {key}", f"appears twice in the same mapping (line "
+                                f"{key_node.start_mark.line + 1})", None, show_value=False)
+        return loader.construct_mapping(node, deep=deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        data = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        what = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError(where, f"is not valid YAML{line}: {what}", None, show_value=False) from None
+    except RecursionError:
+        raise SpecError(where, "is nested too deeply to read as YAML", None, show_value=False) from None
+    size = _expanded_size(data, {})
+    if size > YAML_MAX_VALUES:
+        raise SpecError(where, f"its aliases (*name) expand to {size} values, more than the "
+                        f"{YAML_MAX_VALUES} sched-bridge reads (an alias bomb?)", None, show_value=False)
+    return data
+
+
+def _expanded_size(v: Any, memo: Dict[int, int]) -> int:
+    """How many values ``v`` stands for once shared (aliased) parts are counted each time."""
+    if not isinstance(v, (dict, list)):
+        return 1
+    got = memo.get(id(v))
+    if got is not None:
+        return got
+    memo[id(v)] = 1  # a recursive alias counts once
+    items = list(v.items()) if isinstance(v, dict) else [(None, x) for x in v]
+    n = 1
+    for k, x in items:
+        n += _expanded_size(x, memo) + (0 if k is None else 1)
+        if n > YAML_MAX_VALUES:
+            break
+    memo[id(v)] = n
+    return n
 
 
 def dump_file(data: Dict[str, Any], path: Any) -> None:
@@ -56,7 +150,9 @@ def dump_file(data: Dict[str, Any], path: Any) -> None:
         text = _yaml().safe_dump(data, sort_keys=False)
     else:
         text = to_toml(data)
-    with open(path, "w", encoding="utf-8") as fh:
+    from ..outputs import atomic_output
+
+    with atomic_output(path, flag="path") as fh:
         fh.write(text)
 
 

@@ -650,7 +650,15 @@ class Table(Node):
     def _validate(self) -> None:
         import numpy as np
 
-        arr = np.asarray(self.values, dtype=np.float64) if not isinstance(self.values, np.ndarray) else self.values.astype(np.float64)
+        try:
+            arr = np.asarray(self.values, dtype=np.float64) if not isinstance(self.values, np.ndarray) \
+                else self.values.astype(np.float64)
+        except (TypeError, ValueError, OverflowError):
+            bad_i = next((i for i, x in enumerate(self.values) if not is_finite_number(x)), 0) \
+                if isinstance(self.values, (list, tuple)) else None
+            if bad_i is None:
+                raise SpecError("values", "must be a non-empty list of numbers", _short(self.values)) from None
+            raise SpecError(f"values[{bad_i}]", "must be a number", _short(self.values[bad_i])) from None
         if arr.ndim != 1 or arr.size == 0:
             raise SpecError("values", "must be a non-empty list of numbers", _short(self.values))
         bad = np.flatnonzero(~np.isfinite(arr))
@@ -940,10 +948,17 @@ def _prefix(e: SpecError, prefix: str) -> SpecError:
     return SpecError(path, e.reason, e.value, show_value=e.show_value)
 
 
-def node_from_dict(d: Any, path: str = "schedule") -> Node:
+#: Deepest nesting of composite nodes read from a dict (no framework composes deeper).
+MAX_DEPTH = 64
+
+
+def node_from_dict(d: Any, path: str = "schedule", _depth: int = 0) -> Node:
     """Build a node from its dict form; errors carry ``path``."""
     if isinstance(d, Node):
         return d
+    if _depth > MAX_DEPTH:
+        raise SpecError(path, f"is nested too deeply (more than {MAX_DEPTH} composite levels); "
+                        "flatten the composition or tabulate part of it", None, show_value=False)
     if not isinstance(d, dict):
         raise SpecError(path, "must be a mapping with a 'kind'", d)
     if "kind" not in d:
@@ -969,16 +984,16 @@ def node_from_dict(d: Any, path: str = "schedule") -> Node:
             continue
         v = d[name]
         if name == "schedule":
-            v = node_from_dict(v, f"{path}.schedule")
+            v = node_from_dict(v, f"{path}.schedule", _depth + 1)
         elif name == "schedules" and isinstance(v, list):
-            v = tuple(node_from_dict(x, f"{path}.schedules[{i}]") for i, x in enumerate(v))
+            v = tuple(node_from_dict(x, f"{path}.schedules[{i}]", _depth + 1) for i, x in enumerate(v))
         elif name == "windows" and isinstance(v, list):
             ws = []
             for i, w in enumerate(v):
                 wp = f"{path}.windows[{i}]"
                 if isinstance(w, dict) and "schedule" in w:
                     w = dict(w)
-                    w["schedule"] = node_from_dict(w["schedule"], f"{wp}.schedule")
+                    w["schedule"] = node_from_dict(w["schedule"], f"{wp}.schedule", _depth + 1)
                     try:
                         w = Window(**w)
                     except TypeError as e:

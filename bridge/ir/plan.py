@@ -481,10 +481,10 @@ def from_dict(d: Any) -> Plan:
                             missing[0], show_value=False)
         fs = {}
         for k, b in base.items():
-            try:
-                bv = c.real(f"{p}.base.{k}", b)
-            except SpecError:
-                raise
+            bv = c.real(f"{p}.base.{k}", b)
+            if bv < 0:
+                raise SpecError(f"{p}.base.{k}", "must be >= 0 (torch.optim refuses a negative value: "
+                                "'Invalid learning rate')" if k == "lr" else "must be >= 0", b)
             fs[k] = Field(bv, own.get(k, shared.get(k)))
         name = gd.get("name")
         if name is not None and not isinstance(name, str):
@@ -496,7 +496,7 @@ def from_dict(d: Any) -> Plan:
     src = d.get("source")
     return Plan(tuple(groups), epoch_length=c.opt_int("epoch_length", d.get("epoch_length"), lo=1),
                 total_steps=c.opt_int("total_steps", d.get("total_steps"), lo=1),
-                source=None if src is None else str(src))
+                source=None if src is None else c.text("source", src))
 
 
 def is_finite(x: float) -> bool:
