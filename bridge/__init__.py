@@ -9,7 +9,8 @@ from __future__ import annotations
 import os as _os
 from typing import TYPE_CHECKING, Any
 
-from .errors import BridgeError, FrameworkMissingError, ParityError, SpecError, UnsupportedError
+from .errors import (BridgeError, BridgeWarning, FrameworkMissingError, ParityError, PlanEndWarning, SpecError,
+                     UnsupportedError)
 
 if TYPE_CHECKING:  # resolved lazily below: `import bridge` imports neither NumPy nor the IR
     from .ir import Field, Group, Plan, from_dict, node_from_dict
@@ -82,6 +83,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "BridgeError", "Field", "FrameworkMissingError", "Group", "ParityError", "Plan", "SpecError",
+    "BridgeError", "BridgeWarning", "Field", "FrameworkMissingError", "Group", "ParityError", "Plan",
+    "PlanEndWarning", "SpecError",
     "UnsupportedError", "from_dict", "load", "node_from_dict", "schedules", "tabulate",
 ]

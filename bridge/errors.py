@@ -40,6 +40,16 @@ class ParityError(BridgeError, AssertionError):
     """Two trajectories that should match do not."""
 
 
+class BridgeWarning(UserWarning):
+    """Base class of every sched-bridge warning."""
+
+
+class PlanEndWarning(BridgeWarning):
+    """A plan-driven scheduler was stepped past the last step its plan defines (a table's
+    length, a one-cycle's ``total_steps``): an optimizer update ran beyond the plan with the
+    last value held."""
+
+
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -350,22 +350,61 @@ class Cursor:
         self.lo = self.hi = -1
         self.rows: List[List[float]] = []
         self.scan_state: Dict[int, Tuple[int, np.ndarray]] = {}  # batch -> (next step, last value)
+        #: the first step the plan does not define (a table's end, a one-cycle past
+        #: total_steps, a plateau's metrics), once a read has met it; None until then
+        self.end: Optional[int] = None
 
     def __call__(self, t: int) -> List[float]:
+        """The values at step ``t``; from ``end`` on, the values of step ``end - 1`` (held)."""
+        if self.end is not None and t >= self.end:
+            t = self.end - 1
         if not (self.lo <= t < self.hi):
             self._fill(t)
+            if self.end is not None and t >= self.end:
+                t = self.end - 1
         return self.rows[t - self.lo]
 
     def _fill(self, t: int) -> None:
         lo = (t // self.chunk) * self.chunk
-        hi = lo + self.chunk
+        hi = lo + self.chunk if self.end is None else min(lo + self.chunk, self.end)
         try:
             block = self._block(lo, hi)
-        except SpecError:  # e.g. OneCycle past total_steps inside the block: go step by step
-            lo, hi = t, t + 1
-            block = self._block(lo, hi)
+        except SpecError:  # the block runs past what the plan defines: keep what it does
+            self.end = self._first_undefined(lo, hi)
+            if self.end > lo:
+                block = self._block(lo, self.end)
+            elif self.hi == self.end and self.rows:  # the cached block ends there already
+                return
+            else:
+                lo = self.end - 1
+                block = self._block(lo, self.end)
         self.lo, self.rows = lo, block.tolist()
         self.hi = lo + len(self.rows)
+
+    def _first_undefined(self, lo: int, hi: int) -> int:
+        """The first step in ``[0, hi)`` the plan cannot evaluate, given that ``[lo, hi)`` fails
+        (bisection on ``[lo, m)``; the scan state is left as it was). Re-raises when step 0 fails."""
+        saved = dict(self.scan_state)
+        good, bad = lo, hi  # [lo, good) evaluates, [lo, bad) does not
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            try:
+                self._block(lo, mid)
+                good = mid
+            except SpecError:
+                bad = mid
+            self.scan_state = dict(saved)
+        if good > lo:
+            return good
+        if lo == 0:
+            self._block(0, 1)  # nothing is defined: the plan's own error
+        try:
+            self._block(lo - 1, lo)
+            return lo
+        except SpecError:
+            return self._first_undefined(0, lo)
+        finally:
+            self.scan_state = dict(saved)
 
     def _block(self, lo: int, hi: int) -> np.ndarray:
         from .. import semantics
