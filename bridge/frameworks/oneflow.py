@@ -449,6 +449,10 @@ def _plan_scheduler_class(flow: Any) -> type:
         ``step()`` is O(1) amortised: values come from a :class:`bridge.ir.plan.Cursor`
         (blocks of 4096 steps).
         ``state_dict()`` holds ``last_step`` (and the plan when it is serialisable).
+        Past the end of the plan (a table of N values, a one-cycle's ``total_steps``) every
+        field holds its value at step N-1: the standard loop runs to the end, and the first
+        ``step()`` to step N+1 (update N ran beyond the plan) warns once with
+        :class:`bridge.PlanEndWarning`.
         """
 
         def __init__(self, optimizer: Any, plan: Plan, last_step: int = -1, verbose: bool = False):
@@ -479,6 +483,22 @@ def _plan_scheduler_class(flow: Any) -> type:
                     for grp, v in zip(self.optimizer.param_groups, cursor(k)):
                         write_field(grp, f, v)
             self.update_lrs(self._cursors["lr"](k))
+            if not getattr(self, "_end_warned", False):
+                for f, cursor in self._cursors.items():
+                    if cursor.end is not None and k > cursor.end:
+                        self._past_end(cursor.end, k, f)
+                        break
+
+        def _past_end(self, end: int, k: int, field: str) -> None:
+            import warnings
+
+            from ..errors import PlanEndWarning
+
+            self._end_warned = True
+            warnings.warn(PlanEndWarning(
+                f"PlanScheduler: stepped to step {k}, past the end of its plan ({field!r} is defined for steps "
+                f"0..{end - 1}): optimizer update {end} and later ones run with the values of step {end - 1}, "
+                "held"), stacklevel=3)
 
         def state_dict(self) -> dict[str, Any]:
             try:

@@ -861,6 +861,24 @@ def native_source(plan: Plan, optimizer: str = "optimizer", *, adam: bool = Fals
     return "\n".join(lines) + "\n"
 
 
+_STATE_FORMAT = "sched-bridge/PlanScheduler"
+
+
+def plan_fingerprint(plan: Plan) -> str:
+    """A digest of what a plan computes (groups, base values, schedules; not ``source`` or
+    ``total_steps``): equal for the same plan rebuilt or re-read from its file. Python
+    callables count by their label."""
+    import hashlib
+    import json
+
+    try:
+        d = plan.to_dict()
+        text = json.dumps({k: d.get(k) for k in ("groups", "schedules")}, sort_keys=True)
+    except UnsupportedError:  # a lambda / multiplicative: its label
+        text = plan.describe() + repr([sorted((k, f.base) for k, f in g.fields.items()) for g in plan.groups])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _plan_scheduler_base() -> Any:
     return _torch().optim.lr_scheduler.LRScheduler
 
@@ -873,7 +891,15 @@ def _make_plan_scheduler() -> type:
 
         Values come from :mod:`bridge.semantics` in cached chunks: ``step()`` is O(1)
         amortised whatever the plan's depth. ``state_dict()``/``load_state_dict()`` resume
-        exactly. ``last_epoch`` follows torch: the value in effect is ``plan.value(last_epoch)``.
+        exactly; a state saved by another plan's PlanScheduler (or by a native scheduler) is
+        refused with a :class:`~bridge.SpecError` naming what differs. ``last_epoch`` follows
+        torch: the value in effect is ``plan.value(last_epoch)``.
+
+        Past the end of the plan (a table of N values, a one-cycle's ``total_steps``): the
+        standard loop (read, ``optimizer.step()``, ``scheduler.step()``) runs to the end, the
+        N-th ``step()`` included; from step N on every field holds its value at step N-1,
+        and the first ``step()`` to step N+1 (which means update N ran beyond the plan)
+        warns once with :class:`~bridge.PlanEndWarning`.
         """
 
         last_epoch: int
@@ -888,6 +914,8 @@ def _make_plan_scheduler() -> type:
             self._hot = [(self._evals[f], f, field_key(f)[0] if field_key(f)[1] is None else None)
                          for f in self._fields if any(g.fields[f].schedule is not None for g in plan.groups)]
             self._lr_hot = any(f == "lr" for _, f, _ in self._hot)
+            self._end_warned = False
+            self._print: Optional[str] = None
             for pg, grp in zip(plan.groups, optimizer.param_groups):
                 for f, fld in pg.fields.items():
                     write_field(grp, f, fld.base)
@@ -919,7 +947,20 @@ def _make_plan_scheduler() -> type:
                         write_field(grp, f, v)
                 if f == "lr":
                     lr_row = row
+                if cur.end is not None and t > cur.end and not self._end_warned:
+                    self._past_end(cur.end, t, f)
             self._last_lr = list(lr_row) if self._lr_hot else [float(g["lr"]) for g in groups]
+
+        def _past_end(self, end: int, t: int, field: str) -> None:
+            import warnings
+
+            from ..errors import PlanEndWarning
+
+            self._end_warned = True
+            warnings.warn(PlanEndWarning(
+                f"PlanScheduler: stepped to step {t}, past the end of its plan ({field!r} is defined for steps "
+                f"0..{end - 1}): optimizer update {end} and later ones run with the values of step {end - 1}, "
+                "held"), stacklevel=3)
 
         def _apply(self, t: int) -> None:
             groups = self.optimizer.param_groups
@@ -929,19 +970,44 @@ def _make_plan_scheduler() -> type:
                     write_field(grp, f, v)
             self._last_lr = [float(g["lr"]) for g in groups]
 
+        def _fingerprint(self) -> str:
+            if self._print is None:
+                self._print = plan_fingerprint(self.plan)
+            return self._print
+
         def state_dict(self) -> Dict[str, Any]:
-            return {"last_epoch": self.last_epoch, "_step_count": self._step_count,
-                    "_last_lr": list(self._last_lr), "base_lrs": list(self.base_lrs),
-                    "n_groups": self.plan.n_groups, "fields": list(self._fields)}
+            return {"format": _STATE_FORMAT, "plan": self._fingerprint(), "last_epoch": self.last_epoch,
+                    "_step_count": self._step_count, "_last_lr": list(self._last_lr),
+                    "base_lrs": list(self.base_lrs), "n_groups": self.plan.n_groups, "fields": list(self._fields)}
 
         def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
-            if state_dict.get("n_groups", self.plan.n_groups) != self.plan.n_groups or \
-                    list(state_dict.get("fields", self._fields)) != self._fields:
-                raise SpecError("state_dict", "was saved by a PlanScheduler of a different plan "
-                                f"(groups/fields {state_dict.get('n_groups')}/{state_dict.get('fields')})",
+            sd = state_dict
+            if not isinstance(sd, dict):
+                raise SpecError("state_dict", "must be the dict PlanScheduler.state_dict() returned",
+                                type(sd).__name__)
+            legacy = "format" not in sd and {"n_groups", "fields", "last_epoch"} <= set(sd)
+            if sd.get("format") != _STATE_FORMAT and not legacy:
+                raise SpecError(
+                    "state_dict", "is not a PlanScheduler state (it has " + ", ".join(sorted(map(str, sd))[:8])
+                    + "); a native scheduler's state_dict resumes that scheduler. To continue this plan "
+                    "from it: bridge.to_torch(bridge.groups.state.resumed(plan, state_dict), optimizer)",
+                    None, show_value=False)
+            diffs = []
+            if sd.get("n_groups") != self.plan.n_groups:
+                diffs.append(f"{sd.get('n_groups')} param group(s), this plan has {self.plan.n_groups}")
+            if list(sd.get("fields") or ()) != self._fields:
+                diffs.append(f"fields {list(sd.get('fields') or ())}, this plan has {self._fields}")
+            if not diffs and "plan" in sd and sd["plan"] != self._fingerprint():
+                diffs.append("other schedules or base values (plan fingerprint "
+                             f"{str(sd['plan'])[:12]}..., this plan's {self._fingerprint()[:12]}...)")
+            if diffs:
+                raise SpecError("state_dict", "was saved by the PlanScheduler of another plan: " + "; ".join(diffs),
                                 None, show_value=False)
-            self.last_epoch = int(state_dict["last_epoch"])
-            self._step_count = int(state_dict.get("_step_count", 1))
+            last = sd["last_epoch"]
+            if isinstance(last, bool) or not isinstance(last, int) or last < 0:
+                raise SpecError("state_dict.last_epoch", "must be a whole number >= 0", last)
+            self.last_epoch = last
+            self._step_count = int(sd.get("_step_count", last + 1))
             self._apply(self.last_epoch)
 
     PlanScheduler.__module__ = __name__
