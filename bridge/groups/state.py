@@ -22,7 +22,11 @@ __all__ = ["step_from", "resume_state", "resume_mindspore", "resumed", "slice_li
 
 
 def step_from(state: Any) -> int:
-    """The completed-step count from a torch / OneFlow scheduler state_dict, a MindSpore optimizer or an int."""
+    """The completed-step count from a torch / OneFlow scheduler state_dict, a MindSpore optimizer or an int.
+
+    torch: ``last_epoch`` (every scheduler, SequentialLR and PlanScheduler included); a
+    ChainedScheduler stores none of its own, so its schedulers' (all equal) are used.
+    """
     if isinstance(state, bool):
         raise SpecError("state", "must be a step count, a scheduler state_dict or a MindSpore optimizer", state)
     if isinstance(state, int):
@@ -31,14 +35,39 @@ def step_from(state: Any) -> int:
         step = int(state["last_epoch"])
     elif isinstance(state, Mapping) and "last_step" in state:
         step = int(state["last_step"])
+    elif isinstance(state, Mapping) and "_schedulers" in state:
+        step = _chained_step(state, "state")
     elif hasattr(state, "global_step"):
         step = int(state.global_step.asnumpy().reshape(-1)[0])
     else:
-        raise SpecError("state", "must be a step count, a scheduler state_dict (last_epoch / last_step) "
-                        "or a MindSpore optimizer", type(state).__name__)
+        raise SpecError("state", "must be a step count, a scheduler state_dict (last_epoch / last_step, or a "
+                        "ChainedScheduler's _schedulers) or a MindSpore optimizer",
+                        sorted(map(str, state))[:8] if isinstance(state, Mapping) else type(state).__name__)
     if step < 0:
         raise SpecError("state", "step must be >= 0", step)
     return step
+
+
+def _chained_step(state: Mapping[str, Any], path: str) -> int:
+    """A torch ChainedScheduler's step count: it stores only ``_schedulers`` and ``_last_lr``
+    (no counter of its own); every scheduler in it is stepped together."""
+    subs = state["_schedulers"]
+    if not isinstance(subs, (list, tuple)) or not subs:
+        raise SpecError(f"{path}._schedulers", "must be the list of its schedulers' state_dicts", subs)
+    ks = []
+    for i, sub in enumerate(subs):
+        where = f"{path}._schedulers[{i}]"
+        if isinstance(sub, Mapping) and "last_epoch" in sub:
+            ks.append(int(sub["last_epoch"]))
+        elif isinstance(sub, Mapping) and "_schedulers" in sub:
+            ks.append(_chained_step(sub, where))
+        else:
+            raise SpecError(where, "is not a torch scheduler state_dict (no last_epoch)",
+                            sorted(map(str, sub))[:8] if isinstance(sub, Mapping) else type(sub).__name__)
+    if len(set(ks)) != 1:
+        raise SpecError(path, "its schedulers were stepped different numbers of times, which a "
+                        "ChainedScheduler never does (last_epoch of each)", ks)
+    return ks[0]
 
 
 def resume_state(step: Any, target: str) -> Dict[str, int]:
