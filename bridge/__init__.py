@@ -9,8 +9,15 @@ from __future__ import annotations
 import os as _os
 from typing import TYPE_CHECKING, Any
 
-from .errors import (BridgeError, BridgeWarning, FrameworkMissingError, ParityError, PlanEndWarning, SpecError,
-                     UnsupportedError)
+from .errors import (
+    BridgeError,
+    BridgeWarning,
+    FrameworkMissingError,
+    ParityError,
+    PlanEndWarning,
+    SpecError,
+    UnsupportedError,
+)
 
 if TYPE_CHECKING:  # resolved lazily below: `import bridge` imports neither NumPy nor the IR
     from .ir import Field, Group, Plan, from_dict, node_from_dict

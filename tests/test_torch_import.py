@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -262,13 +263,161 @@ def test_nested_composites_torch_cannot_run_are_refused():
         s = L.SequentialLR(opt, [L.StepLR(opt, 3), L.ChainedScheduler([L.StepLR(opt, 2)])], [5])
     with pytest.raises(UnsupportedError, match="NotImplementedError"):
         from_torch(s)
+    # a plain step() at epoch 0 that is affine (cosine with eta_min) has no node
     opt = make_opt()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         s = L.SequentialLR(opt, [L.ChainedScheduler([L.LinearLR(opt, 0.1, total_iters=4),
-                                                     L.CosineAnnealingLR(opt, 8)]), L.StepLR(opt, 3)], [20])
+                                                     L.CosineAnnealingLR(opt, 8, eta_min=1e-3)]), L.StepLR(opt, 3)], [20])
     with pytest.raises(UnsupportedError, match="plain step"):
         from_torch(s)
+
+
+# Composites nested in a SequentialLR are stepped by the outer constructor with plain step()
+# calls: their first chainable update is get_lr() at epoch 0 outside torch's initial mode.
+NESTED_PLAIN = {
+    "chain_linear_cosine": lambda o: L.SequentialLR(o, [L.ChainedScheduler([L.LinearLR(o, 0.1, total_iters=4),
+                                                                            L.CosineAnnealingLR(o, 8)]),
+                                                        L.StepLR(o, 3)], [20]),
+    "chain_exp_poly_mul": lambda o: L.SequentialLR(o, [L.ChainedScheduler([L.ExponentialLR(o, 0.99),
+                                                                           L.PolynomialLR(o, 30, 2.0),
+                                                                           L.MultiplicativeLR(o, _gamma)]),
+                                                       L.ConstantLR(o, 0.5, 7)], [40]),
+    "seq_exp_first": lambda o: L.SequentialLR(o, [L.SequentialLR(o, [L.ExponentialLR(o, 0.95), L.StepLR(o, 5)],
+                                                                 [12]), L.LinearLR(o, 0.2, total_iters=9)], [30]),
+    # nested, it runs one step ahead: its milestone 0 falls before the plan starts
+    "seq_milestone0_nested": lambda o: L.SequentialLR(o, [L.SequentialLR(o, [L.StepLR(o, 4), L.ExponentialLR(o, 0.9),
+                                                                             L.StepLR(o, 6, 0.5)], [0, 15]),
+                                                          L.CosineAnnealingLR(o, 25)], [40]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NESTED_PLAIN))
+def test_nested_plain_first_step_follows_torch(name):
+    run_case(NESTED_PLAIN[name], 300)
+
+
+# OneCycleLR writes initial_lr (= max_lr/div_factor), max_lr and min_lr into the groups when it
+# is built; every scheduler built earlier took its base_lrs from the previous initial_lr.
+def _oc(o, mx, T=100):
+    return L.OneCycleLR(o, max_lr=mx, total_steps=T, cycle_momentum=False)
+
+
+def _issue_example(o):
+    return L.SequentialLR(o, [_oc(o, 1.0), L.CosineAnnealingWarmRestarts(o, T_0=4), _oc(o, 0.5)], milestones=[5, 10])
+
+
+def _built_before_listed(o):
+    lam = L.LambdaLR(o, lambda e: 0.99 ** e)  # built first: base = the optimizer's lr
+    step = L.StepLR(o, 7, 0.5)
+    oc = _oc(o, 0.4, 400)
+    cos = L.CosineAnnealingLR(o, 30)  # built after: base = 0.4/25
+    return L.SequentialLR(o, [oc, step, cos, lam], milestones=[20, 60, 150])
+
+
+def _chain_cyclic_after(o):
+    oc = _oc(o, 0.3, 500)
+    cyc = L.CyclicLR(o, 0.01, 0.1, step_size_up=17, cycle_momentum=False)  # starts from the initial_lr it finds
+    return L.ChainedScheduler([L.ConstantLR(o, 0.5, 30), cyc, oc, L.ExponentialLR(o, 0.999)])
+
+
+def _chain_lambda_one_cycle(o):
+    lam = L.LambdaLR(o, lambda e: 0.995 ** e)  # built before: its base is the optimizer's lr
+    return L.ChainedScheduler([_oc(o, 0.6, 300), lam, L.StepLR(o, 13, 0.7)])
+
+
+def _nested_seq_one_cycle(o):
+    const, multi, step = L.ConstantLR(o, 0.5, 27), L.MultiStepLR(o, [], 0.1), L.StepLR(o, 9, 0.5)
+    inner = L.SequentialLR(o, [_oc(o, 1.0), const, multi], [16, 67])
+    return L.SequentialLR(o, [inner, step], [55])
+
+
+ONE_CYCLE_BASES = {
+    "issue_example": _issue_example,
+    "built_before_listed": _built_before_listed,
+    "chain_cyclic_after": _chain_cyclic_after,
+    "lambda_restart_after_one_cycle": lambda o: L.SequentialLR(o, [L.LambdaLR(o, lambda e: 1 / (1 + e)), _oc(o, 0.8),
+                                                                   L.MultiStepLR(o, [30, 90], 0.5)], [10, 40]),
+    "chain_lambda_one_cycle": _chain_lambda_one_cycle,
+    "nested_seq_one_cycle": _nested_seq_one_cycle,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_CYCLE_BASES))
+def test_one_cycle_rewriting_initial_lr_follows_torch(name):
+    run_case(ONE_CYCLE_BASES[name], 100 if name == "issue_example" else 300)
+
+
+def test_issue_example_values():
+    # written out: the warm restarts run from the initial_lr OneCycleLR(max_lr=1.0) left, 1.0/25,
+    # although the second OneCycleLR rewrote it to 0.5/25 before SequentialLR was built
+    opt = make_opt(lrs=(0.3,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = from_torch(_issue_example(opt), fields=["lr"])
+    v = plan.values(10)[:, 0]
+    wr = [0.04 * (1 + math.cos(math.pi * i / 4)) / 2 for i in range(4)]
+    assert np.allclose(v[5:9], wr, rtol=1e-13, atol=0) and v[9] == pytest.approx(0.04, rel=1e-13)
+
+
+def test_cosines_built_with_different_bases_are_refused():
+    opt = make_opt()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cos1 = L.CosineAnnealingLR(opt, 20)
+        oc = _oc(opt, 0.5)
+        s = L.SequentialLR(opt, [cos1, oc, L.CosineAnnealingLR(opt, 30)], [10, 50])
+    with pytest.raises(UnsupportedError, match="different base lrs"):
+        from_torch(s)
+
+
+# resuming: state.resumed(plan, state_dict) of any torch scheduler is the uninterrupted run
+RESUME = ["step", "cosine_eta_min_long", "warm_restarts_mult", "cyclic_tri2_groups", "one_cycle", "lambda_per_group",
+          "sequential_three", "sequential_multiplicative_after", "chained_constant_exp", "chained_linear_cosine_eta",
+          "chained_three", "seq_in_seq", "seq_in_chain", "chain_in_seq"]
+
+
+@pytest.mark.parametrize("name", RESUME)
+def test_resumed_from_state_dict_follows_torch(name):
+    from bridge.groups import state
+
+    make, _ = CASES[name]
+    k = 1 + len(name) * 37 % 900
+    opt = make_opt()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = make(opt)
+        plan = from_torch(s)
+        for _ in range(k):
+            opt.step()
+            s.step()
+        sd = s.state_dict()
+        if type(s).__name__ == "ChainedScheduler":
+            assert "last_epoch" not in sd  # torch stores only _schedulers and _last_lr for it
+        rec = record_torch(s, opt, 1500, plan.fields)
+    assert state.step_from(sd) == k
+    assert_follows(state.resumed(plan, sd), rec, 1500)
+
+
+def test_resumed_nested_chain_state():
+    from bridge.groups import state
+
+    opt = make_opt()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = L.ChainedScheduler([L.SequentialLR(opt, [L.LinearLR(opt, 0.1, total_iters=5), L.CosineAnnealingLR(opt, 20)],
+                                               [5]),
+                                L.ChainedScheduler([L.StepLR(opt, 7, 0.5), L.ExponentialLR(opt, 0.99)])])
+        plan = from_torch(s, fields=["lr"])
+        for _ in range(37):
+            opt.step()
+            s.step()
+        sd = s.state_dict()
+        rec = record_torch(s, opt, 200, ["lr"])
+    assert_follows(state.resumed(plan, sd), rec, 200)
+    bad = {"_schedulers": [{"last_epoch": 3}, {"last_epoch": 4}], "_last_lr": [0.1]}
+    with pytest.raises(SpecError, match="different numbers of times"):
+        state.step_from(bad)
 
 
 def test_fields_argument():
