@@ -496,3 +496,30 @@ def test_nn_graph_runs_lowered_scheduler(flow):
     want = plan.values(30)[:, 0]
     # float32 weights: the difference of two weights of size ~10 carries ~1e-6 absolute error
     assert np.max(np.abs(used - want)) < 1e-5
+
+
+def test_plan_scheduler_runs_through_a_list_and_holds(flow):
+    """A plan of N values (a MindSpore list) in the standard loop: N reads, N step() calls, no
+    error; past the end the last value is held and the step() past step N warns once."""
+    import warnings
+
+    values = [0.01 * (i + 1) for i in range(6)]
+    plan = Plan((Group({"lr": Field(values[0], Table(tuple(values), after="error"))}),
+                 Group({"lr": Field(values[0], Table(tuple(values), after="error"))})))
+    opt = _opt(flow)
+    s = bridge.to_oneflow(plan, opt)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(len(values)):
+            seen.append(opt.param_groups[0]["lr"])
+            opt.step()
+            s.step()
+    assert seen == values and opt.param_groups[1]["lr"] == values[-1]
+    with pytest.warns(bridge.PlanEndWarning, match="past the end"):
+        opt.step()
+        s.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s.step()
+    assert [g["lr"] for g in opt.param_groups] == [values[-1]] * 2

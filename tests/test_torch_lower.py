@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -16,9 +17,20 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from test_torch_import import CASES, assert_follows, make_opt  # noqa: E402
 
+import bridge  # noqa: E402
 from bridge import Plan, SpecError  # noqa: E402
+from bridge.cli import snippet  # noqa: E402
 from bridge.frameworks.torch import from_torch, record_torch, to_torch  # noqa: E402
-from bridge.ir import Chain, CosineAnnealing, Linear, OneCycle, OneCycleMomentum, Sequential, Step  # noqa: E402
+from bridge.ir import (  # noqa: E402
+    Chain,
+    Constant,
+    CosineAnnealing,
+    Linear,
+    OneCycle,
+    OneCycleMomentum,
+    Sequential,
+    Step,
+)
 from bridge.ir.plan import Field, Group  # noqa: E402
 
 
@@ -209,3 +221,195 @@ def test_random_compositions(data):
             s2 = to_torch(plan, opt2, prefer_native=native)
             ours = record_torch(s2, opt2, steps, ["lr"])
             assert close(ours["lr"], theirs["lr"], plan.bases()) <= 1e-12, (native, type(s2).__name__)
+
+
+# ---------------------------------------------------------------------------
+# torch refuses some native constructors: those plans get the PlanScheduler
+# ---------------------------------------------------------------------------
+
+
+def _lin(t, s, e, T):
+    return s + (e - s) * min(t, T) / T
+
+
+def _hf_linear(t, W=10, T=100):
+    return t / W if t < W else max(0.0, (T - t) / (T - W))
+
+
+def _hf_cosine(t, W=10, T=100):
+    return t / W if t < W else max(0.0, 0.5 * (1.0 + math.cos(math.pi * (t - W) / (T - W))))
+
+
+def _ms_warmup(t, spe=2, W=3):  # mindspore warmup_lr: the epoch floor(t/spe), capped at W
+    return min(t // spe, W) / W
+
+
+#: plan -> formula of the factor of base 0.1 (written out, not read from the evaluator)
+REFUSED_NATIVE = {
+    "ir_linear_from_0": (lambda: Plan.single(Linear(start_factor=0.0, end_factor=1.0, total_iters=10), 0.1),
+                         lambda t: _lin(t, 0.0, 1.0, 10)),
+    "ir_linear_above_1": (lambda: Plan.single(Linear(start_factor=0.5, end_factor=2.0, total_iters=8), 0.1),
+                          lambda t: _lin(t, 0.5, 2.0, 8)),
+    "ir_constant_0": (lambda: Plan.single(Constant(factor=0.0, total_iters=6), 0.1), lambda t: 0.0 if t < 6 else 1.0),
+    "ir_constant_above_1": (lambda: Plan.single(Constant(factor=3.0, total_iters=6), 0.1),
+                            lambda t: 3.0 if t < 6 else 1.0),
+    "ir_constant_no_iters": (lambda: Plan.single(Constant(factor=0.5, total_iters=0), 0.1), lambda t: 1.0),
+    "ir_warmup_cosine": (lambda: Plan.single(Sequential((Linear(0.0, 1.0, 5), CosineAnnealing(10)), (5,)), 0.1),
+                         lambda t: _lin(t, 0.0, 1.0, 5) if t < 5 else (1 + math.cos(math.pi * (t - 5) / 10)) / 2),
+    "ir_chain_constant_above_1": (lambda: Plan.single(Chain((Constant(2.0, 4), Step(3, 0.5))), 0.1),
+                                  lambda t: (2.0 if t < 4 else 1.0) * 0.5 ** (t // 3)),
+    "hf_linear": (lambda: bridge.from_hf("linear", num_warmup_steps=10, num_training_steps=100, base_lr=0.1),
+                  _hf_linear),
+    "hf_cosine": (lambda: bridge.from_hf("cosine", num_warmup_steps=10, num_training_steps=100, base_lr=0.1),
+                  _hf_cosine),
+    "mindspore_warmup_lr": (lambda: bridge.from_mindspore("warmup_lr", 0.1, 12, 2, 3), _ms_warmup),
+}
+
+
+def _sgd(lr=0.5, n=1):
+    return torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))]} for _ in range(n)], lr=lr)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_NATIVE))
+def test_plans_torch_refuses_natively_still_lower(name):
+    make, formula = REFUSED_NATIVE[name]
+    plan = make()
+    want = np.array([0.1 * formula(t) for t in range(120)])
+    opt = _sgd()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing from torch either
+        s = to_torch(plan, opt)
+        got = record_torch(s, opt, 120, ["lr"])["lr"][:, 0]
+    if name == "mindspore_warmup_lr":  # a 12-value list: held past its end
+        want[12:] = want[11]
+    assert np.max(np.abs(got - want)) <= 1e-12 * 0.1, name
+    # the written source: plain constructors only where torch runs them
+    ns = {"optimizer": _sgd()}
+    exec(snippet(plan, "torch"), ns)  # noqa: S102 - our own generated source
+    got2 = record_torch(ns["scheduler"], ns["optimizer"], 120, ["lr"])["lr"][:, 0]
+    assert np.max(np.abs(got2 - want)) <= 1e-12 * 0.1, name
+
+
+def test_lower_and_parity_cli_on_a_warmup_from_0(tmp_path, capsys):
+    from bridge.cli import main
+
+    path = tmp_path / "warm.json"
+    REFUSED_NATIVE["ir_warmup_cosine"][0]().dump(path)
+    assert main(["lower", "--to", "torch", str(path)]) == 0
+    src = capsys.readouterr().out
+    assert "start_factor=0.0" not in src
+    assert main(["parity", "--frameworks", "torch", str(path), "--steps", "60"]) == 0
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err and "MISMATCH" not in out.out
+
+
+def test_parity_of_a_torch_expression_runs_torch_itself(capsys):
+    from bridge.cli import main
+
+    expr = ("SequentialLR([OneCycleLR(max_lr=1.0, total_steps=100, cycle_momentum=False), "
+            "CosineAnnealingWarmRestarts(T_0=4), OneCycleLR(max_lr=0.5, total_steps=100, cycle_momentum=False)], "
+            "milestones=[5, 10])")
+    assert main(["parity", "--frameworks", "torch", "--lr", "0.3", expr, "--steps", "60"]) == 0
+    out = capsys.readouterr().out
+    row = [ln for ln in out.splitlines() if ln.startswith("torch (source)")]
+    assert row and row[0].split()[-2] != "MISMATCH;" and " ok;" in row[0], out
+    # torch refusing the expression itself is a failed row, not a traceback
+    assert main(["parity", "--frameworks", "torch", "ConstantLR(factor=0.0, total_iters=3)", "--steps", "9"]) == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err and "torch (source)" in out.out and "ZeroDivisionError" in out.out
+
+
+# ---------------------------------------------------------------------------
+# a plan of N values: the standard loop runs to its end; past it the last value is held
+# ---------------------------------------------------------------------------
+
+
+def test_plan_from_a_list_runs_through_the_standard_loop():
+    from bridge import PlanEndWarning
+
+    values = [0.05 * (i + 1) for i in range(7)]
+    plan = bridge.from_mindspore(values)
+    opt = _sgd()
+    s = to_torch(plan, opt)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning in the standard loop, N-th step() included
+        for _ in range(len(values)):
+            seen.append(opt.param_groups[0]["lr"])
+            opt.step()
+            s.step()
+    assert seen == values
+    assert opt.param_groups[0]["lr"] == values[-1]  # what update N would use: the last value
+    with pytest.warns(PlanEndWarning, match="past the end"):
+        opt.step()  # update N ran beyond the list
+        s.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once
+        for _ in range(3):
+            opt.step()
+            s.step()
+    assert opt.param_groups[0]["lr"] == values[-1] and s.get_last_lr() == [values[-1]]
+    # resumed past the end: still the last value
+    s2 = to_torch(plan, _sgd())
+    s2.load_state_dict(s.state_dict())
+    assert s2.optimizer.param_groups[0]["lr"] == values[-1]
+
+
+def test_one_cycle_plan_scheduler_holds_past_total_steps():
+    plan = Plan((Group({"lr": Field(1.0, OneCycle(total_steps=10)), "momentum": Field(0.95,
+                 OneCycleMomentum(total_steps=10))}),))
+    ref_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=0.9)
+    ref = L.OneCycleLR(ref_opt, max_lr=1.0, total_steps=10)
+    theirs = record_torch(ref, ref_opt, 11, ["lr", "momentum"])  # steps 0..10; torch raises on the next
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=0.9)
+    s = to_torch(plan, opt, prefer_native=False)
+    ours = record_torch(s, opt, 11, ["lr", "momentum"])
+    for f in ("lr", "momentum"):
+        assert close(ours[f], theirs[f], plan.bases(f)) <= 1e-12
+    with pytest.warns(bridge.PlanEndWarning):
+        for _ in range(2):
+            opt.step()
+            s.step()
+    assert opt.param_groups[0]["lr"] == theirs["lr"][10, 0] and opt.param_groups[0]["momentum"] == theirs["momentum"][10, 0]
+
+
+# ---------------------------------------------------------------------------
+# PlanScheduler states know their plan
+# ---------------------------------------------------------------------------
+
+
+def test_plan_scheduler_refuses_foreign_states():
+    plan = Plan.single(Sequential((Linear(0.1, 1.0, 5), Step(3, 0.5)), (5,)), base=[0.1, 0.2])
+    s = to_torch(plan, _sgd(n=2), prefer_native=False)
+    for _ in range(9):
+        s.optimizer.step()
+        s.step()
+    sd = s.state_dict()
+    # the same plan, rebuilt from its file form: resumes
+    s2 = to_torch(bridge.from_dict(plan.to_dict()), _sgd(n=2), prefer_native=False)
+    s2.load_state_dict(sd)
+    assert [g["lr"] for g in s2.optimizer.param_groups] == [g["lr"] for g in s.optimizer.param_groups]
+    opt = _sgd(n=2)
+    native = L.ChainedScheduler([L.StepLR(opt, 3), L.ExponentialLR(opt, 0.9)])
+    with pytest.raises(bridge.BridgeError, match="not a PlanScheduler state"):
+        s2.load_state_dict(native.state_dict())
+    with pytest.raises(bridge.BridgeError, match="not a PlanScheduler state"):
+        s2.load_state_dict(L.StepLR(_sgd(n=2), 3).state_dict())
+    other = to_torch(Plan.single(Step(3, 0.5), base=[0.1, 0.2]), _sgd(n=2), prefer_native=False)
+    with pytest.raises(bridge.BridgeError, match="another plan: other schedules or base values"):
+        other.load_state_dict(sd)
+    three = to_torch(Plan.single(Step(3, 0.5), base=[0.1, 0.2, 0.3]), _sgd(n=3), prefer_native=False)
+    with pytest.raises(bridge.BridgeError, match="2 param group"):
+        three.load_state_dict(sd)
+
+
+def test_mindspore_warmup_cell_lowers_to_torch(ms):
+    from mindspore.nn.learning_rate_schedule import WarmUpLR
+
+    plan = bridge.from_mindspore(WarmUpLR(0.1, 10))  # lr * min(step, 10) / 10: from 0
+    opt = _sgd()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = record_torch(to_torch(plan, opt), opt, 30, ["lr"])["lr"][:, 0]
+    want = np.array([0.1 * min(t, 10) / 10 for t in range(30)])
+    assert np.max(np.abs(got - want)) <= 1e-12 * 0.1
