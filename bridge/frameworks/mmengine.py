@@ -167,9 +167,16 @@ def from_mmengine(param_scheduler: Any, optimizer: Any = None, *, epoch_length: 
         max_iters = max_epochs * L  # EpochBasedTrainLoop.max_iters
     reader = _Reader(optimizer, bases)
     G = reader.n
+    # Every OneCycle writes initial_lr/max_lr/min_lr into the groups when it is built (in list
+    # order) and reads them back at every step: all of them run with the last one's values.
+    last_onecycle: Optional[Mapping[str, Any]] = None
+    for raw in entries:
+        if isinstance(raw, Mapping) and isinstance(raw.get("type"), str) and raw["type"] in MMENGINE_TYPES \
+                and raw["type"].startswith("OneCycle"):
+            last_onecycle = raw
 
-    # field -> list of (entry index, base name, per-group Window list, uses_base)
-    per_field: Dict[str, List[Tuple[int, str, List[n.Window], Optional[List[n.Node]]]]] = {}
+    # field -> list of (entry index, base name, per-group Window list, (stepped by epoch, begin))
+    per_field: Dict[str, List[Tuple[int, str, List[n.Window], Tuple[bool, int]]]] = {}
     onecycle_seen: Dict[str, int] = {}
     for i, raw in enumerate(entries):
         path = f"param_scheduler[{i}]" if not isinstance(param_scheduler, Mapping) else "param_scheduler"
@@ -248,7 +255,7 @@ def from_mmengine(param_scheduler: Any, optimizer: Any = None, *, epoch_length: 
             raise SpecError(f"{path}.end", f"must be larger than begin ({begin})", end)
         every = 1 if (not by_epoch or convert) else L
         w_end = None if end >= INF else end
-        nodes = _leaf(path, base_name, cfg, begin, end, scale, G, reader, field, metrics)
+        nodes = _leaf(path, base_name, cfg, begin, end, scale, G, reader, field, metrics, last_onecycle)
         if base_name == "OneCycle":
             onecycle_seen.setdefault(field, i)
         elif base_name in _USES_BASE and field in onecycle_seen:
@@ -269,7 +276,7 @@ def from_mmengine(param_scheduler: Any, optimizer: Any = None, *, epoch_length: 
         else:
             assert every is not None
             ws = [n.Window(nd, begin, w_end, every) for nd in nodes]
-        per_field.setdefault(field, []).append((i, base_name, ws, None))
+        per_field.setdefault(field, []).append((i, base_name, ws, (by_epoch and not convert, begin)))
 
     groups: List[Dict[str, Field]] = [{} for _ in range(G)]
     for field, items in per_field.items():
@@ -279,6 +286,8 @@ def from_mmengine(param_scheduler: Any, optimizer: Any = None, *, epoch_length: 
             raise UnsupportedError(
                 f"param_scheduler[{plateau[0][0]}]: ReduceOnPlateau on {field!r} together with other "
                 f"schedulers on the same field is not modelled (its steps depend on metrics)")
+        if L == 1 and not plateau:
+            items = _iterations_first(items, field)
         for g in range(G):
             if plateau:
                 sched: n.Node = items[0][2][g].schedule
@@ -292,9 +301,29 @@ def from_mmengine(param_scheduler: Any, optimizer: Any = None, *, epoch_length: 
     return Plan(tuple(Group(fs) for fs in groups), epoch_length=L, total_steps=max_iters, source="mmengine")
 
 
+def _iterations_first(items: List[Any], field: str) -> List[Any]:
+    """With one iteration per epoch every window steps at every iteration, where MMEngine's hook
+    steps the iteration-based schedulers first and the epoch-based ones after them, while at
+    construction (step 0) they act in config order. The windows are put in that order; when
+    two windows acting at step 0 would need both orders, that is refused."""
+    at0 = [it for it in items if it[3][1] == 0]
+    for a, b in zip(at0, at0[1:]):
+        if a[3][0] and not b[3][0]:
+            raise UnsupportedError(
+                f"param_scheduler[{a[0]}] (by epoch) and param_scheduler[{b[0]}] (by iteration) both act on "
+                f"{field!r} from step 0 with epoch_length=1: MMEngine applies them in config order when they "
+                "are built and iteration-based first after every iteration; one window order cannot "
+                "express both (list the iteration-based one first)")
+    return [it for it in items if not it[3][0]] + [it for it in items if it[3][0]]
+
+
 def _leaf(path: str, base_name: str, cfg: Mapping[str, Any], begin: int, end: int, scale: int,
-          G: int, reader: _Reader, field: str, metrics: Optional[Sequence[float]]) -> List[n.Node]:
-    """One IR leaf per group for one config entry (begin/end already in scheduler steps)."""
+          G: int, reader: _Reader, field: str, metrics: Optional[Sequence[float]],
+          last_onecycle: Optional[Mapping[str, Any]] = None) -> List[n.Node]:
+    """One IR leaf per group for one config entry (begin/end already in scheduler steps).
+
+    ``last_onecycle``: the config of the last OneCycle entry, whose eta_max / div_factor /
+    final_div_factor every OneCycle reads from the groups at each step."""
     span = end - begin  # scheduler steps in the window
     total_iters = span - 1  # Linear / Constant / Poly: end - begin - 1
 
@@ -358,12 +387,24 @@ def _leaf(path: str, base_name: str, cfg: Mapping[str, Any], begin: int, end: in
                                 pct)
             anneal = c.choice(f"{path}.anneal_strategy", cfg.get("anneal_strategy", "cos"), ("cos", "linear"))
             maxes = _per_group(f"{path}.eta_max", cfg.get("eta_max", 0), G)
+            div = _num(f"{path}.div_factor", cfg.get("div_factor", 25.0), positive=True)
+            fdiv = _num(f"{path}.final_div_factor", cfg.get("final_div_factor", 1e4), positive=True)
             kw = dict(total_steps=T, pct_start=pct, anneal=anneal,
-                      div_factor=_num(f"{path}.div_factor", cfg.get("div_factor", 25.0), positive=True),
-                      final_div_factor=_num(f"{path}.final_div_factor", cfg.get("final_div_factor", 1e4),
-                                            positive=True),
                       three_phase=c.boolean(f"{path}.three_phase", cfg.get("three_phase", False)))
-            return [n.OneCycle(max_lr=m, **kw) for m in maxes]  # type: ignore[arg-type]
+            own = [n.OneCycle(max_lr=m, div_factor=div, final_div_factor=fdiv, **kw)  # type: ignore[arg-type]
+                   for m in maxes]
+            if last_onecycle is None or last_onecycle is cfg:
+                return own  # type: ignore[return-value]
+            # a later OneCycle rewrote the groups' initial/max/min lr: every step after this one's
+            # construction reads those (its step 0 at construction, when begin is 0, its own)
+            lmax = _per_group(f"{path}.eta_max", last_onecycle.get("eta_max", 0), G)
+            ldiv = _num(f"{path}.div_factor", last_onecycle.get("div_factor", 25.0), positive=True)
+            lfdiv = _num(f"{path}.final_div_factor", last_onecycle.get("final_div_factor", 1e4), positive=True)
+            last = [n.OneCycle(max_lr=m, div_factor=ldiv, final_div_factor=lfdiv, **kw)  # type: ignore[arg-type]
+                    for m in lmax]
+            if begin > 0:
+                return last  # type: ignore[return-value]
+            return [n.Sequential((a, n.Shift(b, 1)), (1,)) for a, b in zip(own, last)]
         if base_name == "ReduceOnPlateau":
             rule = c.choice(f"{path}.rule", cfg.get("rule", "less"), ("less", "greater"))
             trule = c.choice(f"{path}.threshold_rule", cfg.get("threshold_rule", "rel"), ("rel", "abs"))
