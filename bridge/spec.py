@@ -478,7 +478,14 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
     G = len(opt.param_groups)
     if c.name not in ("SequentialLR", "ChainedScheduler"):
         # what torch's constructor takes as base_lrs: initial_lr as this scheduler is built
-        # (arguments are built in the order they are written; a OneCycleLR rewrites initial_lr)
+        # (arguments are built in the order they are written). The first scheduler built sets
+        # initial_lr to the lr (a CyclicLR writes its base_lr into lr first); a OneCycleLR
+        # rewrites it (below).
+        if c.name == "CyclicLR":
+            for grp, b in zip(opt.param_groups, _per_group(a["base_lr"], G, "CyclicLR.base_lr", c.col)):
+                grp["lr"] = b
+        for grp in opt.param_groups:
+            grp.setdefault("initial_lr", grp["lr"])
         s.base_lrs = [grp["initial_lr"] for grp in opt.param_groups]
     if c.name in ("SequentialLR", "ChainedScheduler"):
         s._schedulers = [_torch_stub(k, ns, opt) for k in a["schedulers"]]
@@ -511,6 +518,7 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
         s.total_size = up + down
         s.step_ratio = up / s.total_size
         s.mode, s.gamma, s._scale_fn_custom = a["mode"], a["gamma"], None
+        s._last_lr = [grp["initial_lr"] for grp in opt.param_groups]  # its first value: the initial_lr it found
         if a["mode"] not in ("triangular", "triangular2", "exp_range"):
             raise SpecError(f"expression, col {c.col + 1}, CyclicLR.mode",
                             "expected 'triangular', 'triangular2' or 'exp_range'", a["mode"])
@@ -542,6 +550,12 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
             grp["min_lr"] = grp["initial_lr"] / a["final_div_factor"]
             grp["base_momentum"], grp["max_momentum"] = bm[g], xm[g]
         s.base_lrs = [grp["initial_lr"] for grp in opt.param_groups]
+        # its first value, computed from its own initial/max lr (a later OneCycleLR rewrites them)
+        if a["anneal_strategy"] == "cos":
+            s._last_lr = [g["max_lr"] + (g["initial_lr"] - g["max_lr"]) / 2.0 * (math.cos(0.0) + 1)
+                          for g in opt.param_groups]
+        else:
+            s._last_lr = [(g["max_lr"] - g["initial_lr"]) * 0.0 + g["initial_lr"] for g in opt.param_groups]
         return s
     for p, v in a.items():
         setattr(s, p, v)
@@ -552,7 +566,7 @@ def _torch_plan(call: _Call, bases: List[float], text: str) -> Plan:
     from .frameworks.torch import _import_plan
 
     ns = _torch_namespace()
-    opt = SimpleNamespace(param_groups=[{"lr": b, "initial_lr": b} for b in bases], defaults={"lr": bases[0]})
+    opt = SimpleNamespace(param_groups=[{"lr": b} for b in bases], defaults={"lr": bases[0]})
     stub = _torch_stub(call, ns, opt)
     plan = _guard(lambda: _import_plan(stub, ns, None, check=False))
     return Plan(plan.groups, source=f"torch expression {text}")

@@ -413,3 +413,37 @@ def test_mindspore_warmup_cell_lowers_to_torch(ms):
         got = record_torch(to_torch(plan, opt), opt, 30, ["lr"])["lr"][:, 0]
     want = np.array([0.1 * min(t, 10) / 10 for t in range(30)])
     assert np.max(np.abs(got - want)) <= 1e-12 * 0.1
+
+
+# expressions are read by from_torch's mapping on stand-ins: the order their constructors run
+# in (as Python runs the expression) decides every base, as in torch
+EXPRESSIONS = [
+    "SequentialLR([OneCycleLR(max_lr=1.0, total_steps=900, cycle_momentum=False), CosineAnnealingWarmRestarts(T_0=4), "
+    "OneCycleLR(max_lr=0.5, total_steps=900, cycle_momentum=False)], milestones=[5, 10])",
+    # built first, a CyclicLR makes its base_lr the groups' initial_lr
+    "SequentialLR([CyclicLR(base_lr=0.02, max_lr=0.1, step_size_up=6, step_size_down=23, cycle_momentum=False), "
+    "CosineAnnealingWarmRestarts(T_0=24)], milestones=[125])",
+    # built after another one, a CyclicLR starts from the initial_lr it finds
+    "ChainedScheduler([ExponentialLR(gamma=0.99), StepLR(step_size=126, gamma=0.9), CyclicLR(base_lr=[0.01, 0.02], "
+    "max_lr=0.2, step_size_up=112, step_size_down=137, mode='exp_range', gamma=0.999, cycle_momentum=False)])",
+    # a OneCycleLR's first value uses its own max_lr; later ones read the last one's
+    "ChainedScheduler([ChainedScheduler([StepLR(step_size=18, gamma=0.9), OneCycleLR(max_lr=[0.05, 0.1], "
+    "total_steps=642, pct_start=0.45, div_factor=10.0, cycle_momentum=False), CyclicLR(base_lr=[0.02, 0.01], "
+    "max_lr=0.1, step_size_up=139, step_size_down=139, mode='triangular2', cycle_momentum=False)]), "
+    "OneCycleLR(max_lr=0.3, total_steps=700, three_phase=True, cycle_momentum=False)])",
+]
+
+
+@pytest.mark.parametrize("expr", EXPRESSIONS)
+def test_expression_plans_follow_torch_built_from_them(expr):
+    from bridge.spec import build_torch, parse_expression
+
+    lrs = [0.3, 0.05]
+    plan = parse_expression(expr, lr=lrs)
+    opt = _sgd(n=2)
+    for g, lr in zip(opt.param_groups, lrs):
+        g["lr"] = lr
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = record_torch(build_torch(expr, opt), opt, 600, ["lr"])["lr"]
+    assert close(plan.values(600), theirs, plan.bases()) <= 1e-12

@@ -268,9 +268,10 @@ class _Import:
         self.G = G
         self.base: List[float] = []  # the plan's lr base per group, set before walking
         self.initial: List[float] = []  # each group's initial_lr now
+        self.k = 0  # steps the scheduler has taken since construction
 
     def node(self, s: Any, g: int, path: str, inside: bool, reach: int = 0, indirect: bool = False,
-             restarted: bool = False, start: Optional[float] = None) -> n.Node:
+             restarted: bool = False, start: Optional[float] = None, chained: bool = False) -> n.Node:
         """The IR node of ``s`` for group ``g``, evaluated from the base ``self.base[g]``.
 
         ``inside``: part of a composite. ``reach``: how many enclosing SequentialLRs stepped
@@ -280,7 +281,8 @@ class _Import:
         milestone with ``_update_lr(0)`` (its closed form at 0) instead of an initial step.
         ``start``: the lr its first update applies to when that update is chainable (the
         ``initial_lr`` a SequentialLR wrote before stepping its first child); None where the
-        enclosing node models the current lr (inside a ChainedScheduler).
+        enclosing node models the current lr (inside a ChainedScheduler). ``chained``: a
+        ChainedScheduler's child.
         """
         name = _cls(s, self.lrs)
         if not name:
@@ -318,7 +320,7 @@ class _Import:
                     kids.append(self.node(ch, g, where, True, restarted=restarted))
             return n.Sequential(tuple(kids), tuple(ms))
         if name == "ChainedScheduler":
-            kids = [self.node(ch, g, f"{path}._schedulers[{i}]", True, reach, reach > 0)
+            kids = [self.node(ch, g, f"{path}._schedulers[{i}]", True, reach, reach > 0, chained=True)
                     for i, ch in enumerate(s._schedulers)]
             # its children update whatever the lr is; the first update applies to ``start``
             return self._scaled(n.Chain(tuple(kids), mode="recursive"), start, g, path)
@@ -329,7 +331,14 @@ class _Import:
         if plain0 is not None:  # its update at step 0 multiplies the lr by plain0, then chainable
             nd = n.Chain((n.Constant(factor=plain0[g], total_iters=None), nd), mode="recursive")
         if name in ("OneCycleLR", "CyclicLR"):
-            return nd  # absolute values (max_lr/initial_lr/min_lr from the group, base_lr)
+            # absolute values (max_lr/initial_lr/min_lr from the group, base_lr). In a
+            # ChainedScheduler its first value is the one its constructor computed: a CyclicLR
+            # from the initial_lr it found, a OneCycleLR from its own max_lr before a later one
+            # rewrote the group's
+            v0 = getattr(s, "_last_lr", None)
+            if chained and reach == 0 and self.k == 0 and v0 is not None:
+                nd = self._first_value(nd, float(v0[g]), g)
+            return nd
         own = float(s.base_lrs[g])
         if name in ("LambdaLR", "CosineAnnealingWarmRestarts") or (restarted and name != "MultiplicativeLR"):
             # computed from its own base_lrs (a restart is the closed form at 0, then chainable)
@@ -353,6 +362,16 @@ class _Import:
         # chainable in torch (also after a restart, and inside a ChainedScheduler): the factor
         # scales the value once, at step 0, and the node's own updates follow
         return n.Chain((c, nd), mode="recursive")
+
+    def _first_value(self, nd: n.Node, v0: float, g: int) -> n.Node:
+        """``nd`` with its value at step 0 replaced by ``v0`` (a reset; the identity afterwards)."""
+        from .. import semantics
+
+        base = self.base[g]
+        now = float(semantics.evaluate(nd, np.zeros(1, dtype=np.int64), np.array([base]))[0, 0])
+        if abs(now - v0) <= _TOL * max(abs(v0), abs(base)) or base == 0.0:
+            return nd
+        return n.Chain((nd, n.Sequential((n.Constant(factor=v0 / base, total_iters=None),), ())), mode="recursive")
 
     def _leaf(self, s: Any, g: int, path: str, name: str, restarted: bool, inside: bool) -> n.Node:
         """The node of one leaf scheduler, relative to the base it computes from."""
@@ -547,6 +566,7 @@ def _import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, c
             "ReduceLROnPlateau: it has already seen metrics (best, bad-epoch and cooldown counters are "
             "not at their start), which a plateau node cannot carry; import it before the first step()")
     imp.initial = [float(read_field(grp, "initial_lr", grp["lr"])) for grp in groups]
+    imp.k = k
     if plateau:
         lr_bases = [float(grp["lr"]) for grp in groups]
     elif name == "OneCycleLR":
