@@ -55,7 +55,15 @@ class MindSporePrecisionWarning(UserWarning):
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, MindSporePrecisionWarning, stacklevel=5)
+    """Warn at the caller's line: the first frame outside sched-bridge."""
+    import os
+    import sys
+
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    level, f = 2, sys._getframe(1)
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(pkg + os.sep):
+        level, f = level + 1, f.f_back
+    warnings.warn(message, MindSporePrecisionWarning, stacklevel=level)
 
 
 def _ms() -> Any:
@@ -369,8 +377,6 @@ def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
             _fit(nd, decay_steps=2 * max(1, nd.decay_steps))
             if nd.num_cycles > 100_000:
                 raise _unsupported(f"{nd.kind}.num_cycles", f"{nd.num_cycles:g} cosine cycles (at most 100000)")
-            if nd.decay_steps > I32 - max(0, nd.warmup_steps + nd.stable_steps - K):
-                raise _unsupported(f"{nd.kind}.decay_steps", "a cosine decay longer than the int32 step range")
         return C["WsdCell"](nd.warmup_steps, nd.stable_steps, nd.decay_steps, nd.min_lr_ratio,
                             nd.warmup_type, nd.decay_type, nd.num_cycles, K)
     if isinstance(nd, n.Table):

@@ -186,7 +186,8 @@ class Exp2Lin(_Expr):
     A float32 exponent near 20 is itself off by up to 2**-20 (7e-7 relative after ``2**``).
     Here k is split into ``k // 2**16`` and ``k % 2**16`` and x into an 8-bit head and a
     tail: the head products are exact, their integer parts are taken out exactly, and only
-    a fraction in [0, 3) is rounded. ``off * x`` is split in float64 when the cell is built.
+    a fraction in [0, 3) is rounded (no inf * 0 far out: the tail's integer part moves to the
+    exponent too). ``off * x`` is split in float64 when the cell is built.
     """
 
     def __init__(self, x: float, off: int = 0) -> None:
@@ -213,12 +214,14 @@ class Exp2Lin(_Expr):
         b = k % 65536
         af = self.fl(a)
         bf = self.fl(b)
-        pa = af * self.a1
-        pb = bf * self.b1
+        pa = af * self.a1  # exact
+        pb = bf * self.b1  # exact
+        tail = (af * self.a2 + bf * self.b2) + self.f_off  # |tail| < 0.1 wherever the result is >= 2**-20
         na = self.floor(pa)
         nb = self.floor(pb)
-        frac = ((pa - na) + (pb - nb)) + ((af * self.a2 + bf * self.b2) + self.f_off)
-        n = (na + nb) + self.n_off
+        nt = self.floor(tail)
+        frac = ((pa - na) + (pb - nb)) + (tail - nt)  # in [0, 3)
+        n = ((na + nb) + nt) + self.n_off
         return self.pow(one * 2.0, n) * self.pow(one * 2.0, frac)
 
 
