@@ -62,7 +62,7 @@ def _warn(message: str) -> None:
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     level, f = 2, sys._getframe(1)
     while f is not None and os.path.abspath(f.f_code.co_filename).startswith(pkg + os.sep):
-        level, f = level + 1, f.f_back
+        level, f = level + 1, f.f_back  # type: ignore[assignment]
     warnings.warn(message, MindSporePrecisionWarning, stacklevel=level)
 
 
@@ -279,14 +279,21 @@ def _fit(nd: n.Node, **values: int) -> None:
             raise _unsupported(f"{nd.kind}.{name}", f"{v} steps is more than 2**31-1")
 
 
-def _growth(nd: n.Node, ctx: _Ctx, span: Span, rate: float, per: int, first: int = 0) -> None:
-    """Warn where base*rate**k (k growing by one every ``per`` steps) passes float32's largest value."""
-    if rate <= 1.0 or ctx.base == 0.0:
-        return
-    k = math.floor(math.log(FLOAT32_MAX / abs(ctx.base)) / math.log(rate)) + 1
-    ctx.note(nd.kind, span(first + k * per, None),
-             f"{nd.describe()} grows past float32's largest value (3.4e38) with base {ctx.base:g}: the cell "
-             "gives inf")
+def _overflow_k(rate: float, scale: float) -> Optional[int]:
+    """The least k with |scale| * rate**k > float32's largest value (None: never)."""
+    if rate <= 1.0 or scale == 0.0:
+        return None
+    return math.floor(math.log(FLOAT32_MAX / abs(scale)) / math.log(rate)) + 1
+
+
+def _growth(nd: n.Node, ctx: _Ctx, span: Span, rate: float, per: int, scale: Optional[float] = None) -> None:
+    """Warn where scale*rate**k (k growing by one every ``per`` steps; scale: the plan's base) passes
+    float32's largest value."""
+    scale = ctx.base if scale is None else scale
+    k = _overflow_k(rate, scale)
+    if k is not None:
+        ctx.note(nd.kind, span(k * per, None), f"{nd.describe()} grows past float32's largest value (3.4e38) "
+                 f"with base {ctx.base:g}: the cell gives inf")
 
 
 def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
@@ -304,10 +311,10 @@ def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
         _growth(nd, ctx, span, nd.gamma, nd.step_size)
         return C["PowCell"](nd.gamma, nd.step_size, None, False, K)
     if isinstance(nd, n.MultiStep):
-        if nd.gamma > 1.0 and nd.milestones:
-            k = math.floor(math.log(FLOAT32_MAX / abs(ctx.base)) / math.log(nd.gamma)) + 1 if ctx.base else 0
-            if 0 < k <= len(nd.milestones):
-                _growth(nd, ctx, lambda lo, hi: span(nd.milestones[k - 1], hi), nd.gamma, 0, 0)
+        k = _overflow_k(nd.gamma, ctx.base)
+        if k is not None and k <= len(nd.milestones):
+            ctx.note(nd.kind, span(nd.milestones[k - 1], None), f"{nd.describe()} grows past float32's largest "
+                     f"value (3.4e38) with base {ctx.base:g}: the cell gives inf")
         return C["PowCell"](nd.gamma, 1, list(nd.milestones), False, K)
     if isinstance(nd, n.Exponential):
         _growth(nd, ctx, span, nd.gamma, 1)
@@ -350,8 +357,8 @@ def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
     if isinstance(nd, n.Cyclic):
         down = nd.step_size_down if nd.step_size_down is not None else nd.step_size_up
         _fit(nd, **{"step_size_up + step_size_down": nd.step_size_up + down})
-        if nd.mode == "exp_range" and nd.gamma > 1.0 and ctx.base:
-            _growth(nd, ctx, span, nd.gamma, 1)
+        if nd.mode == "exp_range":
+            _growth(nd, ctx, span, nd.gamma, 1, nd.high - (ctx.base if nd.low is None else nd.low))
         return C["CyclicCell"](nd.high, nd.low, nd.step_size_up, down, nd.mode, nd.gamma, nd.inverted, K)
     if isinstance(nd, (n.ExponentialDecay, n.NaturalExpDecay, n.InverseTimeDecay)):
         which = {n.ExponentialDecay: 0, n.NaturalExpDecay: 1, n.InverseTimeDecay: 2}[type(nd)]
@@ -483,8 +490,8 @@ def _warm_restarts(nd: n.WarmRestarts, C: Dict[str, Any], ctx: _Ctx, K: int, spa
     from .. import semantics
 
     T0, Tm, lim = nd.T_0, nd.T_mult, nd.restart_limit
-    if nd.decay_rate > 1.0 and ctx.base:
-        k = math.floor(math.log(FLOAT32_MAX / abs(ctx.base)) / math.log(nd.decay_rate)) + 1
+    k = _overflow_k(nd.decay_rate, ctx.base)
+    if k is not None:
         st = k * T0 if Tm == 1 else T0 * (Tm ** k - 1) // (Tm - 1)
         ctx.note(nd.kind, span(st, None), f"{nd.describe()}: the peaks pass float32's largest value (3.4e38) "
                  f"with base {ctx.base:g}: the cell gives inf")

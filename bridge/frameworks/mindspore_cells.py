@@ -1,6 +1,6 @@
 """The MindSpore cells behind ``bridge.to_mindspore_cell``; imports MindSpore on import.
 
-Self-contained on purpose (math, itertools, fractions, typing, NumPy, MindSpore; nothing
+Self-contained on purpose (math, itertools, typing, NumPy, MindSpore; nothing
 from sched-bridge): ``sched-bridge lower --to mindspore-cell --standalone`` copies this file
 into the module it writes, so a training script can use the cells without sched-bridge.
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from fractions import Fraction
 from typing import Any, Optional, Sequence, Tuple
 
 import mindspore as ms
@@ -775,12 +774,11 @@ class WsdCell(_Expr):
         self.zt = self.dk == 1 and c > 0.25
         zK, zh, zl = [0], [0.0], [0.0]
         if self.zt:  # zeros of cos(pi*c*k/D1) at k_j = (j + 1/2)*D1/c, j = 0..floor(c)
-            fc = Fraction(c)
             zK, zh, zl = [], [], []
             for j in range(int(math.floor(c)) + 1):
-                z = Fraction(2 * j + 1, 2) * D1 / fc
+                z = (2 * j + 1) * D1 / (2.0 * c)  # float64: off by < 2**31 * 2**-53 steps
                 K = math.floor(z)
-                hi, lo = split(float(z - K))
+                hi, lo = split(z - K)
                 zK.append(min(K, I32_MAX))
                 zh.append(hi)
                 zl.append(lo)
