@@ -520,10 +520,11 @@ def _sample_cell_values(cell, ms, t):
     return cell(ms.Tensor(t.astype(np.int32))).asnumpy()
 
 
-def test_chain_with_cosine_is_exact_to_t_max_then_says_so(ms, torch_mod):
+def test_chain_with_cosine_is_exact_to_t_max_then_says_so(ms_graph, torch_mod):
     """ChainedScheduler([CosineAnnealingLR(T_max=1000), ExponentialLR(0.999)]): torch's chainable cosine
     restarts from the base past T_max, so a product of closed forms is wrong there. The cell is exact
-    to T_max, a table to the plan's horizon (real torch values), and warns for the rest."""
+    to T_max, a table to the plan's horizon (real torch values), and warns for the rest (GRAPH_MODE)."""
+    ms = ms_graph
     torch = torch_mod
     T, H = 1000, 3000
     w = torch.nn.Parameter(torch.zeros(1))
@@ -711,3 +712,34 @@ def test_written_module_carries_the_warnings(ms):
     ns: dict = {}
     exec(compile(src, "<written>", "exec"), ns)
     assert type(ns["make_schedule"]().expr).__name__ == "Tail"
+
+
+def test_mmengine_windows_with_a_cosine_past_t_max(ms, torch_mod, mmengine_mod):
+    """MMEngine [LinearLR, CosineAnnealingLR(T_max=20)] over 60 iterations, stepped for real: the two
+    windows multiply only while the cosine is in its first period; the cell is the product to step
+    20, a table of MMEngine's values to the sample's end, and says so."""
+    import mmengine.optim  # noqa: F401  (registers the schedulers)
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    torch = torch_mod
+    cfgs = [dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=10),
+            dict(type="CosineAnnealingLR", T_max=20, by_epoch=False, begin=0, end=60)]
+
+    def opt():
+        return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=B)
+
+    o = opt()
+    scheds = [PARAM_SCHEDULERS.build(dict(c), default_args=dict(optimizer=o)) for c in cfgs]
+    rec = []
+    for _ in range(80):
+        rec.append(o.param_groups[0]["lr"])
+        o.step()
+        for s in scheds:
+            s.step()
+    plan = bridge.from_mmengine(cfgs, opt(), epoch_length=1)
+    with pytest.warns(bm.MindSporePrecisionWarning, match=rf"steps 0\.\.20 only.*steps 21\.\.59 are a table.*"
+                                                          rf"steps 60\.\.{I32}"):
+        cell = bridge.to_mindspore_cell(plan, sample=60)
+    got = cell(ms.Tensor(np.arange(80, dtype=np.int32))).asnumpy()
+    err, i = _rel_err(got, np.asarray(rec))
+    assert err <= RTOL, (i, err)
