@@ -300,7 +300,9 @@ CASES = {
     "exponential_3e-9": (Exponential(0.999999997), lambda t: B * 0.999999997 ** t.astype(np.float64), [], []),
     "polynomial": (Polynomial(100, 2.0, 0.001), lambda t: f_poly(t, 100, 2.0, 0.001, B), [100], []),
     "polynomial_int32": (Polynomial(I32, 0.9), lambda t: f_poly(t, I32, 0.9, 0.0, B), [], []),
-    "polynomial_power16": (Polynomial(10**9 + 7, 16.0), lambda t: f_poly(t, 10**9 + 7, 16.0, 0.0, B), [10**9 + 7], []),
+    "polynomial_power8": (Polynomial(123456789, 8.0), lambda t: f_poly(t, 123456789, 8.0, 0.0, B), [123456789], []),
+    "polynomial_cycle_power8": (Polynomial(123456789, 8.0, 0.0, True),
+                                lambda t: f_poly_cycle(t, 123456789, 8.0, 0.0, B), [], [123456789]),
     "polynomial_cycle": (Polynomial(30, 0.5, 0.0, True), lambda t: f_poly_cycle(t, 30, 0.5, 0.0, B), [], [30]),
     "polynomial_cycle_big": (Polynomial(10**9 + 7, 2.0, 1e-4, True),
                              lambda t: f_poly_cycle(t, 10**9 + 7, 2.0, 1e-4, B), [], [10**9 + 7]),
@@ -590,8 +592,8 @@ def test_table_fallback_warns_each_build(ms):
 
 def test_precision_limits_are_named(ms):
     """Where float32 cannot follow the schedule the warning names the steps: a polynomial power above
-    16, and values past float32's largest (gamma > 1)."""
-    with pytest.warns(bm.MindSporePrecisionWarning, match=r"power 40 > 16.*steps 0\.\.1000"):
+    8, and values past float32's largest (gamma > 1)."""
+    with pytest.warns(bm.MindSporePrecisionWarning, match=r"power 40 > 8.*steps 0\.\.1000"):
         bridge.to_mindspore_cell(Plan.single(Polynomial(1000, 40.0), base=B))
     k = math.floor(math.log(float(np.finfo(np.float32).max) / B) / math.log(1.01)) + 1  # B*1.01**k > max
     assert B * 1.01 ** (k - 1) <= float(np.finfo(np.float32).max) < B * 1.01 ** k

@@ -361,8 +361,8 @@ class PolyCell(_Expr):
         off = int(off)
         self.Tf, self.power, self.end, self.cycle = float(T), float(power), float(end), cycle
         self.lift = off == 0  # step 0 counts as 1 (only s = 0 needs it)
-        self.off_f = float(off)
         self.dm = DivMod(T if cycle else 1, off if cycle else 0)
+        self.c_off = float(self.dm.q_off + 1)  # D = T * (q + q_off + 1) where r > 0
         self.seg = Seg(0, T, 0 if cycle else off)
 
     def construct(self, t: Any, base: Any) -> Any:
@@ -370,9 +370,9 @@ class PolyCell(_Expr):
             tt = self.maximum(t, 0)
             if self.lift:
                 tt = self.maximum(tt, 1)
-            _, r, nxt = self.dm(tt)
+            q, r, nxt = self.dm(tt)
             rem = self.select(r > 0, nxt, nxt * 0.0)  # D - s
-            f = rem / ((self.fl(tt) + self.off_f) + rem)
+            f = rem / self.Tf / (self.fl(q) + self.c_off)  # (D - s) / D, D = T * ceil(s / T)
         else:
             _, left, _ = self.seg(t)
             f = left / self.Tf
