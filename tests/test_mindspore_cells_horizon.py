@@ -552,7 +552,8 @@ def test_chain_with_cosine_is_exact_to_t_max_then_says_so(ms_graph, torch_mod):
         err, i = _rel_err(_sample_cell_values(cell, ms, t), rec[: t.size])
         assert err <= RTOL, (total, i, err)
         far = _sample_cell_values(cell, ms, np.asarray([first_held, I32], dtype=np.int64))
-        assert np.all(far == np.float32(rec[first_held - 1] if first_held <= H else 0.0))
+        held = rec[first_held - 1]  # v(T) = 0 (the cosine's zero), or torch's value at the horizon's last step
+        assert np.all(np.abs(far - held) <= RTOL * held), (far, held)
     # without a cosine the product is exact everywhere: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error", bm.MindSporePrecisionWarning)

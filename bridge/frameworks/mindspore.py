@@ -564,8 +564,8 @@ def _native(nd: n.Node, base: float, ms_lrs: Any) -> Any:
     """MindSpore's own cell when it reproduces ``nd`` within the float32 cell contract at every
     int32 step (they cast global_step to float32; the ones kept here stay within 2e-6 anyway).
 
-    Not used: ExponentialDecayLR (pow of a float32 rate and a float32 step: 4e-6 off at
-    rate 0.9 over 1000 steps), NaturalExpDecayLR (1.2e-6 at rate 0.01, too close), and every
+    Not used: ExponentialDecayLR (pow of a float32 rate and a float32 step: 4.2e-6 off for
+    rate 0.9, decay_steps 1000), NaturalExpDecayLR (1.2e-6 at rate 0.01, too close), and every
     staircase form (floor of a float32 step/decay_steps is off by one next to a boundary
     above 2**24)."""
     if not (isinstance(base, float) and base > 0.0):
