@@ -152,7 +152,7 @@ def _finite(block: np.ndarray, lo: int, field: str) -> None:
     if not np.isfinite(block).all():
         r, c = np.argwhere(~np.isfinite(block))[0]
         raise SpecError(field, f"the schedule overflows float64 at step {lo + int(r)} (param group {int(c)}: "
-                        f"{block[r, c]!r}); check its factors (gamma, max_lr, ...)", None, show_value=False)
+                        f"{float(block[r, c])!r}); check its factors (gamma, max_lr, ...)", None, show_value=False)
 
 
 @contextlib.contextmanager

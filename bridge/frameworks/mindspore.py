@@ -30,13 +30,17 @@ from ..ir.plan import Field, Group, Plan
 from ._source import Call, Recorder, one_line
 
 __all__ = [
-    "FLOAT32_EXACT_STEPS", "MindSporePrecisionWarning", "DYNAMIC_WD_OPTIMIZERS", "from_mindspore",
+    "FLOAT32_EXACT_STEPS", "INT32_MAX_STEP", "MindSporePrecisionWarning", "DYNAMIC_WD_OPTIMIZERS", "from_mindspore",
     "mixed_lr_groups", "to_mindspore_cell", "to_mindspore_group_params", "to_mindspore_list", "to_mindspore_scheduler",
     "to_mindspore_source", "to_mindspore_tensor",
 ]
 
-#: Above this many steps a float32 step counter can no longer represent every step.
+#: float32 represents every integer up to 2**24 (MindSpore's own cells cast global_step to
+#: float32; bridge cells do not, see :func:`to_mindspore_cell`).
 FLOAT32_EXACT_STEPS = 1 << 24
+
+#: The largest int32 ``global_step`` (MindSpore's optimizers count updates in int32).
+INT32_MAX_STEP = 2**31 - 1
 
 #: ``mindspore.nn`` optimizers that accept a Cell as (group) ``weight_decay``
 #: (checked: they build without error and apply the decay); ``nn.SGD`` refuses one.
@@ -44,17 +48,22 @@ DYNAMIC_WD_OPTIMIZERS = ("Momentum", "Adam", "AdamWeightDecay", "Lamb", "LARS")
 
 
 class MindSporePrecisionWarning(UserWarning):
-    """A MindSpore float32 limit affects this schedule (e.g. a horizon above 2**24 steps)."""
+    """A cell cannot follow the schedule over every int32 step: the message names the steps.
+
+    Emitted each time such a cell is built (``to_mindspore_cell``, ``to_mindspore_source``).
+    """
 
 
-_warned: set = set()
+def _warn(message: str) -> None:
+    """Warn at the caller's line: the first frame outside sched-bridge."""
+    import os
+    import sys
 
-
-def _warn_once(key: Any, message: str) -> None:
-    if key in _warned:
-        return
-    _warned.add(key)
-    warnings.warn(message, MindSporePrecisionWarning, stacklevel=3)
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    level, f = 2, sys._getframe(1)
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(pkg + os.sep):
+        level, f = level + 1, f.f_back  # type: ignore[assignment]
+    warnings.warn(message, MindSporePrecisionWarning, stacklevel=level)
 
 
 def _ms() -> Any:
@@ -127,26 +136,106 @@ def _classes() -> Dict[str, Any]:
     return _CLASSES
 
 
-# -- which nodes have a closed form in ops ------------------------------------
+# -- where a cell is exact ----------------------------------------------------
 
-def _prod_safe(nd: n.Node, max_local: Optional[int]) -> bool:
-    """Chainable update is a pure product whose running product equals closed/base."""
+I32 = INT32_MAX_STEP
+#: float32's largest finite value
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: polynomial powers up to this keep float32 pow(f, power) within the contract: f = (T - t)/T is
+#: off by up to ~1.8e-7 relative (three roundings when T and t pass 2**24), times the power
+#: (measured worst 1.3e-6 at power 8, 2.2e-6 at 16)
+POLY_POWER_MAX = 8.0
+
+#: A node's steps [lo, hi] (hi None: no end) -> the root steps [a, b] (within 0..2**31-1) where
+#: the node is evaluated at one of them, or None.
+Span = Callable[[int, Optional[int]], Optional[Tuple[int, int]]]
+
+
+def _root_span(lo: int, hi: Optional[int]) -> Optional[Tuple[int, int]]:
+    a, b = max(lo, 0), I32 if hi is None else min(hi, I32)
+    return (a, b) if a <= b else None
+
+
+def _shift_span(span: Span, off: int) -> Span:
+    return lambda lo, hi: span(lo - off, None if hi is None else hi - off)
+
+
+def _hold_span(span: Span, every: int) -> Span:
+    return lambda lo, hi: span(max(lo, 0) * every, None if hi is None else (hi + 1) * every - 1)
+
+
+def _part_span(span: Span, a: int, b: Optional[int], shift: int) -> Span:
+    """A child that runs on the node's steps a..b (b None: on), seeing node step + shift."""
+    def f(lo: int, hi: Optional[int]) -> Optional[Tuple[int, int]]:
+        lo2 = max(lo - shift, a)
+        hi2 = b if hi is None else (hi - shift if b is None else min(hi - shift, b))
+        return span(lo2, hi2) if hi2 is None or lo2 <= hi2 else None
+    return f
+
+
+def _window_span(span: Span, w: n.Window, last: Optional[int]) -> Span:
+    """The child of an MMEngine window sees clamp(s // every - begin, 0, last) from s = begin*every on."""
+    def f(lo: int, hi: Optional[int]) -> Optional[Tuple[int, int]]:
+        if last is not None and lo > last:
+            return None
+        k_lo = w.begin + max(lo, 0)
+        k_hi = None if hi is None or (last is not None and hi >= last) else w.begin + hi
+        return span(k_lo * w.every, None if k_hi is None else (k_hi + 1) * w.every - 1)
+    return f
+
+
+def _steps(r: Tuple[int, int]) -> str:
+    a, b = r
+    return f"step {a}" if a == b else f"steps {a}..{b}" + (" (2**31-1)" if b == I32 else "")
+
+
+class _Ctx:
+    """What lowering one cell tree found out: from which root step the expression stops being
+    exact (a table takes over there), and precision notes for warnings."""
+
+    def __init__(self, where: str, base: float) -> None:
+        self.where = where
+        self.base = base
+        self.first_bad: Optional[int] = None
+        self.bad_why = ""
+        self.notes: List[str] = []
+
+    def inexact(self, r: Optional[Tuple[int, int]], why: str) -> None:
+        if r is not None and (self.first_bad is None or r[0] < self.first_bad):
+            self.first_bad, self.bad_why = r[0], why
+
+    def note(self, kind: str, r: Optional[Tuple[int, int]], why: str) -> None:
+        if r is not None:
+            self.notes.append(f"{self.where}: {kind}: {why} at {_steps(r)}")
+
+
+# -- which compositions have a closed form in ops -------------------------------
+
+def _prod_limit(nd: n.Node) -> Optional[float]:
+    """First step from which ``nd``'s chainable update is no longer a pure product whose running
+    product equals closed/base (math.inf: never; None: not such a product at all).
+
+    A CosineAnnealing (eta_min 0) reaches 0 at T_max; torch's next chainable step *adds*
+    (base - eta_min)*(1 - cos(pi/T_max))/2, so inside a product the cosine restarts from the
+    base, not from the product: the closed form holds for steps 0..T_max only.
+    """
     if isinstance(nd, n.Constant):
-        return nd.factor > 0.0
+        return math.inf if nd.factor > 0.0 else None
     if isinstance(nd, n.Linear):
-        return nd.start_factor > 0.0
+        return math.inf if nd.start_factor > 0.0 else None
     if isinstance(nd, (n.Step, n.MultiStep, n.Exponential)):
-        return True
+        return math.inf
     if isinstance(nd, n.Polynomial):
-        return nd.end_value == 0.0 and not nd.cycle
+        return math.inf if nd.end_value == 0.0 and not nd.cycle else None
     if isinstance(nd, n.CosineAnnealing):
-        eta0 = nd.eta_min == 0.0 and not nd.eta_min_ratio
-        return eta0 and max_local is not None and max_local <= nd.T_max
+        return float(nd.T_max + 1) if nd.eta_min == 0.0 and not nd.eta_min_ratio else None
     if isinstance(nd, n.Hold):
-        return _prod_safe(nd.schedule, None if max_local is None else max_local // nd.every)
+        lim = _prod_limit(nd.schedule)
+        return lim if lim is None or lim == math.inf else lim * nd.every
     if isinstance(nd, n.Chain) and nd.mode == "recursive":
-        return all(_prod_safe(c, max_local) for c in nd.schedules)
-    return False
+        lims = [_prod_limit(c) for c in nd.schedules]
+        return None if any(x is None for x in lims) else min(lims)  # type: ignore[type-var]
+    return None
 
 
 def _is_reset(nd: n.Node) -> bool:
@@ -164,176 +253,336 @@ def _is_reset(nd: n.Node) -> bool:
     return type(nd) not in semantics._CHAIN
 
 
+def _window_limit(nd: n.Node) -> Optional[float]:
+    """A window run alone: affine chainable updates that compose to the closed form."""
+    if _is_reset(nd) or isinstance(nd, (n.CosineRestart, n.CosineAnnealing)) or (
+            isinstance(nd, n.Polynomial) and not nd.cycle):
+        return math.inf  # alone, even torch's additive cosine step lands on the closed form
+    return _prod_limit(nd)
+
+
 class _NeedTable(Exception):
     pass
 
 
-def _starts_sgdr(nd: n.WarmRestarts) -> Tuple[List[int], List[int]]:
-    starts, lengths = [0], [nd.T_0]
-    while starts[-1] + lengths[-1] < 2**31 - 1 and len(starts) < 64:
-        starts.append(starts[-1] + lengths[-1])
-        lengths.append(lengths[-1] * nd.T_mult)
-    return starts, lengths
+def _unsupported(what: str, why: str) -> UnsupportedError:
+    return UnsupportedError(f"{what}: {why}; MindSpore cells count steps in int32, so this cannot be "
+                            "computed exactly there; use to_mindspore_list / to_mindspore_tensor")
 
 
-def _lower(nd: n.Node, C: Dict[str, Any], horizon: Optional[int]) -> Any:  # noqa: C901
-    """Expression cell for ``nd`` (value from ``base``), or raise _NeedTable."""
+def _period(nd: n.Node, name: str, d: int, K: int) -> None:
+    if d > I32 and K % d:
+        raise _unsupported(f"{nd.kind}.{name}", f"a period of {d} steps (> 2**31-1) resumed at step {K}")
+
+
+def _fit(nd: n.Node, **values: int) -> None:
+    for name, v in values.items():
+        if v > I32:
+            raise _unsupported(f"{nd.kind}.{name}", f"{v} steps is more than 2**31-1")
+
+
+def _overflow_k(rate: float, scale: float) -> Optional[int]:
+    """The least k with |scale| * rate**k > float32's largest value (None: never)."""
+    if rate <= 1.0 or scale == 0.0:
+        return None
+    return math.floor(math.log(FLOAT32_MAX / abs(scale)) / math.log(rate)) + 1
+
+
+def _growth(nd: n.Node, ctx: _Ctx, span: Span, rate: float, per: int, scale: Optional[float] = None) -> None:
+    """Warn where scale*rate**k (k growing by one every ``per`` steps; scale: the plan's base) passes
+    float32's largest value."""
+    scale = ctx.base if scale is None else scale
+    k = _overflow_k(rate, scale)
+    if k is not None:
+        ctx.note(nd.kind, span(k * per, None), f"{nd.describe()} grows past float32's largest value (3.4e38) "
+                 f"with base {ctx.base:g}: the cell gives inf")
+
+
+def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
+           span: Span = _root_span) -> Any:
+    """Expression cell for ``nd`` evaluated at step ``t + K`` (``t`` the cell's int32 input), or raise
+    _NeedTable. ``span`` maps the node's steps to root steps (for warnings and exactness limits)."""
     if isinstance(nd, n.Constant):
         if nd.total_iters is None:
             return C["Const"](nd.factor, False)
-        return C["ConstantCell"](nd.factor, nd.total_iters)
+        return C["ConstantCell"](nd.factor, nd.total_iters, K)
     if isinstance(nd, n.Linear):
-        return C["LinearCell"](nd.start_factor, nd.end_factor, nd.total_iters)
+        return C["LinearCell"](nd.start_factor, nd.end_factor, nd.total_iters, K)
     if isinstance(nd, n.Step):
-        return C["PowCell"](nd.gamma, nd.step_size, None)
+        _period(nd, "step_size", nd.step_size, K)
+        _growth(nd, ctx, span, nd.gamma, nd.step_size)
+        return C["PowCell"](nd.gamma, nd.step_size, None, False, K)
     if isinstance(nd, n.MultiStep):
-        return C["PowCell"](nd.gamma, 1, list(nd.milestones))
+        k = _overflow_k(nd.gamma, ctx.base)
+        if k is not None and k <= len(nd.milestones):
+            ctx.note(nd.kind, span(nd.milestones[k - 1], None), f"{nd.describe()} grows past float32's largest "
+                     f"value (3.4e38) with base {ctx.base:g}: the cell gives inf")
+        return C["PowCell"](nd.gamma, 1, list(nd.milestones), False, K)
     if isinstance(nd, n.Exponential):
-        return C["PowCell"](nd.gamma, 1, None)
+        _growth(nd, ctx, span, nd.gamma, 1)
+        return C["PowCell"](nd.gamma, 1, None, False, K)
     if isinstance(nd, n.Polynomial):
-        return C["PolyCell"](nd.total_iters, nd.power, nd.end_value, nd.cycle)
+        if nd.cycle:
+            _period(nd, "total_iters", nd.total_iters, K)
+        if nd.power > POLY_POWER_MAX:
+            ctx.note(nd.kind, span(0, None if nd.cycle else nd.total_iters),
+                     f"power {nd.power:g} > {POLY_POWER_MAX:g}: float32 pow((T-t)/T, power) may be off by more "
+                     "than 2e-6 relative")
+        return C["PolyCell"](nd.total_iters, nd.power, nd.end_value, nd.cycle, K)
     if isinstance(nd, n.CosineAnnealing):
-        return C["CosCell"](nd.T_max, nd.eta_min, nd.eta_min_ratio, False)
+        _period(nd, "T_max", 2 * nd.T_max, K)
+        return C["CosCell"](nd.T_max, nd.eta_min, nd.eta_min_ratio, False, K)
     if isinstance(nd, n.CosineDecay):
         if nd.eta_min is not None:
-            return C["CosCell"](nd.decay_steps, nd.eta_min, None, True)
-        return C["CosCell"](nd.decay_steps, 0.0, nd.alpha, True)
+            return C["CosCell"](nd.decay_steps, nd.eta_min, None, True, K)
+        return C["CosCell"](nd.decay_steps, 0.0, nd.alpha, True, K)
     if isinstance(nd, n.WarmRestarts):
-        if nd.float_log_cycles:
-            raise _NeedTable
-        starts, lengths = _starts_sgdr(nd)
-        peaks = [nd.decay_rate ** i for i in range(len(starts))]
-        return C["RestartCell"](starts, lengths, peaks, nd.eta_min, None, None, nd.restart_limit)
+        return _warm_restarts(nd, C, ctx, K, span)
     if isinstance(nd, n.CosineRestart):
-        cum = np.cumsum(nd.periods)
-        starts = [0] + [int(x) for x in cum[:-1]]
-        return C["RestartCell"](starts, list(nd.periods), list(nd.restart_weights), nd.eta_min,
-                                nd.eta_min_ratio, int(cum[-1]) - 1, None)
-    if isinstance(nd, n.OneCycle):
+        return _cosine_restart(nd, C, K)
+    if isinstance(nd, (n.OneCycle, n.OneCycleMomentum)):
         from .. import semantics
 
+        _fit(nd, total_steps=nd.total_steps)
         ends = semantics._phases(nd)
-        if nd.max_lr is None:
-            mx, rel = 1.0, True
+        if isinstance(nd, n.OneCycle):
+            mx, rel = (1.0, True) if nd.max_lr is None else (nd.max_lr, False)
+            init = mx / nd.div_factor
+            lo = init / nd.final_div_factor
+            v = [(init, mx), (mx, init), (init, lo)] if nd.three_phase else [(init, mx), (mx, lo)]
         else:
-            mx, rel = nd.max_lr, False
-        init = mx / nd.div_factor
-        lo = init / nd.final_div_factor
-        v = [(init, mx), (mx, init), (init, lo)] if nd.three_phase else [(init, mx), (mx, lo)]
-        return C["PhaseCell"](ends, [a for a, _ in v], [b for _, b in v], rel, nd.anneal == "cos", nd.total_steps)
-    if isinstance(nd, n.OneCycleMomentum):
-        from .. import semantics
-
-        ends = semantics._phases(nd)
-        b, m = nd.base_momentum, nd.max_momentum
-        v = [(m, b), (b, m), (m, m)] if nd.three_phase else [(m, b), (b, m)]
-        return C["PhaseCell"](ends, [a for a, _ in v], [c for _, c in v], False, nd.anneal == "cos",
-                              nd.total_steps)
+            b, m = nd.base_momentum, nd.max_momentum
+            v, rel = ([(m, b), (b, m), (m, m)] if nd.three_phase else [(m, b), (b, m)]), False
+        # past total_steps torch raises ("Tried to step ... times"): the cell holds v(total_steps)
+        return C["PhaseCell"](ends, [a for a, _ in v], [c for _, c in v], rel, nd.anneal == "cos",
+                              nd.total_steps, K)
     if isinstance(nd, n.Cyclic):
         down = nd.step_size_down if nd.step_size_down is not None else nd.step_size_up
-        return C["CyclicCell"](nd.high, nd.low, nd.step_size_up, down, nd.mode, nd.gamma, nd.inverted)
-    if isinstance(nd, n.ExponentialDecay):
-        return C["DecayCell"](0, nd.decay_rate, nd.decay_steps, nd.staircase)
-    if isinstance(nd, n.NaturalExpDecay):
-        return C["DecayCell"](1, nd.decay_rate, nd.decay_steps, nd.staircase)
-    if isinstance(nd, n.InverseTimeDecay):
-        return C["DecayCell"](2, nd.decay_rate, nd.decay_steps, nd.staircase)
+        _fit(nd, **{"step_size_up + step_size_down": nd.step_size_up + down})
+        if nd.mode == "exp_range":
+            _growth(nd, ctx, span, nd.gamma, 1, nd.high - (ctx.base if nd.low is None else nd.low))
+        return C["CyclicCell"](nd.high, nd.low, nd.step_size_up, down, nd.mode, nd.gamma, nd.inverted, K)
+    if isinstance(nd, (n.ExponentialDecay, n.NaturalExpDecay, n.InverseTimeDecay)):
+        which = {n.ExponentialDecay: 0, n.NaturalExpDecay: 1, n.InverseTimeDecay: 2}[type(nd)]
+        if nd.staircase:
+            _period(nd, "decay_steps", nd.decay_steps, K)
+        if which == 0 and nd.decay_rate > 1.0:
+            if nd.staircase:
+                _growth(nd, ctx, span, nd.decay_rate, nd.decay_steps)
+            else:
+                _growth(nd, ctx, span, nd.decay_rate ** (1.0 / nd.decay_steps), 1)
+        return C["DecayCell"](which, nd.decay_rate, nd.decay_steps, nd.staircase, K)
     if isinstance(nd, n.PiecewiseConstant):
-        return C["PiecewiseCell"](list(nd.boundaries), list(nd.values), nd.relative, nd.inclusive)
+        return C["PiecewiseCell"](list(nd.boundaries), list(nd.values), nd.relative, nd.inclusive, K)
     if isinstance(nd, n.InverseSqrt):
         W = nd.warmup_steps
-        return C["InvSqrtCell"](W, nd.timescale if nd.timescale is not None else (W or 10_000))
+        ts = nd.timescale if nd.timescale is not None else (W or 10_000)
+        _fit(nd, warmup_steps=W, timescale=ts)
+        return C["InvSqrtCell"](W, ts, K)
     if isinstance(nd, n.Noam):
-        return C["NoamCell"](nd.d_model, nd.warmup_steps, nd.offset)
+        return C["NoamCell"](nd.d_model, nd.warmup_steps, nd.offset, K)
     if isinstance(nd, n.WarmupStableDecay):
+        if nd.decay_type == "cosine" and nd.num_cycles > 0.25:
+            _fit(nd, decay_steps=2 * max(1, nd.decay_steps))
+            if nd.num_cycles > 100_000:
+                raise _unsupported(f"{nd.kind}.num_cycles", f"{nd.num_cycles:g} cosine cycles (at most 100000)")
         return C["WsdCell"](nd.warmup_steps, nd.stable_steps, nd.decay_steps, nd.min_lr_ratio,
-                            nd.warmup_type, nd.decay_type, nd.num_cycles)
+                            nd.warmup_type, nd.decay_type, nd.num_cycles, K)
     if isinstance(nd, n.Table):
-        return C["TableCell"](np.asarray(nd.values), nd.relative)
+        return C["TableCell"](np.asarray(nd.values), nd.relative, K)
     if isinstance(nd, n.Sequential):
-        from .. import semantics
-
-        if semantics.needs_scan(nd):
-            raise _NeedTable
-        out = _lower(nd.schedules[0], C, horizon)
-        for child, m, r in zip(nd.schedules[1:], nd.milestones, nd.rescale or ()):
-            out = C["Switch"](out, _lower(child, C, horizon), m, m if r else 0)
-        return out
+        return _sequential(nd, C, ctx, K, span)
     if isinstance(nd, n.Chain):
-        kids = list(nd.schedules)
-        if nd.mode == "recursive" and len(kids) > 1:
-            # value = the last absolute child's closed form times the later multiplicative ones
-            start = 0
-            for i, k in enumerate(kids):
-                if _is_reset(k):
-                    start = i
-                elif not _prod_safe(k, horizon):
-                    raise _NeedTable
-            kids = kids[start:]
-        out = _lower(kids[0], C, horizon)
-        for k in kids[1:]:
-            out = C["Nest"](out, _lower(k, C, horizon))
-        return out
+        return _chain(nd, C, ctx, K, span)
     if isinstance(nd, n.Windows):
-        ws = list(nd.windows)
-        lasts = [None if w.end is None else w.end - 1 - w.begin for w in ws]
-        if len(ws) > 1 and not all(_prod_safe(w.schedule, last if last is not None else horizon)
-                                   for w, last in zip(ws, lasts)):
-            raise _NeedTable
-        if len(ws) == 1 and not (_prod_safe(ws[0].schedule, lasts[0] if lasts[0] is not None else horizon)
-                                 or _is_reset(ws[0].schedule) or _telescopes(ws[0].schedule, lasts[0])):
-            raise _NeedTable
-        out = None
-        for w, last in zip(ws, lasts):
-            cell = C["WindowCell"](_lower(w.schedule, C, last), w.begin, last, w.every)
-            out = cell if out is None else C["Nest"](out, cell)
-        return out
+        return _windows(nd, C, ctx, K, span)
     if isinstance(nd, n.Hold):
-        return C["Reindex"](_lower(nd.schedule, C, None if horizon is None else horizon // nd.every), nd.every, 0)
+        _period(nd, "every", nd.every, K)
+        kq, kr = divmod(K, nd.every)
+        child = _lower(nd.schedule, C, ctx, kq, _hold_span(span, nd.every))
+        return C["Reindex"](child, nd.every, kr)
     if isinstance(nd, n.Shift):
-        return C["Reindex"](_lower(nd.schedule, C, None if horizon is None else horizon + nd.offset), 1, nd.offset)
-    raise _NeedTable  # Plateau, Lambda, Multiplicative, unknown kinds
+        return _lower(nd.schedule, C, ctx, K + nd.offset, _shift_span(span, nd.offset))
+    raise _NeedTable  # Plateau, Lambda, Multiplicative, Timm, KDecayCosine, unknown kinds
 
 
-def _telescopes(nd: n.Node, last: Optional[int]) -> bool:
-    """Affine chainable updates that compose to the closed form (a window run alone)."""
-    if isinstance(nd, n.Polynomial):
-        return not nd.cycle
-    if isinstance(nd, n.CosineAnnealing):
-        return last is not None and last <= nd.T_max
-    if isinstance(nd, n.CosineRestart):
-        return True
-    return False
+def _sequential(nd: n.Sequential, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
+    """Milestones as selects; child i sees the node step minus its milestone (rescale) or the node step."""
+    from .. import semantics
+
+    if semantics.needs_scan(nd):
+        raise _NeedTable
+    kids = list(nd.schedules)
+    ms_ = [0] + list(nd.milestones)
+    ends: List[Optional[int]] = [m - 1 for m in nd.milestones] + [None]
+    out = None
+    for i, child in enumerate(kids):
+        m = ms_[i]
+        if i > 0 and m - K > I32:  # this child (and every later one) starts after 2**31-1
+            break
+        if i + 1 < len(kids) and ms_[i + 1] - K <= 0:  # over before t = 0
+            continue
+        resc = i > 0 and nd.rescale[i - 1]  # type: ignore[index]
+        shift = -m if resc else 0  # child step = node step + shift
+        ck = K + shift  # the child's step at t is t + ck
+        sub = 0
+        if ck < 0:  # a subtraction in int32 (t >= m - K there, so it cannot wrap)
+            sub, ck = -ck, 0
+        cell = _lower(child, C, ctx, ck, _part_span(span, m, ends[i], shift))
+        out = cell if out is None else C["Switch"](out, cell, m - 1 - K, sub)
+    return out
+
+
+def _chain(nd: n.Chain, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
+    kids = list(nd.schedules)
+    if nd.mode == "recursive" and len(kids) > 1:
+        resets = [i for i, k in enumerate(kids) if _is_reset(k)]
+        if resets:
+            # x -> closed(t) overwrites what came before; a later multiplicative child applies
+            # only its one-step ratio to it (not its closed form): no closed form here
+            if resets[-1] != len(kids) - 1:
+                raise _NeedTable
+            kids = kids[-1:]
+        else:
+            lims = [_prod_limit(k) for k in kids]
+            if any(x is None for x in lims):
+                raise _NeedTable
+            lim = min(x for x in lims if x is not None)
+            if lim != math.inf:
+                ctx.inexact(span(int(lim), None), "a recursive chain with a cosine: past T_max torch restarts the "
+                            "cosine from the base (an additive step), not from the product")
+    out = _lower(kids[0], C, ctx, K, span)
+    for k in kids[1:]:
+        out = C["Nest"](out, _lower(k, C, ctx, K, span))
+    return out
+
+
+def _windows(nd: n.Windows, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
+    ws = list(nd.windows)
+    lasts = [None if w.end is None else w.end - 1 - w.begin for w in ws]
+    lims = [_prod_limit(w.schedule) for w in ws] if len(ws) > 1 else [_window_limit(ws[0].schedule)]
+    if any(x is None for x in lims):
+        raise _NeedTable
+    out = None
+    for w, last, lim in zip(ws, lasts, lims):
+        _period(nd, "every", w.every, K)
+        if last is not None and last > I32:  # never reached within int32 steps, or unsupported
+            if (I32 + K) // w.every - w.begin > last:
+                raise _unsupported(f"{nd.kind}.end", f"a window of {last + 1} steps resumed at step {K}")
+            last = None
+        wspan = _window_span(span, w, last)
+        if lim is not None and lim != math.inf:
+            ctx.inexact(wspan(int(lim), None), "MMEngine windows with a cosine: past T_max its chainable step "
+                        "restarts the cosine from the base, not from the product")
+        ck = _window_child_offset(w.begin, last, w.every, K)
+        cell = C["WindowCell"](_lower(w.schedule, C, ctx, ck, wspan), w.begin, last, w.every, K)
+        out = cell if out is None else C["Nest"](out, cell)
+    return out
+
+
+def _window_child_offset(begin: int, last: Optional[int], every: int, off: int) -> int:
+    """The offset WindowCell hands its child (mindspore_cells.WindowCell.child_offset)."""
+    kk = off // every
+    return kk - begin if last is None and kk >= begin else 0
+
+
+def _warm_restarts(nd: n.WarmRestarts, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
+    """SGDR cycles i of length T_0*T_mult**i. T_mult == 1: i = s // T_0 in int32; otherwise a table
+    of every cycle that meets steps K..K+2**31-1 (a few dozen at most), computed in Python ints."""
+    from .. import semantics
+
+    T0, Tm, lim = nd.T_0, nd.T_mult, nd.restart_limit
+    k = _overflow_k(nd.decay_rate, ctx.base)
+    if k is not None:
+        st = k * T0 if Tm == 1 else T0 * (Tm ** k - 1) // (Tm - 1)
+        ctx.note(nd.kind, span(st, None), f"{nd.describe()}: the peaks pass float32's largest value (3.4e38) "
+                 f"with base {ctx.base:g}: the cell gives inf")
+    if Tm == 1 and T0 <= I32 and (I32 + K % T0) // T0 + 2 > 64 and not (lim is not None and lim - K // T0 <= 64):
+        return C["PeriodicRestartCell"](T0, nd.eta_min, nd.decay_rate, lim, K)
+    if Tm == 1:
+        i = K // T0
+        start, L = i * T0, T0
+    else:
+        i, start, L = 0, 0, T0
+        while start + L <= K:
+            start, L, i = start + L, L * Tm, i + 1
+    cycles = []
+    while start <= K + I32:
+        cycles.append((i, start, L))
+        if lim is not None and i >= lim:
+            break  # eta from here on: one dead entry covers the rest
+        start, L, i = start + L, L * Tm, i + 1
+    bounds = [st - K for _, st, _ in cycles[1:]]
+    ends = [st + ln - K for _, st, ln in cycles]
+    if lim is not None and cycles[-1][0] >= lim:
+        ends[-1] = max(ends[-1], I32)  # the dead cycle holds eta to the end
+    peaks = [_pow(nd.decay_rate, c[0]) for c in cycles]
+    dead = next((j for j, c in enumerate(cycles) if lim is not None and c[0] >= lim), None)
+    exc: List[Any] = []
+    if nd.float_log_cycles and Tm > 1:
+        for ci, st, _ in cycles:
+            fi = semantics.float_cycle_index(st, T0, Tm) if st >= K else ci
+            if fi == ci:
+                exc.append(None)
+                continue
+            # OneFlow's value there: the cycle it computes, at the position it computes
+            Tcur = st - (1 - Tm ** fi) / (1 - Tm) * T0
+            Ti = Tm ** fi * T0
+            c = (1.0 + math.cos(math.pi * Tcur / Ti)) / 2.0
+            if lim is not None and fi >= lim:
+                c = 0.0
+            exc.append((st - K, c, _pow(nd.decay_rate, fi)))
+    return C["RestartCell"](bounds, ends, [ln for _, _, ln in cycles], peaks, nd.eta_min, None, None, dead,
+                            exc or None)
+
+
+def _pow(x: float, k: int) -> float:
+    try:
+        return min(float(x) ** k, FLOAT32_MAX)
+    except OverflowError:
+        return FLOAT32_MAX
+
+
+def _cosine_restart(nd: n.CosineRestart, C: Dict[str, Any], K: int) -> Any:
+    """MMEngine CosineRestart: a table of its periods; the value freezes at step sum(periods) - 1."""
+    total = sum(nd.periods)
+    freeze = total - 1 - K
+    if freeze < 0:  # frozen before t = 0
+        K, freeze = total - 1, 0
+    starts = [0]
+    for p in nd.periods[:-1]:
+        starts.append(starts[-1] + p)
+    rows = [(st, p, w) for st, p, w in zip(starts, nd.periods, nd.restart_weights)
+            if st + p > K and st <= K + min(freeze, I32)]
+    bounds = [st - K for st, _, _ in rows[1:]]
+    ends = [st + p - K for st, p, _ in rows]
+    return C["RestartCell"](bounds, ends, [p for _, p, _ in rows], [w for _, _, w in rows], nd.eta_min,
+                            nd.eta_min_ratio, min(freeze, I32), None, None)
 
 
 def _native(nd: n.Node, base: float, ms_lrs: Any) -> Any:
-    """MindSpore's own cell when it reproduces ``nd`` within the float32 cell contract."""
+    """MindSpore's own cell when it reproduces ``nd`` within the float32 cell contract at every
+    int32 step (they cast global_step to float32; the ones kept here stay within 2e-6 anyway).
+
+    Not used: ExponentialDecayLR (pow of a float32 rate and a float32 step: 4.2e-6 off for
+    rate 0.9, decay_steps 1000), NaturalExpDecayLR (1.2e-6 at rate 0.01, too close), and every
+    staircase form (floor of a float32 step/decay_steps is off by one next to a boundary
+    above 2**24)."""
     if not (isinstance(base, float) and base > 0.0):
         return None
-    if isinstance(nd, n.Linear) and nd.start_factor == 0.0 and nd.end_factor == 1.0:
+    if isinstance(nd, n.Linear) and nd.start_factor == 0.0 and nd.end_factor == 1.0 and nd.total_iters <= I32:
         return ms_lrs.WarmUpLR(base, nd.total_iters)
-    if isinstance(nd, n.ExponentialDecay) and 0.0 < nd.decay_rate != 1.0:
-        # the cell uses a float32 decay_rate: error ~ p*rel_err(rate), p up to ln(1e6)/|ln rate|
-        rel = abs(float(np.float32(nd.decay_rate)) - nd.decay_rate) / nd.decay_rate
-        if 13.9 * rel / abs(math.log(nd.decay_rate)) > 1e-6:
-            return None
-        return ms_lrs.ExponentialDecayLR(base, float(nd.decay_rate), nd.decay_steps, nd.staircase)
-    if isinstance(nd, n.InverseTimeDecay) and nd.decay_rate > 0.0:
-        return ms_lrs.InverseDecayLR(base, float(nd.decay_rate), nd.decay_steps, nd.staircase)
-    if isinstance(nd, n.NaturalExpDecay) and nd.decay_rate > 0.0:
-        if nd.staircase:
-            return ms_lrs.NaturalExpDecayLR(base, nd.decay_rate / nd.decay_steps, nd.decay_steps, True)
-        if nd.decay_steps == 1:
-            return ms_lrs.NaturalExpDecayLR(base, float(nd.decay_rate), 1, False)
-        return None
+    if isinstance(nd, n.InverseTimeDecay) and nd.decay_rate > 0.0 and not nd.staircase and nd.decay_steps <= I32:
+        return ms_lrs.InverseDecayLR(base, float(nd.decay_rate), nd.decay_steps, False)
     # CosineDecayLR / PolynomialDecayLR compute 1+sin(..) and 1-p in float32: near a floor
     # below ~10% of the peak their relative error exceeds 2e-6, so use them only above it.
-    if isinstance(nd, n.CosineDecay):
+    if isinstance(nd, n.CosineDecay) and nd.decay_steps <= I32:
         floor = nd.eta_min if nd.eta_min is not None else nd.alpha * base
         if 0.1 * base <= floor < base:
             return ms_lrs.CosineDecayLR(float(floor), base, nd.decay_steps)
         return None
-    if isinstance(nd, n.Polynomial) and not nd.cycle and nd.power == 1.0 and 0.1 * base <= nd.end_value < base:
+    if isinstance(nd, n.Polynomial) and not nd.cycle and nd.power == 1.0 and 0.1 * base <= nd.end_value < base \
+            and nd.total_iters <= I32:
         return ms_lrs.PolynomialDecayLR(base, float(nd.end_value), nd.total_iters, 1.0)
     return None
 
@@ -344,11 +593,13 @@ def to_mindspore_cell(plan: Plan, group: int = 0, field: str = "lr", *, sample: 
 
     ``construct(global_step)`` evaluates the schedule with MindSpore ops (int32 step
     arithmetic, float32 values) and compiles in GRAPH_MODE, as an optimizer's
-    ``learning_rate`` / ``weight_decay`` or inside ``ms.jit``. MindSpore's own cells are
-    used where they reproduce the plan within the float32 contract (``native=False``
+    ``learning_rate`` / ``weight_decay`` or inside ``ms.jit``. The cell follows the schedule
+    within 2e-6 relative at every int32 ``global_step`` (0 .. 2**31-1); where it cannot, a
+    :class:`MindSporePrecisionWarning` naming the steps is emitted each time it is built.
+    MindSpore's own cells are used where they meet the same contract (``native=False``
     never uses them). Kinds without an ops closed form become a table-lookup cell over
     ``sample`` steps (else ``plan.total_steps``); past the table's end the last value
-    holds. Python callables (lambda / multiplicative) need an explicit ``sample=N``.
+    holds (warned). Python callables (lambda / multiplicative) need an explicit ``sample=N``.
     ``optimizer``: the optimizer class or name the cell is for (checks that a
     weight-decay cell is accepted there).
     """
@@ -361,11 +612,12 @@ def to_mindspore_cell(plan: Plan, group: int = 0, field: str = "lr", *, sample: 
 
 
 def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native: bool, optimizer: Any,
-               C: Any, ms_lrs: Any) -> Any:
+               C: Any, ms_lrs: Any, notes: Optional[List[str]] = None) -> Any:
     """The cell for ``to_mindspore_cell``, built from the classes in ``C`` / ``ms_lrs``.
 
     Called with the real classes, or with ``_source.Recorder`` stand-ins that
     write the same constructor calls out as Python source (:func:`to_mindspore_source`).
+    Each MindSporePrecisionWarning it emits is also appended to ``notes``.
     """
     plan = _check_plan(plan)
     f = plan._field(group, field)
@@ -375,33 +627,38 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
         _check_wd_optimizer(optimizer, f.schedule is not None)
     nd, base = f.schedule, float(f.base)
     horizon = sample if sample is not None else plan.total_steps
-    if horizon is not None and horizon > FLOAT32_EXACT_STEPS:
-        _warn_once(("horizon", horizon > 0), (
-            f"the schedule runs {horizon} steps > 2**24: MindSpore cells cast global_step to float32, "
-            "so steps above 16777216 are rounded (to even numbers up to 2**25, multiples of 4 up to 2**26, ...); "
-            "use to_mindspore_list / to_mindspore_tensor for exact per-step values"))
+    where = f"groups[{group}].{field}"
+
+    def warn(message: str) -> None:
+        if notes is not None:
+            notes.append(message)
+        _warn(message)
+
     if nd is None:
         return C["Schedule"](C["Const"](base, True), base, f"constant {base!r}")
     if nd.opaque:
         if sample is None:
             raise UnsupportedError(
-                f"groups[{group}].{field}: the schedule holds a Python callable ({_opaque_names(nd)}), which "
+                f"{where}: the schedule holds a Python callable ({_opaque_names(nd)}), which "
                 "MindSpore cannot compile; pass sample=N to tabulate its first N steps into a lookup cell, "
                 "or call plan.tabulate(N) yourself")
     if native and not nd.opaque:
         cell = _native(nd, base, ms_lrs)
         if cell is not None:
             return cell
+    ctx = _Ctx(where, base)
     expr = None
     if not nd.opaque:
         try:
-            expr = _lower(nd, C, horizon)
+            expr = _lower(nd, C, ctx)
         except _NeedTable:
             expr = None
+    if expr is not None and ctx.first_bad == 0:
+        expr = None  # not exact from the first step: a table
     if expr is None:
         if horizon is None:
             raise UnsupportedError(
-                f"groups[{group}].{field}: {nd.kind} (as composed here) has no closed form in MindSpore ops; "
+                f"{where}: {nd.kind} (as composed here) has no closed form in MindSpore ops; "
                 "pass sample=N (or set plan.total_steps) to build a table-lookup cell of N steps")
         if isinstance(nd, n.Plateau) and nd.metrics is None:
             raise UnsupportedError("plateau: ReduceLROnPlateau depends on run-time metrics and cannot be "
@@ -410,8 +667,32 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
         vals = plan.group_values(horizon, field, group)
         expr = C["TableCell"](vals, False)
         desc = f"table of {horizon} steps of {nd.describe()}"
+        if horizon <= I32:
+            warn(f"{where}: {nd.kind} (as composed here) has no closed form in MindSpore ops: the cell is a "
+                 f"table of steps 0..{horizon - 1} and holds v({horizon - 1}) at steps {horizon}..{I32} (2**31-1), "
+                 "where the schedule may differ; pass a larger sample=N to tabulate further, or use "
+                 "to_mindspore_list")
     else:
         desc = nd.describe()
+        first = ctx.first_bad
+        if first is not None:
+            if horizon is not None and horizon > first:
+                tail = plan.group_values(horizon, field, group)[first:]
+                expr = C["Tail"](expr, first, tail)
+                end = horizon
+                how = (f"steps {first}..{horizon - 1} are a table, and at steps {horizon}..{I32} (2**31-1) it holds "
+                       f"v({horizon - 1})")
+            else:
+                expr = C["Tail"](expr, first, None)
+                end = first
+                how = f"at steps {first}..{I32} (2**31-1) it holds v({first - 1})"
+            desc = f"{desc}, exact to step {first - 1}, then a table to step {end - 1}"
+            if end <= I32:
+                warn(f"{where}: the closed form of {nd.kind} holds at steps 0..{first - 1} only ({ctx.bad_why}); "
+                     f"{how}, where the schedule may differ; pass a larger sample=N to tabulate "
+                     "further, or use to_mindspore_list")
+    for note in ctx.notes:
+        warn(note)
     return C["Schedule"](expr, base, desc)
 
 
@@ -435,12 +716,14 @@ def to_mindspore_source(plan: Plan, group: Optional[int] = None, field: str = "l
     builds (same classes, same arguments: the same float32 values); ``group=None`` writes
     every group, else only that one. It imports only MindSpore and NumPy; MindSpore is not
     needed to write it. Tables are written inline (at most :data:`SOURCE_TABLE_LIMIT` values).
+    The MindSporePrecisionWarnings of the cells are emitted here and written into the module.
     """
     if not name.isidentifier():
         raise SpecError("name", "must be a Python identifier", name)
     plan = _check_plan(plan)
     groups = range(plan.n_groups) if group is None else [group]
-    trees = [_cell_tree(plan, g, field, sample, native, None, Recorder(), Recorder("nn.")) for g in groups]
+    notes: List[str] = []
+    trees = [_cell_tree(plan, g, field, sample, native, None, Recorder(), Recorder("nn."), notes) for g in groups]
     for call in (c for t in trees for c in _calls(t)):
         for a in call.args:
             if isinstance(a, np.ndarray) and a.size > SOURCE_TABLE_LIMIT:
@@ -457,12 +740,14 @@ def to_mindspore_source(plan: Plan, group: Optional[int] = None, field: str = "l
 
     cells = Path(__file__).with_name("mindspore_cells.py").read_text(encoding="utf-8")
     doc_end = cells.index('"""', 3) + 3
+    warned = "".join(f"\nMindSporePrecisionWarning: {one_line(m)}\n" for m in notes)
     head = (f"# {field!r} of {one_line(plan.source or 'a sched-bridge plan')}\n"
             f'"""MindSpore LearningRateSchedule cells for the {field!r} of '
             f'{"each param group" if group is None else f"param group {group}"}.\n\n'
             f"Written by sched-bridge {__version__} (bridge.to_mindspore_source); needs only MindSpore\n"
             f"and NumPy. ``{name}(group)`` returns the cell that bridge.to_mindspore_cell builds for\n"
-            "that param group: float32 values, int32 step arithmetic, compiles in GRAPH_MODE.\n\n"
+            "that param group: float32 values, int32 step arithmetic, compiles in GRAPH_MODE.\n"
+            f"{warned}\n"
             f"    from <this module> import {name}\n"
             f"    opt = nn.Momentum(params, learning_rate={name}(), momentum=0.9)\n"
             '"""')
