@@ -30,22 +30,28 @@ def step_from(state: Any) -> int:
     if isinstance(state, bool):
         raise SpecError("state", "must be a step count, a scheduler state_dict or a MindSpore optimizer", state)
     if isinstance(state, int):
-        step = state
-    elif isinstance(state, Mapping) and "last_epoch" in state:
-        step = int(state["last_epoch"])
-    elif isinstance(state, Mapping) and "last_step" in state:
-        step = int(state["last_step"])
-    elif isinstance(state, Mapping) and "_schedulers" in state:
-        step = _chained_step(state, "state")
-    elif hasattr(state, "global_step"):
-        step = int(state.global_step.asnumpy().reshape(-1)[0])
-    else:
-        raise SpecError("state", "must be a step count, a scheduler state_dict (last_epoch / last_step, or a "
-                        "ChainedScheduler's _schedulers) or a MindSpore optimizer",
-                        sorted(map(str, state))[:8] if isinstance(state, Mapping) else type(state).__name__)
-    if step < 0:
-        raise SpecError("state", "step must be >= 0", step)
-    return step
+        return _count(state, "state")
+    if isinstance(state, Mapping) and "last_epoch" in state:
+        return _count(state["last_epoch"], "state['last_epoch']")
+    if isinstance(state, Mapping) and "last_step" in state:
+        return _count(state["last_step"], "state['last_step']")
+    if isinstance(state, Mapping) and "_schedulers" in state:
+        return _chained_step(state, "state")
+    if hasattr(state, "global_step"):
+        return _count(int(state.global_step.asnumpy().reshape(-1)[0]), "state.global_step")
+    raise SpecError("state", "must be a step count, a scheduler state_dict (last_epoch / last_step, or a "
+                    "ChainedScheduler's _schedulers) or a MindSpore optimizer",
+                    sorted(map(str, state))[:8] if isinstance(state, Mapping) else type(state).__name__)
+
+
+def _count(v: Any, path: str) -> int:
+    """A step counter: a whole number >= 0 (NumPy integers too)."""
+    if isinstance(v, bool) or not (isinstance(v, int) or type(v).__name__.startswith(("int", "uint"))):
+        raise SpecError(path, "must be a whole number of steps (a scheduler's counter)", v)
+    k = int(v)
+    if k < 0:
+        raise SpecError(path, "must be >= 0 (the steps completed)", k)
+    return k
 
 
 def _chained_step(state: Mapping[str, Any], path: str) -> int:
@@ -58,7 +64,7 @@ def _chained_step(state: Mapping[str, Any], path: str) -> int:
     for i, sub in enumerate(subs):
         where = f"{path}._schedulers[{i}]"
         if isinstance(sub, Mapping) and "last_epoch" in sub:
-            ks.append(int(sub["last_epoch"]))
+            ks.append(_count(sub["last_epoch"], f"{where}['last_epoch']"))
         elif isinstance(sub, Mapping) and "_schedulers" in sub:
             ks.append(_chained_step(sub, where))
         else:
