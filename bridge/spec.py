@@ -30,7 +30,7 @@ import difflib
 import math
 import os
 from types import SimpleNamespace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .errors import SpecError, UnsupportedError
 from .ir import Plan
@@ -348,7 +348,7 @@ def _parse_call(node: ast.AST, sigs: Mapping[str, Tuple[Tuple[str, Any], ...]], 
             bound[p] = _literal(raw[p], name, p)
     if name == "CyclicLR" and bound["scale_fn"] is not None:
         raise _err(raw["scale_fn"], "CyclicLR.scale_fn", "a custom scale_fn is Python code; use mode=")
-    _check_args(name, bound, raw, dialect, where)
+    _check_args(name, bound, raw, dialect, where, {p for p, d in params if d is None})
     return _Call(name, bound, getattr(node, "col_offset", 0))
 
 
@@ -356,13 +356,17 @@ def _parse_call(node: ast.AST, sigs: Mapping[str, Tuple[Tuple[str, Any], ...]], 
 _INT_LIMIT = 2**62
 
 
-def _check_args(name: str, bound: Dict[str, Any], raw: Mapping[str, ast.AST], dialect: str, where: str) -> None:
-    """Check the arguments given to ``name`` against ``mappings/constructor_args.toml``."""
+def _check_args(name: str, bound: Dict[str, Any], raw: Mapping[str, ast.AST], dialect: str, where: str,
+                optional: Set[str]) -> None:
+    """Check the arguments given to ``name`` against ``mappings/constructor_args.toml``.
+
+    ``optional``: the parameters whose default is None (passing None explicitly is the default).
+    """
     from .mappings import constructor_rules
 
     rules = constructor_rules(dialect).get(name, {})
     for p, rule in rules.items():
-        if p not in raw:
+        if p not in raw or (p in optional and bound[p] is None):
             continue  # the constructor's default
         v = bound[p]
         problem = _broken_rule(v, rule)
