@@ -15,12 +15,13 @@ import pytest
 from _require import need
 
 import bridge
+from bridge import parity
 from bridge.errors import SpecError, UnsupportedError
 from bridge.frameworks.mmengine import MMENGINE_TYPES
 
 pytestmark = [pytest.mark.mmengine, pytest.mark.torch]
 
-TOL = 1e-12
+TOL = parity.FLOAT64_RTOL
 
 
 def _opt(torch, kind="sgd", lrs=(0.1, 0.01)):
@@ -80,13 +81,8 @@ def check(torch, cfgs, *, epoch_length, max_epochs, kind="sgd", lrs=(0.1, 0.01),
                        runner=runner, metrics=metrics, fields=fields)
     N = epoch_length * max_epochs
     for f in fields:
-        ours = plan.values(N, f)
-        theirs = ref[f]
-        scale = np.maximum(np.abs(theirs), np.abs(plan.bases(f))[None, :])
-        bad = np.abs(ours - theirs) > TOL * scale
-        if bad.any():
-            t, g = map(int, np.argwhere(bad)[0])
-            raise AssertionError(f"{f}: step {t} group {g}: ours {ours[t, g]!r} mmengine {theirs[t, g]!r}")
+        r = parity.compare(plan.values(N, f), ref[f], plan.bases(f))
+        assert r.ok, r.summary(f"{f} vs mmengine")
     return plan, ref
 
 

@@ -16,9 +16,10 @@ import pytest
 from _require import need
 
 import bridge
+from bridge import parity
 from bridge.errors import SpecError, UnsupportedError
 
-TOL = 1e-12
+TOL = parity.FLOAT64_RTOL
 
 
 def _opt(torch):
@@ -165,9 +166,8 @@ def test_accelerated_matches_library(torch_mod, cfg):
                  bridge.from_accelerated(mod.CosineLrScheduler.create_scheduler_fn(**cfg),
                                          base_lrs=[0.05, 0.1, 0.002])):
         ours = plan.values(steps)
-        scale = np.maximum(np.abs(ref), plan.bases()[None, :])
-        bad = np.abs(ours - ref) > TOL * scale
-        assert not bad.any(), (np.argwhere(bad)[0], ours[bad][:3], ref[bad][:3])
+        r = parity.compare(ours, ref, plan.bases())
+        assert r.ok, r.summary()
         assert not plan.schedule("lr").opaque
         again = bridge.from_dict(plan.to_dict())
         np.testing.assert_array_equal(again.values(steps), ours)
@@ -240,9 +240,8 @@ def _timm_plan(case, groups, **extra):
 
 
 def _assert_close(ours, ref, groups):
-    scale = np.maximum(np.abs(ref), np.array([g["lr"] * g.get("lr_scale", 1.0) for g in groups])[None, :])
-    bad = np.abs(ours - ref) > TOL * scale
-    assert not bad.any(), (np.argwhere(bad)[0], ours[bad][:3], ref[bad][:3])
+    r = parity.compare(ours, ref, [g["lr"] * g.get("lr_scale", 1.0) for g in groups])
+    assert r.ok, r.summary()
 
 
 def test_timm_reference_file():
