@@ -450,7 +450,8 @@ def compare(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) 
         help="compare a recorded probe trace with SPEC (a plan spec or another trace) instead"),
     arg("--skipped", type=_ints, default=(), help="with --trace: updates of A that overflowed, e.g. 0,3"),
     arg("--rtol", type=_tolerance, default=None, help=f"with --trace: relative tolerance (default "
-        f"{parity.TRACE_RTOL:g}, float32 frameworks; use {parity.FLOAT64_RTOL:g} between float64 ones)"),
+        f"{parity._num(parity.TRACE_RTOL)}, float32 frameworks; use {parity._num(parity.FLOAT64_RTOL)} between "
+        "float64 ones)"),
 ])
 def cmd_parity(args: argparse.Namespace) -> int:
     from ._frameworks import available

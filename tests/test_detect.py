@@ -71,13 +71,13 @@ def test_detect_imports_nothing() -> None:
 
 @pytest.mark.torch
 def test_torch_objects(torch_mod: ModuleType) -> None:
-    torch = torch_mod
+    import torch  # the fixture made sure it is there; a real import types the subclass below
     p = torch.zeros(1, requires_grad=True)
     opt = torch.optim.SGD([p], lr=0.1)
     L_ = torch.optim.lr_scheduler
     step = L_.StepLR(opt, step_size=3)
 
-    class MyStep(L_.StepLR):  # a user's subclass, defined outside torch
+    class MyStep(torch.optim.lr_scheduler.StepLR):  # a user's subclass, defined outside torch
         pass
 
     mine = MyStep(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), step_size=3)
@@ -198,7 +198,7 @@ def test_lint_plan_scheduler_is_linted_as_its_plan(torch_mod: ModuleType) -> Non
 def test_lint_user_subclass_of_steplr(torch_mod: ModuleType) -> None:
     """A user's subclass of StepLR is a torch scheduler: the live-object rules run on it; its
     get_lr has no IR form, which lint reports (not-checked) instead of refusing the object."""
-    torch = torch_mod
+    import torch
 
     class WarmStep(torch.optim.lr_scheduler.StepLR):
         pass
@@ -215,3 +215,30 @@ def test_lint_user_subclass_of_steplr(torch_mod: ModuleType) -> None:
     fs = bridge.lint(plain, total_steps=100)
     assert [f.rule for f in fs] == ["not-checked"] and fs[0].severity == "info", fs
     assert L.exit_code(fs) == 0
+
+
+# ---------------------------------------------------------------------------
+# probes go by detect
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.torch
+def test_probe_picks_the_framework_and_refuses_the_wrong_one(torch_mod: ModuleType) -> None:
+    from bridge.probes import mindspore_probe, oneflow_probe, probe
+
+    torch = torch_mod
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    with probe(opt, fields=("lr",)) as pr:
+        for _ in range(5):
+            opt.step()
+            sched.step()
+    assert pr.trace.framework == "torch"
+    assert pr.trace.array("lr")[:, 0].tolist() == [0.1 * 0.5 ** (t // 2) for t in range(5)]
+    # a torch optimizer given to the OneFlow probe used to be recorded as a "oneflow" trace
+    with pytest.raises(bridge.SpecError, match="is a torch optimizer, not a oneflow one: use bridge.probes.torch_probe"):
+        oneflow_probe(opt)
+    with pytest.raises(bridge.SpecError, match="is a torch optimizer, not a mindspore one"):
+        mindspore_probe(opt)
+    with pytest.raises(bridge.SpecError, match="optimizer: must be a torch, OneFlow or MindSpore optimizer"):
+        probe(object())

@@ -137,7 +137,7 @@ def test_record_lists_and_plans() -> None:
 
 @pytest.mark.torch
 def test_record_torch_scheduler_and_subclass_untouched(torch_mod: ModuleType) -> None:
-    torch = torch_mod
+    import torch
 
     class MyExp(torch.optim.lr_scheduler.ExponentialLR):  # detected through its MRO
         pass
