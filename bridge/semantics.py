@@ -556,9 +556,9 @@ def _k_multiplicative(nd: n.Multiplicative, t: Array, base: Array) -> Tuple[Arra
     return _mul(f, base)
 
 
-def _reset(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
+def _reset(nd: n.Node, t: Array, base: Array, carry: Optional[Carry] = None) -> Tuple[Array, Array]:
     """An absolute update: x -> closed(t)."""
-    B = evaluate(nd, t, base)
+    B = evaluate(nd, t, base, carry)
     return np.zeros_like(B), B
 
 
@@ -573,6 +573,103 @@ _CHAIN: Dict[type, Callable[[Any, Array, Array], Tuple[Array, Array]]] = {
     n.CosineRestart: _k_cosine_restart,
     n.Multiplicative: _k_multiplicative,
 }
+
+
+# ---------------------------------------------------------------------------
+# streaming state
+# ---------------------------------------------------------------------------
+
+
+class Carry:
+    """What :func:`evaluate` keeps between calls so that ranges of steps asked for in increasing
+    order continue where the previous call stopped, instead of starting over from step 0.
+
+    Only recursive nodes (the chainable scan, ReduceLROnPlateau with metrics) have state: the
+    next step to compute, the value at the step before it, and, for a recursive ``Chain``, the
+    cumulative products of the runs still open. A carry mirrors the call tree (one sub-carry per
+    child and call site, :meth:`sub`), so a recursive node anywhere in a composition -- a
+    ``Sequential`` child, under ``Hold``/``Shift``, in a nested ``Chain``, in a ``Windows``
+    entry -- keeps its own state. Values are identical to evaluating from step 0 in one call
+    (every piece of arithmetic depends only on the step and the carried values). Asking for a step
+    before the carried one starts that node over from 0; ``block`` bounds the rows computed at
+    once when a node has to catch up over a long stretch (memory O(block)).
+    """
+
+    __slots__ = ("kids", "next", "last", "base", "runs", "extra", "block")
+
+    def __init__(self, block: int = 1 << 20) -> None:
+        self.block = max(1, int(block))
+        self.kids: Dict[Any, Carry] = {}
+        self.next = 0  # first step not computed yet
+        self.last: Optional[Array] = None  # the row at step next - 1
+        self.base: Optional[Array] = None
+        self.runs: Optional[list] = None  # per column: (floor, product, x - floor) of an open run, or None
+        self.extra: Any = None  # node-specific state (plateau)
+
+    def sub(self, key: Any) -> Carry:
+        """The carry of the child / call site ``key``."""
+        c = self.kids.get(key)
+        if c is None:
+            c = self.kids[key] = Carry(self.block)
+        return c
+
+    def restart(self, base: Array) -> None:
+        self.kids, self.next, self.last, self.runs, self.extra = {}, 0, None, None, None
+        self.base = base.copy()
+
+    def usable(self, base: Array, first: int) -> bool:
+        """Whether the state can serve steps from ``first`` on for ``base`` (else: restart)."""
+        return self.base is not None and self.base.shape == base.shape and bool(np.array_equal(self.base, base)) \
+            and (first >= self.next or (first == self.next - 1 and self.last is not None))
+
+
+def _sub(carry: Optional[Carry], key: Any) -> Optional[Carry]:
+    return None if carry is None else carry.sub(key)
+
+
+def _is_sorted(t: Array) -> bool:
+    return t.shape[0] < 2 or bool(np.all(t[1:] >= t[:-1]))
+
+
+def _carried(nd: n.Node, t: Array, base: Array, carry: Carry,
+             step: Callable[[int, int, Array], Array]) -> Array:
+    """Rows at (sorted) steps ``t`` of a stateful node, continuing from ``carry``.
+
+    ``step(lo, hi, prev)`` computes the rows for steps lo..hi-1 given the row at lo-1 (``prev``,
+    the base when lo = 0) and updates any further state it keeps in ``carry``.
+    """
+    gap = int(np.diff(t).min()) if t.shape[0] > 1 else 1
+    if gap < 0:  # unsorted: the sorted distinct steps, then back in the order asked for
+        u, inv = np.unique(t, return_inverse=True)
+        return _carried(nd, u, base, carry, step)[inv.reshape(-1)]
+    G = base.shape[-1]
+    out = np.empty((t.shape[0], G))
+    if t.shape[0] == 0:
+        return out
+    if not carry.usable(base, int(t[0])):
+        carry.restart(base)
+    pos = 0
+    if carry.next > int(t[0]):  # the row at next - 1, kept from the previous call
+        pos = int(np.searchsorted(t, carry.next, side="left"))
+        out[:pos] = carry.last
+    end = int(t[-1]) + 1
+    contiguous = gap >= 1 and end - int(t[0]) == t.shape[0]  # steps t[0], t[0] + 1, ...
+    while pos < t.shape[0]:
+        lo = carry.next
+        hi = min(end, lo + carry.block)
+        x = step(lo, hi, base if lo == 0 else carry.last)  # type: ignore[arg-type]
+        carry.last = x[-1].copy()
+        carry.next = hi
+        if contiguous and pos == 0 and lo == int(t[0]) and hi == end:
+            return x  # exactly the rows asked for
+        k = int(np.searchsorted(t, hi, side="left"))
+        if k > pos:
+            if contiguous:
+                out[pos:k] = x[int(t[pos]) - lo:hi - lo]
+            else:
+                out[pos:k] = x[t[pos:k] - lo]
+        pos = k
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -594,8 +691,11 @@ def _continuing(nd: n.Node) -> bool:
     return isinstance(nd, n.Multiplicative)
 
 
-def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
-    """Chainable update at steps ``t`` (x -> a*x + b), each of shape (N, G)."""
+def coeffs(nd: n.Node, t: Array, base: Array, carry: Optional[Carry] = None) -> Tuple[Array, Array]:
+    """Chainable update at steps ``t`` (x -> a*x + b), each of shape (N, G).
+
+    ``carry`` (streaming) is handed down to the evaluations of absolute children.
+    """
     t = np.asarray(t, dtype=np.int64)
     fn = _CHAIN.get(type(nd))
     if fn is not None:
@@ -610,9 +710,9 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
             s = local[m]
             bm = base[m] if np.ndim(base) == 2 else base
             if i > 0 and not (nd.rescale or ())[i - 1]:  # OneFlow: the child's closed form at the global step
-                a, b = _reset(child, s, bm)
+                a, b = _reset(child, s, bm, _sub(carry, ("reset", i)))
             else:
-                a, b = coeffs(child, s, bm)
+                a, b = coeffs(child, s, bm, _sub(carry, i))
                 if i > 0 and not _continuing(child):
                     # torch SequentialLR restarts the child at a milestone (`_update_lr(0)`)
                     at0 = s == 0
@@ -637,10 +737,10 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
         return A, B
     if isinstance(nd, n.Chain):
         if nd.mode == "nested":
-            return _reset(nd, t, base)
+            return _reset(nd, t, base, carry)
         A, B = _ident(t, base)
-        for child in nd.schedules:
-            a, b = coeffs(child, t, base)
+        for i, child in enumerate(nd.schedules):
+            a, b = coeffs(child, t, base, _sub(carry, i))
             A, B = a * A, a * B + b
         return A, B
     if isinstance(nd, n.Windows):
@@ -648,7 +748,7 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
         order = list(nd.windows)
         later = [w for w in order if w.every == 1] + [w for w in order if w.every > 1]
         first = t == 0
-        for seq, sel in ((order, first), (later, ~first)):
+        for phase, (seq, sel) in enumerate(((order, first), (later, ~first))):
             if not sel.any():
                 continue
             ts = t[sel]
@@ -661,7 +761,8 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
                     act &= kk < w.end
                 if not act.any():
                     continue
-                a, b = coeffs(w.schedule, kk[act] - w.begin, bs[act] if np.ndim(bs) == 2 else bs)
+                a, b = coeffs(w.schedule, kk[act] - w.begin, bs[act] if np.ndim(bs) == 2 else bs,
+                              _sub(carry, (phase, order.index(w))))
                 As[act], Bs[act] = a * As[act], a * Bs[act] + b
             A[sel], B[sel] = As, Bs
         return A, B
@@ -669,11 +770,11 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
         A, B = _ident(t, base)
         m = t % nd.every == 0
         if m.any():
-            a, b = coeffs(nd.schedule, t[m] // nd.every, base[m] if np.ndim(base) == 2 else base)
+            a, b = coeffs(nd.schedule, t[m] // nd.every, base[m] if np.ndim(base) == 2 else base, _sub(carry, 0))
             A[m], B[m] = a, b
         return A, B
     if isinstance(nd, n.Shift):
-        A, B = coeffs(nd.schedule, t + nd.offset, base)
+        A, B = coeffs(nd.schedule, t + nd.offset, base, _sub(carry, 0))
         z = t == 0
         if z.any():
             v = evaluate(nd.schedule, np.array([nd.offset]), base if np.ndim(base) == 1 else base[z])
@@ -682,7 +783,7 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
     if isinstance(nd, n.Plateau):
         raise UnsupportedError("plateau: a metric-driven schedule cannot be composed with others here; "
                                "evaluate it alone with its metrics, or tabulate it")
-    return _reset(nd, t, base)
+    return _reset(nd, t, base, carry)
 
 
 def needs_scan(nd: n.Node) -> bool:
@@ -701,8 +802,13 @@ def needs_scan(nd: n.Node) -> bool:
     return False
 
 
-def evaluate(nd: n.Node, t: Any, base: Any) -> Array:
-    """Values of ``nd`` at steps ``t`` for per-group ``base``: shape (len(t), G), float64."""
+def evaluate(nd: n.Node, t: Any, base: Any, carry: Optional[Carry] = None) -> Array:
+    """Values of ``nd`` at steps ``t`` for per-group ``base``: shape (len(t), G), float64.
+
+    ``carry`` (a :class:`Carry`, optional): state kept between calls, so that calls for steps in
+    increasing order (streaming, chunk after chunk) continue recursive nodes instead of scanning
+    them from step 0 each time. The values are the same with or without it.
+    """
     t = np.asarray(t, dtype=np.int64).reshape(-1)
     base = np.asarray(base, dtype=np.float64)
     if base.ndim == 0:
@@ -710,13 +816,16 @@ def evaluate(nd: n.Node, t: Any, base: Any) -> Array:
     if t.size and int(t.min()) < 0:
         raise SpecError("step", "must be >= 0", int(t.min()))
     if isinstance(nd, n.Plateau):
-        return _plateau(nd, t, base)
+        return _plateau(nd, t, base, carry)
     if needs_scan(nd):
         if t.size == 0:
             return np.zeros((0, base.shape[-1]))
-        T = int(t.max()) + 1
         if base.ndim == 2:
             raise UnsupportedError(f"{nd.kind}: a recursive schedule cannot take a per-step base here")
+        if carry is not None:
+            cr = carry
+            return _carried(nd, t, base, cr, lambda lo, hi, prev: scan_range(nd, lo, hi, base, prev, cr))
+        T = int(t.max()) + 1
         x = scan_range(nd, 0, T, base, base)
         return x if t.shape[0] == T and t[0] == 0 and bool(np.all(t[1:] > t[:-1])) else x[t]
     fn = _CLOSED.get(type(nd))
@@ -732,26 +841,26 @@ def evaluate(nd: n.Node, t: Any, base: Any) -> Array:
                 s, e = cut[i], cut[i + 1]
                 if e > s:
                     out[s:e] = evaluate(child, t[s:e] - (ms[i - 1] if i else 0), base if base.ndim == 1
-                                        else base[s:e])
+                                        else base[s:e], _sub(carry, i))
             return out
         k, local = _segments(nd, t)
         for i, child in enumerate(nd.schedules):
             m = k == i
             if m.any():
-                out[m] = evaluate(child, local[m], base if base.ndim == 1 else base[m])
+                out[m] = evaluate(child, local[m], base if base.ndim == 1 else base[m], _sub(carry, i))
         return out
     if isinstance(nd, n.Chain):  # nested (or a single child)
         cur = base
-        for child in nd.schedules:
+        for i, child in enumerate(nd.schedules):
             if cur.ndim == 2 and needs_scan(child):
                 raise UnsupportedError("chain(mode='nested'): a recursive child cannot be nested; "
                                        "use mode='recursive'")
-            cur = evaluate(child, t, cur)
+            cur = evaluate(child, t, cur, _sub(carry, i))
         return cur if cur.ndim == 2 else np.broadcast_to(cur, (t.shape[0], cur.shape[-1])).copy()
     if isinstance(nd, n.Hold):
-        return evaluate(nd.schedule, t // nd.every, base)
+        return evaluate(nd.schedule, t // nd.every, base, _sub(carry, 0))
     if isinstance(nd, n.Shift):
-        return evaluate(nd.schedule, t + nd.offset, base)
+        return evaluate(nd.schedule, t + nd.offset, base, _sub(carry, 0))
     raise UnsupportedError(f"no semantics for node kind {nd.kind!r}")  # pragma: no cover
 
 
@@ -759,90 +868,135 @@ def evaluate(nd: n.Node, t: Any, base: Any) -> Array:
 # the scan x_t = a_t * x_{t-1} + b_t
 # ---------------------------------------------------------------------------
 
+_MIN_PRODUCT = 16  # shorter stretches of pure products go through the loop (same numbers, less overhead)
+
 
 def scan(a: Array, b: Array, x0: Array, out: Optional[Array] = None) -> Array:
-    """Solve x_t = a_t*x_{t-1} + b_t (x_{-1} = x0) for every column.
+    """Solve x_t = a_t*x_{t-1} + b_t (x_{-1} = x0) for every column, step by step in float64.
 
-    Vectorised where the maps are resets (a = 0) or pure products (b = 0);
-    a Python loop only over stretches where both are non-zero.
+    The arithmetic is the frameworks' own order, one step after the other: resets (a = 0) give
+    x = b; a stretch of pure products (b = 0) is one cumulative product seeded with the value
+    before it (``np.multiply.accumulate`` multiplies left to right, so every value is rounded as
+    ``x * a_t`` one step after the other); a Python loop only over the steps where both are
+    non-zero. Every step depends on the previous value only, so a range cut anywhere and resumed
+    from its last value gives the same numbers (streaming).
     """
     N, G = a.shape
     x = np.empty((N, G)) if out is None else out
+    if N == 0:
+        return x
     for g in range(G):
         ag, bg = a[:, g], b[:, g]
+        xg = x[:, g]
         prev = float(x0[g] if np.ndim(x0) else x0)
-        reset = ag == 0.0
-        if reset.all():
-            x[:, g] = bg
-            continue
-        # split into runs that start at a reset (or at 0)
-        starts = np.flatnonzero(reset)
-        bounds = [0] + [int(s) for s in starts if s != 0] + [N]
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            if lo == hi:
-                continue
-            seg_a, seg_b = ag[lo:hi], bg[lo:hi]
-            first = seg_b[0] if reset[lo] else seg_a[0] * prev + seg_b[0]
-            rest_a, rest_b = seg_a[1:], seg_b[1:]
-            if not rest_b.any():
-                x[lo, g] = first
-                if hi - lo > 1:
-                    x[lo + 1:hi, g] = first * np.multiply.accumulate(rest_a)
+        kind = np.where(ag == 0.0, 0, np.where(bg == 0.0, 1, 2)).astype(np.int8)
+        cut = np.flatnonzero(kind[1:] != kind[:-1]) + 1
+        bounds = [0] + cut.tolist() + [N]
+        if len(bounds) > 2:  # short product stretches join the loop
+            for s, e in zip(bounds[:-1], bounds[1:]):
+                if kind[s] == 1 and e - s < _MIN_PRODUCT:
+                    kind[s:e] = 2
+            cut = np.flatnonzero(kind[1:] != kind[:-1]) + 1
+            bounds = [0] + cut.tolist() + [N]
+        for s, e in zip(bounds[:-1], bounds[1:]):
+            k = kind[s]
+            if k == 0:
+                xg[s:e] = bg[s:e]
+            elif k == 1:
+                seg = xg[s:e]
+                seg[:] = ag[s:e]
+                seg[0] *= prev
+                np.multiply.accumulate(seg, out=seg)
+                seg += 0.0  # as a*x + 0.0 in the loop: no negative zeros
             else:
-                xs = x[lo:hi, g]
-                v = first
-                xs[0] = v
-                ra, rb = rest_a.tolist(), rest_b.tolist()
-                for j in range(len(ra)):
-                    v = ra[j] * v + rb[j]
-                    xs[j + 1] = v
-            prev = float(x[hi - 1, g])
+                v = prev
+                xg[s:e] = [v := aj * v + bj for aj, bj in zip(ag[s:e].tolist(), bg[s:e].tolist())]
+            prev = float(xg[e - 1])
     return x
 
 
 def iter_chunks(nd: n.Node, base: Any, steps: int, chunk: int = 1 << 20) -> Iterator[Array]:
-    """Stream values for steps 0..steps-1 in chunks of ``chunk`` rows (bounded memory)."""
+    """Stream values for steps 0..steps-1 in chunks of ``chunk`` rows.
+
+    O(steps) time and O(chunk) memory for every composition: recursive nodes anywhere in the
+    tree carry their state from chunk to chunk (:class:`Carry`). The chunks are identical to
+    ``evaluate(nd, arange(steps), base)``.
+    """
     base = np.asarray(base, dtype=np.float64).reshape(-1)
-    recursive = needs_scan(nd)
-    prev = base.copy()
+    carry = Carry(chunk)
     for lo in range(0, steps, chunk):
         hi = min(steps, lo + chunk)
-        t = np.arange(lo, hi, dtype=np.int64)
-        if not recursive:
-            yield evaluate(nd, t, base)
-            continue
-        x = scan_range(nd, lo, hi, base, prev)
-        prev = x[-1].copy()
-        yield x
+        yield evaluate(nd, np.arange(lo, hi, dtype=np.int64), base, carry)
 
 
-def _coeffs_floor(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array, Array]:
+def _coeffs_floor(nd: n.Node, t: Array, base: Array, carry: Optional[Carry] = None) -> Tuple[Array, Array, Array]:
     """Like :func:`coeffs`, plus a floor F: where F is finite the update is a*(x - F) + F.
 
     That is the order torch's CosineAnnealingLR computes in; near eta_min, a*x + b rounds
     differently and the difference grows by 1/(1 - cos(pi/T_max)) on the way back up.
     """
     if isinstance(nd, n.Chain) and nd.mode == "recursive" and len(nd.schedules) == 1:
-        return _coeffs_floor(nd.schedules[0], t, base)  # ChainedScheduler([x]) nested in a chain
-    A, B = coeffs(nd, t, base)
-    F = np.full(A.shape, np.nan)
+        # ChainedScheduler([x]) nested in a chain
+        return _coeffs_floor(nd.schedules[0], t, base, _sub(carry, 0))
     if isinstance(nd, n.CosineAnnealing):
-        T = nd.T_max
-        special = ((t - 1 - T) % (2 * T) == 0) & (t > 0)
-        plain = _col((t > 0) & ~special)
-        em = np.broadcast_to(np.asarray(_eta(nd, base), dtype=np.float64), A.shape)
-        F = np.where(plain, em, np.nan)
-        B = np.where(plain, 0.0, B)
+        return _floor_cosine(nd, t, base)
+    A, B = coeffs(nd, t, base, carry)
+    return A, B, np.full(A.shape, np.nan)
+
+
+def _floor_cosine(nd: n.CosineAnnealing, t: Array, base: Array) -> Tuple[Array, Array, Array]:
+    """:func:`_k_cosine_annealing` in floor form, in as few passes as it takes.
+
+    The same numbers as ``_k_cosine_annealing`` followed by the floor substitution: A is the ratio
+    of consecutive ``1 + cos(pi*t/T_max)`` (1 at step 0 and at torch's additive step); plain
+    steps get F = eta_min and B = 0; the additive step keeps B and F = nan.
+    """
+    T = nd.T_max
+    G = np.shape(base)[-1]
+    N = t.shape[0]
+    contiguous = N > 1 and int(t[-1]) - int(t[0]) == N - 1 and _is_sorted(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if contiguous:  # cos(pi*(t-1)/T) is cos(pi*t/T) one step earlier: one cosine per step
+            c = np.arange(int(t[0]) - 1, int(t[-1]) + 1, dtype=np.int64) * np.pi
+            c /= T
+            np.cos(c, out=c)
+            c += 1
+            r = c[1:] / c[:-1]
+        else:
+            r = (1 + np.cos(np.pi * t / T)) / (1 + np.cos(np.pi * (t - 1) / T))
+    if contiguous:  # torch's additive steps T_max + 1 + 2k*T_max, as positions
+        t0 = int(t[0])
+        k0 = max(0, -(-(t0 - T - 1) // (2 * T)))
+        sp = np.arange(T + 1 + 2 * T * k0 - t0, N, 2 * T)
+        zero = [0] if t0 == 0 else []
+    else:
+        sp = np.flatnonzero(((t - 1 - T) % (2 * T) == 0) & (t > 0))
+        zero = np.flatnonzero(t == 0).tolist()
+    r[sp] = 1.0
+    r[zero] = 1.0
+    A = r[:, None] if G == 1 else _col(r) * np.ones(G)
+    em = _eta(nd, base)
+    F = np.empty((N, G))
+    F[:] = em
+    F[sp] = np.nan
+    F[zero] = np.nan
+    B = np.zeros((N, G))
+    if sp.size:  # the additive step: x + (base - eta_min) * (1 - cos(pi/T)) / 2
+        B[sp] = (base - em) * (1 - math.cos(math.pi / T)) / 2
     return A, B, F
 
 
-def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any) -> Array:
+def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any, carry: Optional[Carry] = None) -> Array:
     """Values of a recursive node at steps lo..hi-1, given its value ``prev`` at lo-1 (base if lo=0).
 
     A recursive ``Chain`` applies its children's updates one after the other in Python
     floats, in torch's operation order (ChainedScheduler / chainable schedulers exactly);
     ``Shift`` resumes its child at step ``offset``. Everything else goes through
     :func:`coeffs` and :func:`scan`.
+
+    ``carry``: the node's streaming state. With it, a run of cumulative products still open at
+    ``hi`` is continued by the next call (the values equal one call over the whole range);
+    without it every call starts its runs afresh at ``lo``.
     """
     base = np.asarray(base, dtype=np.float64).reshape(-1)
     prev = np.asarray(prev, dtype=np.float64).reshape(-1)
@@ -855,38 +1009,82 @@ def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any) -> Array:
             return np.concatenate([first, rest])
         return scan_range(nd.schedule, lo + nd.offset, hi + nd.offset, base, prev)
     if not (isinstance(nd, n.Chain) and nd.mode == "recursive"):
-        a, b = coeffs(nd, np.arange(lo, hi, dtype=np.int64), base)
+        a, b = coeffs(nd, np.arange(lo, hi, dtype=np.int64), base, _sub(carry, "coeffs"))
         return scan(a, b, prev)
     if len(nd.schedules) == 1:
         e = _telescoping_end(nd.schedules[0], hi)
         if e > lo:  # the child's closed form: torch's chainable form telescopes to it here
             first = evaluate(nd.schedules[0], np.arange(lo, e, dtype=np.int64), base)
+            if carry is not None:
+                carry.runs = None  # the runs start afresh at e
             if e == hi:
                 return first
-            return np.concatenate([first, scan_range(nd, e, hi, base, first[-1])])
+            return np.concatenate([first, scan_range(nd, e, hi, base, first[-1], carry)])
     t = np.arange(lo, hi, dtype=np.int64)
-    maps = [_coeffs_floor(ch, t, base) for ch in nd.schedules]
-    out = np.empty((hi - lo, base.shape[0]))
-    for g in range(base.shape[0]):
+    sub = _sub(carry, "coeffs")
+    maps = [_coeffs_floor(ch, t, base, _sub(sub, i)) for i, ch in enumerate(nd.schedules)]
+    G = base.shape[0]
+    out = np.empty((hi - lo, G))
+    opened = carry.runs if carry is not None and carry.runs is not None else [None] * G
+    still: list = [None] * G
+    for g in range(G):
         x = float(prev[g])
         col = out[:, g]
-        cols: Optional[list] = None
         for s, e, phi in _product_runs(maps, g):
             if phi is not None:  # every update is x -> a*(x - phi) + phi: a cumulative product
-                seg = np.multiply.accumulate(np.prod([A[s:e, g] for A, _, _ in maps], axis=0))
-                seg *= x - phi
+                prod = maps[0][0][s:e, g] if len(maps) == 1 else np.prod([A[s:e, g] for A, _, _ in maps], axis=0)
+                seg = col[s:e]
+                cont = opened[g] if s == 0 else None
+                if cont is not None and cont[0] == phi:  # a run begun in the previous range goes on
+                    d = cont[2]
+                    acc = np.empty(e - s + 1)
+                    acc[0] = cont[1]
+                    acc[1:] = prod
+                    np.multiply.accumulate(acc, out=acc)
+                    seg[:] = acc[1:]
+                else:
+                    d = x - phi
+                    np.multiply.accumulate(prod, out=seg)
+                if e == hi - lo:
+                    still[g] = (phi, float(seg[-1]), d)
+                seg *= d
                 seg += phi
-                col[s:e] = seg
                 x = float(seg[-1])
                 continue
-            if cols is None:
-                cols = [(A[:, g].tolist(), B[:, g].tolist(), F[:, g].tolist()) for A, B, F in maps]
-            for j in range(s, e):
-                for A_, B_, F_ in cols:
-                    f = F_[j]
-                    x = A_[j] * (x - f) + f if f == f else A_[j] * x + B_[j]
-                col[j] = x
+            x = _step_by_step(maps, g, s, e, x, col)
+    if carry is not None:
+        carry.runs = still
     return out
+
+
+def _step_by_step(maps: list, g: int, s: int, e: int, x: float, col: Array) -> float:
+    """Steps s..e-1 of column g one after the other, in torch's order: per child,
+    x -> a*(x - f) + f where the floor f is finite, else a*x + b. Returns the last value."""
+    if len(maps) == 1:
+        A, B, F = maps[0]
+        f = F[s:e, g]
+        fin = f == f
+        # stretches of one kind: a common finite floor, or none (a*x + b)
+        change = np.flatnonzero((fin[1:] != fin[:-1]) | (fin[1:] & (f[1:] != f[:-1]))) + 1
+        bounds = [0] + change.tolist() + [e - s]
+        for p, q in zip(bounds[:-1], bounds[1:]):
+            al = A[s + p:s + q, g].tolist()
+            if fin[p]:
+                fv = float(f[p])
+                col[s + p:s + q] = [x := aj * (x - fv) + fv for aj in al]
+            else:
+                col[s + p:s + q] = [x := aj * x + bj for aj, bj in zip(al, B[s + p:s + q, g].tolist())]
+        return x
+    vals: list = []
+    ap = vals.append
+    cols = [(A[s:e, g].tolist(), B[s:e, g].tolist(), F[s:e, g].tolist()) for A, B, F in maps]
+    for j in range(e - s):
+        for A_, B_, F_ in cols:
+            fj = F_[j]
+            x = A_[j] * (x - fj) + fj if fj == fj else A_[j] * x + B_[j]
+        ap(x)
+    col[s:e] = vals
+    return x
 
 
 def _telescoping_end(nd: n.Node, hi: int) -> int:
@@ -916,6 +1114,23 @@ def _product_runs(maps: list, g: int) -> list:
     N = maps[0][0].shape[0]
     if N == 0:
         return []
+    if len(maps) == 1:  # the decisions of _floors, in fewer passes
+        A, B, F = maps[0]
+        f = F[:, g]
+        fin = f == f
+        # code: the floor where the step is a product about it, inf where it is not
+        code = np.where(fin, f, np.where(B[:, g] == 0.0, 0.0, np.inf))
+        code[fin & (f != 0.0) & ~(A[:, g] <= 1.0)] = np.inf  # growth away from a non-zero floor
+    else:
+        phi, ok = _floors(maps, g, N)
+        code = np.where(ok, phi, np.inf)
+    cut = np.flatnonzero(code[1:] != code[:-1]) + 1
+    bounds = [0] + cut.tolist() + [N]
+    return [(s, e, None if code[s] == np.inf else float(code[s])) for s, e in zip(bounds[:-1], bounds[1:])]
+
+
+def _floors(maps: list, g: int, N: int) -> Tuple[Array, Array]:
+    """Common floor phi and whether each step is a product about it (see :func:`_product_runs`)."""
     phi = np.zeros(N)
     has = np.zeros(N, dtype=bool)
     ok = np.ones(N, dtype=bool)
@@ -932,9 +1147,7 @@ def _product_runs(maps: list, g: int) -> list:
         ok &= fin | ((b == 0.0) & ((a == 1.0) | (phi == 0.0)))
         prod *= a
     ok &= (phi == 0.0) | (prod <= 1.0)
-    cut = np.flatnonzero((ok[1:] != ok[:-1]) | (ok[1:] & (phi[1:] != phi[:-1]))) + 1
-    bounds = [0] + cut.tolist() + [N]
-    return [(s, e, float(phi[s]) if ok[s] else None) for s, e in zip(bounds[:-1], bounds[1:])]
+    return phi, ok
 
 
 # ---------------------------------------------------------------------------
@@ -942,7 +1155,7 @@ def _product_runs(maps: list, g: int) -> list:
 # ---------------------------------------------------------------------------
 
 
-def _plateau(nd: n.Plateau, t: Array, base: Array) -> Array:
+def _plateau(nd: n.Plateau, t: Array, base: Array, carry: Optional[Carry] = None) -> Array:
     if base.ndim != 1:
         raise UnsupportedError("plateau cannot take a per-step base")
     if nd.metrics is None:
@@ -953,35 +1166,42 @@ def _plateau(nd: n.Plateau, t: Array, base: Array) -> Array:
     if T - 1 > len(nd.metrics):
         raise SpecError("plateau.metrics", f"has {len(nd.metrics)} values, so steps 0..{len(nd.metrics)} "
                         "are known; asked for step", T - 1)
+    metrics = nd.metrics
+    cr = Carry(max(T, 1)) if carry is None else carry
     worse = math.inf if nd.mode == "min" else -math.inf
-    x = base.astype(np.float64).copy()
-    out = np.empty((T, base.shape[0]))
-    best, bad, cool = worse, 0, 0
-    if T:
-        out[0] = x
-    for k in range(1, T):
-        cur = float(nd.metrics[k - 1])
-        if nd.mode == "min" and nd.threshold_mode == "rel":
-            better = cur < best * (1.0 - nd.threshold)
-        elif nd.mode == "min":
-            better = cur < best - nd.threshold
-        elif nd.threshold_mode == "rel":
-            better = cur > best * (nd.threshold + 1.0)
-        else:
-            better = cur > best + nd.threshold
-        if better:
-            best, bad = cur, 0
-        else:
-            bad += 1
-        if cool > 0:
-            cool -= 1
-            bad = 0
-        if bad > nd.patience:
-            for g in range(x.shape[0]):
-                new = max(x[g] * nd.factor, nd.min_lr)
-                if x[g] - new > nd.eps:
-                    x[g] = new
-            cool = nd.cooldown
-            bad = 0
-        out[k] = x
-    return out[t]
+
+    def step(lo: int, hi: int, prev: Array) -> Array:
+        best, bad, cool = cr.extra if cr.extra is not None else (worse, 0, 0)
+        x = prev.astype(np.float64).copy()
+        out = np.empty((hi - lo, base.shape[0]))
+        if lo == 0:
+            out[0] = x
+        for k in range(max(lo, 1), hi):
+            cur = float(metrics[k - 1])
+            if nd.mode == "min" and nd.threshold_mode == "rel":
+                better = cur < best * (1.0 - nd.threshold)
+            elif nd.mode == "min":
+                better = cur < best - nd.threshold
+            elif nd.threshold_mode == "rel":
+                better = cur > best * (nd.threshold + 1.0)
+            else:
+                better = cur > best + nd.threshold
+            if better:
+                best, bad = cur, 0
+            else:
+                bad += 1
+            if cool > 0:
+                cool -= 1
+                bad = 0
+            if bad > nd.patience:
+                for g in range(x.shape[0]):
+                    new = max(x[g] * nd.factor, nd.min_lr)
+                    if x[g] - new > nd.eps:
+                        x[g] = new
+                cool = nd.cooldown
+                bad = 0
+            out[k - lo] = x
+        cr.extra = (best, bad, cool)
+        return out
+
+    return _carried(nd, t, base, cr, step)
