@@ -631,6 +631,9 @@ def _is_sorted(t: Array) -> bool:
     return t.shape[0] < 2 or bool(np.all(t[1:] >= t[:-1]))
 
 
+_SCAN_BLOCK = 1 << 15  # steps scanned at once: its arrays stay in the CPU cache
+
+
 def _carried(nd: n.Node, t: Array, base: Array, carry: Carry,
              step: Callable[[int, int, Array], Array]) -> Array:
     """Rows at (sorted) steps ``t`` of a stateful node, continuing from ``carry``.
@@ -656,7 +659,7 @@ def _carried(nd: n.Node, t: Array, base: Array, carry: Carry,
     contiguous = gap >= 1 and end - int(t[0]) == t.shape[0]  # steps t[0], t[0] + 1, ...
     while pos < t.shape[0]:
         lo = carry.next
-        hi = min(end, lo + carry.block)
+        hi = min(end, lo + min(carry.block, _SCAN_BLOCK))
         x = step(lo, hi, base if lo == 0 else carry.last)  # type: ignore[arg-type]
         carry.last = x[-1].copy()
         carry.next = hi
@@ -1020,6 +1023,8 @@ def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any, carry: Option
             if e == hi:
                 return first
             return np.concatenate([first, scan_range(nd, e, hi, base, first[-1], carry)])
+    if len(nd.schedules) == 1 and isinstance(nd.schedules[0], n.CosineAnnealing) and lo > nd.schedules[0].T_max:
+        return _scan_cosine(nd.schedules[0], lo, hi, base, prev, carry)
     t = np.arange(lo, hi, dtype=np.int64)
     sub = _sub(carry, "coeffs")
     maps = [_coeffs_floor(ch, t, base, _sub(sub, i)) for i, ch in enumerate(nd.schedules)]
@@ -1033,25 +1038,87 @@ def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any, carry: Option
         for s, e, phi in _product_runs(maps, g):
             if phi is not None:  # every update is x -> a*(x - phi) + phi: a cumulative product
                 prod = maps[0][0][s:e, g] if len(maps) == 1 else np.prod([A[s:e, g] for A, _, _ in maps], axis=0)
-                seg = col[s:e]
-                cont = opened[g] if s == 0 else None
-                if cont is not None and cont[0] == phi:  # a run begun in the previous range goes on
-                    d = cont[2]
-                    acc = np.empty(e - s + 1)
-                    acc[0] = cont[1]
-                    acc[1:] = prod
-                    np.multiply.accumulate(acc, out=acc)
-                    seg[:] = acc[1:]
-                else:
-                    d = x - phi
-                    np.multiply.accumulate(prod, out=seg)
+                x, state = _product_run(col[s:e], prod, x, phi, opened[g] if s == 0 else None)
                 if e == hi - lo:
-                    still[g] = (phi, float(seg[-1]), d)
-                seg *= d
-                seg += phi
-                x = float(seg[-1])
+                    still[g] = state
                 continue
             x = _step_by_step(maps, g, s, e, x, col)
+    if carry is not None:
+        carry.runs = still
+    return out
+
+
+def _product_run(seg: Array, prod: Array, x: float, phi: float, cont: Optional[tuple]) -> Tuple[float, tuple]:
+    """``seg = phi + (x - phi) * cumprod(prod)``, the products multiplied left to right; ``cont``: the
+    (floor, product, x - floor) of a run begun in an earlier range, which this one continues.
+    Returns the last value and the state that continues this run."""
+    if cont is not None and cont[0] == phi:
+        d = cont[2]
+        seg[:] = prod
+        seg[0] *= cont[1]
+        np.multiply.accumulate(seg, out=seg)
+    else:
+        d = x - phi
+        np.multiply.accumulate(prod, out=seg)
+    state = (phi, float(seg[-1]), d)
+    seg *= d
+    seg += phi
+    return float(seg[-1]), state
+
+
+def _scan_cosine(nd: n.CosineAnnealing, lo: int, hi: int, base: Array, prev: Array,
+                 carry: Optional[Carry]) -> Array:
+    """A lone recursive CosineAnnealing past T_max (lo > T_max): the numbers of the general path
+    (:func:`_floor_cosine`, :func:`_product_runs`, :func:`_step_by_step`) without its full-size
+    maps: one cosine per step, the runs from the additive steps and the growth mask."""
+    T, N, G = nd.T_max, hi - lo, base.shape[0]
+    c = np.arange(lo - 1, hi, dtype=np.float64)
+    c *= np.pi
+    c /= T
+    np.cos(c, out=c)
+    c += 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = c[1:] / c[:-1]
+    k0 = max(0, -(-(lo - T - 1) // (2 * T)))
+    sp = np.arange(T + 1 + 2 * T * k0 - lo, N, 2 * T)  # torch's additive steps T_max + 1 + 2k*T_max
+    r[sp] = 1.0
+    eta = _eta(nd, base)
+    em = np.broadcast_to(np.asarray(eta, dtype=np.float64), (G,))
+    add = np.broadcast_to((base - eta) * (1 - math.cos(math.pi / T)) / 2, (G,))
+    out = np.empty((N, G))
+    opened = carry.runs if carry is not None and carry.runs is not None else [None] * G
+    still: list = [None] * G
+    spl = sp.tolist()
+    for g in range(G):
+        x = float(prev[g])
+        col = out[:, g]
+        phi, ad = float(em[g]), float(add[g])
+        runs: list
+        if phi == 0.0:  # every plain step is a product; additive steps split the runs
+            if ad == 0.0:
+                runs = [(0, N, 0.0)]
+            else:
+                bounds = sorted({0, N} | set(spl) | {p + 1 for p in spl})
+                runs = [(s, e, None if s in spl else 0.0) for s, e in zip(bounds[:-1], bounds[1:])]
+        else:  # products while x - eta_min does not grow
+            code = np.where(r <= 1.0, phi, np.inf)
+            code[sp] = 0.0 if ad == 0.0 else np.inf
+            cut = np.flatnonzero(code[1:] != code[:-1]) + 1
+            bounds = [0] + cut.tolist() + [N]
+            runs = [(s, e, float(code[s]) if code[s] != np.inf else None) for s, e in zip(bounds[:-1], bounds[1:])]
+        for s, e, f in runs:
+            if f is not None:
+                x, state = _product_run(col[s:e], r[s:e], x, f, opened[g] if s == 0 else None)
+                if e == N:
+                    still[g] = state
+                continue
+            # step by step: x -> r*(x - eta_min) + eta_min, the additive steps x -> 1*x + add
+            F = np.full((e - s, 1), phi)
+            B = np.zeros((e - s, 1))
+            i = sp[(sp >= s) & (sp < e)] - s
+            F[i] = np.nan
+            B[i] = ad
+            x = _step_by_step([(r[s:e, None], B, F)], 0, 0, e - s, x, col[s:e])
     if carry is not None:
         carry.runs = still
     return out
