@@ -504,7 +504,14 @@ def _k_step(nd: n.Step, t: Array, base: Array) -> Tuple[Array, Array]:
 def _k_multistep(nd: n.MultiStep, t: Array, base: Array) -> Tuple[Array, Array]:
     ms = np.asarray(nd.milestones, dtype=np.int64)
     cnt = np.searchsorted(ms, t, side="right") - np.searchsorted(ms, t, side="left")
-    return _mul(nd.gamma ** cnt.astype(np.float64), base)
+    return _mul(_pypow(nd.gamma, cnt), base)
+
+
+def _pypow(x: float, k: Array) -> Array:
+    """``x ** k`` as Python computes it (torch's and MMEngine's ``gamma ** n``): NumPy's power can
+    differ in the last bit (even for k = 1); the distinct exponents are few."""
+    u, inv = np.unique(k, return_inverse=True)
+    return np.asarray([x ** float(v) for v in u.tolist()], dtype=np.float64)[inv.reshape(-1)]
 
 
 def _k_exponential(nd: n.Exponential, t: Array, base: Array) -> Tuple[Array, Array]:
@@ -884,15 +891,45 @@ def scan(a: Array, b: Array, x0: Array, out: Optional[Array] = None) -> Array:
     non-zero. Every step depends on the previous value only, so a range cut anywhere and resumed
     from its last value gives the same numbers (streaming).
     """
-    N, G = a.shape
-    x = np.empty((N, G)) if out is None else out
+    return _scan_maps([(a, b, None)], x0, np.empty(a.shape) if out is None else out)
+
+
+def _scan_maps(maps: list, x0: Any, out: Array) -> Array:
+    """:func:`scan` for several updates per step applied in order, each ``(A, B, F)``: where the
+    floor F is finite the update is ``x -> A*(x - F) + F`` (MMEngine's and torch's order for
+    cosine and poly), else ``x -> A*x + B`` (F may be None: no floors). An update with A = 1,
+    B = 0 and no floor leaves the value alone (an inactive window). Steps where one update acts
+    are vectorised as in :func:`scan`; steps where several act run them one after the other."""
+    N, G = out.shape
     if N == 0:
-        return x
+        return out
     for g in range(G):
-        ag, bg = a[:, g], b[:, g]
-        xg = x[:, g]
+        cols = [(A[:, g], B[:, g], None if F is None else F[:, g]) for A, B, F in maps]
+        multi: Optional[Array] = None
+        f: Optional[Array]
+        if len(cols) == 1:
+            a, b, f = cols[0]
+        else:  # the one update acting at each step; several: step by step
+            a, b, f = np.ones(N), np.zeros(N), np.full(N, np.nan)
+            cnt = np.zeros(N, dtype=np.int8)
+            for A_, B_, F_ in cols:
+                act = (A_ != 1.0) | (B_ != 0.0)
+                if F_ is not None:
+                    act |= F_ == F_
+                cnt += act
+                a[act], b[act] = A_[act], B_[act]
+                f[act] = np.nan if F_ is None else F_[act]
+            multi = cnt > 1
+            if not multi.any():
+                multi = None
+        fin = None if f is None else f == f
+        reset = a == 0.0
+        prod = ~reset & ((b == 0.0) if fin is None else np.where(fin, f == 0.0, b == 0.0))
+        kind = np.where(reset, 0, np.where(prod, 1, 2)).astype(np.int8)
+        if multi is not None:
+            kind[multi] = 2
+        xg = out[:, g]
         prev = float(x0[g] if np.ndim(x0) else x0)
-        kind = np.where(ag == 0.0, 0, np.where(bg == 0.0, 1, 2)).astype(np.int8)
         cut = np.flatnonzero(kind[1:] != kind[:-1]) + 1
         bounds = [0] + cut.tolist() + [N]
         if len(bounds) > 2:  # short product stretches join the loop
@@ -904,18 +941,47 @@ def scan(a: Array, b: Array, x0: Array, out: Optional[Array] = None) -> Array:
         for s, e in zip(bounds[:-1], bounds[1:]):
             k = kind[s]
             if k == 0:
-                xg[s:e] = bg[s:e]
+                xg[s:e] = b[s:e] if fin is None else np.where(fin[s:e], f[s:e], b[s:e])  # type: ignore[index]
             elif k == 1:
                 seg = xg[s:e]
-                seg[:] = ag[s:e]
+                seg[:] = a[s:e]
                 seg[0] *= prev
                 np.multiply.accumulate(seg, out=seg)
                 seg += 0.0  # as a*x + 0.0 in the loop: no negative zeros
-            else:
+            elif multi is None and (fin is None or not fin[s:e].any()):
                 v = prev
-                xg[s:e] = [v := aj * v + bj for aj, bj in zip(ag[s:e].tolist(), bg[s:e].tolist())]
+                xg[s:e] = [v := aj * v + bj for aj, bj in zip(a[s:e].tolist(), b[s:e].tolist())]
+            elif multi is None and fin is not None and f is not None and fin[s:e].all() and \
+                    bool(np.all(f[s:e] == f[s])):
+                v, fv = prev, float(f[s])
+                xg[s:e] = [v := aj * (v - fv) + fv for aj in a[s:e].tolist()]
+            else:
+                xg[s:e] = _loop_maps(cols, a, b, f, multi, s, e, prev)
             prev = float(xg[e - 1])
-    return x
+    return out
+
+
+def _loop_maps(cols: list, a: Array, b: Array, f: Optional[Array], multi: Optional[Array], s: int, e: int,
+               v: float) -> list:
+    """Steps s..e-1 one at a time (see :func:`_scan_maps`)."""
+    al, bl = a[s:e].tolist(), b[s:e].tolist()
+    fl = [math.nan] * (e - s) if f is None else f[s:e].tolist()
+    ml = [False] * (e - s) if multi is None else multi[s:e].tolist()
+    full = None
+    out = []
+    for j in range(e - s):
+        if ml[j]:
+            if full is None:
+                full = [(A[s:e].tolist(), B[s:e].tolist(), [math.nan] * (e - s) if F is None else F[s:e].tolist())
+                        for A, B, F in cols]
+            for A_, B_, F_ in full:
+                fj = F_[j]
+                v = A_[j] * (v - fj) + fj if fj == fj else A_[j] * v + B_[j]
+        else:
+            fj = fl[j]
+            v = al[j] * (v - fj) + fj if fj == fj else al[j] * v + bl[j]
+        out.append(v)
+    return out
 
 
 def iter_chunks(nd: n.Node, base: Any, steps: int, chunk: int = 1 << 20) -> Iterator[Array]:
@@ -1011,6 +1077,8 @@ def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any, carry: Option
             rest = scan_range(nd.schedule, nd.offset + 1, nd.offset + hi, base, first[0])
             return np.concatenate([first, rest])
         return scan_range(nd.schedule, lo + nd.offset, hi + nd.offset, base, prev)
+    if isinstance(nd, n.Windows):
+        return _scan_windows(nd, lo, hi, base, prev, carry)
     if not (isinstance(nd, n.Chain) and nd.mode == "recursive"):
         a, b = coeffs(nd, np.arange(lo, hi, dtype=np.int64), base, _sub(carry, "coeffs"))
         return scan(a, b, prev)
@@ -1046,6 +1114,65 @@ def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any, carry: Option
     if carry is not None:
         carry.runs = still
     return out
+
+
+def _scan_windows(nd: n.Windows, lo: int, hi: int, base: Array, prev: Array, carry: Optional[Carry]) -> Array:
+    """MMEngine's param_scheduler list at steps lo..hi-1, in MMEngine's arithmetic: every active
+    scheduler applies its ``_get_value`` to the current value in turn (:func:`_mm_map`); at step 0
+    in list order, later iteration-based schedulers before epoch-based ones (ParamSchedulerHook)."""
+    t = np.arange(lo, hi, dtype=np.int64)
+    N, G = hi - lo, base.shape[0]
+    maps: Dict[int, tuple] = {}
+    for i, w in enumerate(nd.windows):
+        kk = t // w.every
+        act = (t % w.every == 0) & (kk >= w.begin)
+        if w.end is not None:
+            act &= kk < w.end
+        if not act.any():
+            continue  # leaves the value alone in this range
+        A, B, F = np.ones((N, G)), np.zeros((N, G)), np.full((N, G), np.nan)
+        A[act], B[act], F[act] = _mm_map(w.schedule, kk[act] - w.begin, base, _sub(carry, ("window", i)))
+        maps[i] = (A, B, F)
+    out = np.empty((N, G))
+    first = 0
+    x: Any = prev
+    if lo == 0:  # construction: every scheduler that starts at 0 acts, in list order
+        row = [float(v) for v in prev]
+        for i in sorted(maps):
+            A, B, F = maps[i]
+            for g in range(G):
+                fj = float(F[0, g])
+                row[g] = float(A[0, g]) * (row[g] - fj) + fj if fj == fj else float(A[0, g]) * row[g] + float(B[0, g])
+        out[0] = row
+        x, first = out[0], 1
+    later = [i for i, w in enumerate(nd.windows) if w.every == 1] + [i for i, w in enumerate(nd.windows) if w.every > 1]
+    _scan_maps([tuple(m[first:] for m in maps[i]) for i in later if i in maps], x, out[first:])
+    return out
+
+
+def _mm_map(nd: n.Node, k: Array, base: Array, carry: Optional[Carry]) -> Tuple[Array, Array, Array]:
+    """One MMEngine scheduler's update at its own steps k as (A, B, F) (see :func:`_scan_maps`):
+    the floor forms of cosine, cosine-restart and poly, MMEngine's poly factor
+    ``(1 - 1/(total_iters - k + 1))**power`` (Python's pow), and :func:`coeffs` for the others."""
+    if isinstance(nd, n.CosineAnnealing):
+        return _floor_cosine(nd, k, base)
+    G = np.shape(base)[-1]
+    if isinstance(nd, n.Polynomial) and not nd.cycle:
+        T = nd.total_iters
+        act = (k > 0) & (k <= T)
+        r = np.ones(k.shape[0])
+        q = 1 - 1 / (T - k[act] + 1)
+        r[act] = q if nd.power == 1.0 else [v ** nd.power for v in q.tolist()]
+        F = np.where(_col(act), nd.end_value, np.nan) + np.zeros((k.shape[0], G))
+        return _col(r) * np.ones(G), np.zeros((k.shape[0], G)), F
+    if isinstance(nd, n.CosineRestart):
+        A, B = _k_cosine_restart(nd, k, base)
+        idx, s, past, _ = _cosine_restart_pos(nd, k)
+        plain = _col(~past & (s != 0))
+        em = np.broadcast_to(np.asarray(_eta(nd, base), dtype=np.float64), A.shape)
+        return A, np.where(plain, 0.0, B), np.where(plain, em, np.nan)
+    A, B = coeffs(nd, k, base, carry)
+    return A, B, np.full(A.shape, np.nan)
 
 
 def _product_run(seg: Array, prod: Array, x: float, phi: float, cont: Optional[tuple]) -> Tuple[float, tuple]:
