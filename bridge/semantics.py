@@ -356,6 +356,35 @@ def _c_wsd(nd: n.WarmupStableDecay, t: Array, base: Array) -> Array:
     return _rel(f, base)
 
 
+@_closed(n.HFLambda)
+def _c_hf_lambda(nd: n.HFLambda, t: Array, base: Array) -> Array:
+    # transformers.optimization's lr_lambda, operation for operation (Python floats and NumPy round
+    # the same; np.cos is math.cos here), then base * lambda as torch's LambdaLR multiplies
+    W, N, name = nd.num_warmup_steps, nd.num_training_steps, nd.name
+    tf = t.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        if name == "cosine_warmup_with_min_lr":  # every quantity a float, progress at t - W + 1
+            if nd.warmup_lr_rate is None:
+                warm = (tf + 1.0) / max(1.0, float(W))
+            else:
+                wr = nd.warmup_lr_rate
+                warm = wr + (1.0 - wr) * tf / float(max(1, W - 1))
+            p = (tf - float(W) + 1.0) / max(1.0, float(N) - float(W))
+        else:
+            warm = tf / float(max(1, W))
+            p = (t - W).astype(np.float64) / float(max(1, N - W))
+        if name == "linear":
+            f = (N - t).astype(np.float64) / float(max(1, N - W))
+        elif name == "cosine_with_restarts":
+            f = 0.5 * (1.0 + np.cos(math.pi * np.remainder(float(nd.num_cycles) * p, 1.0)))
+            f[p >= 1.0] = 0.0
+        else:
+            f = 0.5 * (1.0 + np.cos(math.pi * float(nd.num_cycles) * 2.0 * p))
+            f = f * (1 - nd.min_lr_rate) + nd.min_lr_rate
+    f = np.where(f > 0.0, f, 0.0)  # max(0, f)
+    return _rel(np.where(t < W, warm, f), base)
+
+
 @_closed(n.KDecayCosine)
 def _c_k_decay_cosine(nd: n.KDecayCosine, t: Array, base: Array) -> Array:
     # pytorch-accelerated: lr = warmup_start at construction (base without warm-up); the Trainer's
