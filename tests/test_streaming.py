@@ -19,6 +19,7 @@ from bridge.ir import (
     CosineRestart,
     Cyclic,
     Exponential,
+    HFLambda,
     Hold,
     Lambda,
     Linear,
@@ -60,6 +61,8 @@ closed = st.one_of(
     st.builds(Timm, st.just("cosine"), st.floats(5.0, 30.0)),
     st.just(Lambda(lambda t: 1.0 / (1.0 + 0.01 * t), label="inv")),
     st.just(OneCycle(total_steps=5000)),
+    st.builds(HFLambda, st.sampled_from(["linear", "cosine", "cosine_with_restarts", "cosine_warmup_with_min_lr"]),
+              st.integers(0, 30), st.integers(0, 300), st.floats(0.3, 3.0)),
 )
 leaf = st.one_of(chainable, closed)
 
