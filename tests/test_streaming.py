@@ -189,10 +189,15 @@ def test_values_far_from_zero_scans_in_blocks(monkeypatch):
 
 
 def test_save_npy_streams_a_recursive_composite(tmp_path):
-    p = Plan.single(README, [0.1, 0.01])
+    p = Plan.single(README, [0.1, 0.01, 0.05])
     path = tmp_path / "lr.npy"
     p.save_npy(path, 100_000, chunk=9_999)
-    np.testing.assert_array_equal(np.load(path), _one_shot(p, 100_000))
+    full = _one_shot(p, 100_000)
+    np.testing.assert_array_equal(np.load(path), full)
+    p.save_npy(path, 100_000, chunk=9_999, groups=[2, 0])  # some columns only (sched-bridge values --group)
+    np.testing.assert_array_equal(np.load(path), full[:, [2, 0]])
+    with pytest.raises(bridge.SpecError, match="groups"):
+        p.save_npy(path, 10, groups=[3])
 
 
 @pytest.mark.torch

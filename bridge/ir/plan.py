@@ -171,6 +171,11 @@ class Plan:
     def schedule(self, field: str = "lr", group: int = 0) -> Optional[Node]:
         return self._field(group, field).schedule
 
+    def _group_index(self, i: Any) -> int:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= int(i) < len(self.groups):
+            raise SpecError("groups", f"must hold group indices in 0..{len(self.groups) - 1}", i)
+        return int(i)
+
     def _field(self, i: int, field: str) -> Field:
         if not 0 <= i < len(self.groups):
             raise SpecError("group", f"must be in 0..{len(self.groups) - 1}", i)
@@ -235,11 +240,19 @@ class Plan:
                 batches[_Unique(f.schedule)] = [i]  # type: ignore[index]
         return {(k.node if isinstance(k, _Unique) else k): v for k, v in batches.items()}
 
-    def iter_values(self, n: int, field: str = "lr", chunk: int = 1 << 20) -> Iterator[np.ndarray]:
-        """Stream ``values(n, field)`` in chunks of at most ``chunk`` rows (bounded memory)."""
+    def iter_values(self, n: int, field: str = "lr", chunk: int = 1 << 20, *,
+                    groups: Optional[Sequence[int]] = None) -> Iterator[np.ndarray]:
+        """Stream ``values(n, field)`` in chunks of at most ``chunk`` rows: O(n) time and O(chunk)
+        memory for every composition (recursive schedules carry their state from chunk to chunk),
+        the same numbers as ``values(n, field)``. ``groups``: only these columns, in this order."""
         from .. import semantics
 
         n = c.integer("n", n, lo=0)
+        chunk = c.integer("chunk", chunk, lo=1)
+        if groups is not None:
+            idx = [self._group_index(i) for i in groups]
+            yield from Plan(tuple(self.groups[i] for i in idx)).iter_values(n, field, chunk)
+            return
         batches = self._batches(field)
         gens = []
         for sched, cols in batches.items():
@@ -257,15 +270,17 @@ class Plan:
             yield out
 
     def save_npy(self, path: PathLike, n: int, field: str = "lr", *, dtype: str = "float64",
-                 chunk: int = 1 << 20) -> None:
-        """Write ``values(n, field)`` to a ``.npy`` file, streaming (memory stays O(chunk))."""
+                 chunk: int = 1 << 20, groups: Optional[Sequence[int]] = None) -> None:
+        """Write ``values(n, field)`` to a ``.npy`` file, streaming (time O(n), memory O(chunk)).
+        ``groups``: only these columns, in this order."""
         n = c.integer("n", n, lo=0)
         dt = np.dtype(dtype)
+        cols = len(self.groups) if groups is None else len([self._group_index(i) for i in groups])
         with open(os.fspath(path), "wb") as fh:  # plain writes: no mapped pages counted as memory
             np.lib.format.write_array_header_1_0(
                 fh, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False,
-                     "shape": (n, len(self.groups))})
-            for block in self.iter_values(n, field, chunk):
+                     "shape": (n, cols)})
+            for block in self.iter_values(n, field, chunk, groups=groups):
                 np.ascontiguousarray(block, dtype=dt).tofile(fh)
 
     def tabulate(self, n: int, fields: Optional[Sequence[str]] = None) -> Plan:
