@@ -671,14 +671,18 @@ _SCAN_BLOCK = 1 << 15  # steps scanned at once: its arrays stay in the CPU cache
 
 
 def _carried(nd: n.Node, t: Array, base: Array, carry: Carry,
-             step: Callable[[int, int, Array], Array]) -> Array:
+             step: Callable[[int, int, Array, Optional[Array]], Array]) -> Array:
     """Rows at (sorted) steps ``t`` of a stateful node, continuing from ``carry``.
 
-    ``step(lo, hi, prev)`` computes the rows for steps lo..hi-1 given the row at lo-1 (``prev``,
-    the base when lo = 0) and updates any further state it keeps in ``carry``.
+    ``step(lo, hi, prev, dest)`` computes the rows for steps lo..hi-1 given the row at lo-1
+    (``prev``, the base when lo = 0) and updates any further state it keeps in ``carry``; it may
+    write them into ``dest`` (rows of the result, or None) and return it.
     """
-    gap = int(np.diff(t).min()) if t.shape[0] > 1 else 1
-    if gap < 0:  # unsorted: the sorted distinct steps, then back in the order asked for
+    N = t.shape[0]
+    # steps t[0], t[0] + 1, ...: strictly increasing over a span of N - 1
+    contiguous = N < 2 or (int(t[-1]) - int(t[0]) == N - 1 and bool(np.all(t[1:] > t[:-1])))
+    if not contiguous and N > 1 and not bool(np.all(t[1:] >= t[:-1])):
+        # unsorted: the sorted distinct steps, then back in the order asked for
         u, inv = np.unique(t, return_inverse=True)
         return _carried(nd, u, base, carry, step)[inv.reshape(-1)]
     G = base.shape[-1]
@@ -692,21 +696,19 @@ def _carried(nd: n.Node, t: Array, base: Array, carry: Carry,
         pos = int(np.searchsorted(t, carry.next, side="left"))
         out[:pos] = carry.last
     end = int(t[-1]) + 1
-    contiguous = gap >= 1 and end - int(t[0]) == t.shape[0]  # steps t[0], t[0] + 1, ...
     while pos < t.shape[0]:
         lo = carry.next
         hi = min(end, lo + min(carry.block, _SCAN_BLOCK))
-        x = step(lo, hi, base if lo == 0 else carry.last)  # type: ignore[arg-type]
+        dest = out[pos:pos + hi - lo] if contiguous and lo == int(t[pos]) else None
+        x = step(lo, hi, base if lo == 0 else carry.last, dest)  # type: ignore[arg-type]
         carry.last = x[-1].copy()
         carry.next = hi
-        if contiguous and pos == 0 and lo == int(t[0]) and hi == end:
-            return x  # exactly the rows asked for
         k = int(np.searchsorted(t, hi, side="left"))
-        if k > pos:
-            if contiguous:
-                out[pos:k] = x[int(t[pos]) - lo:hi - lo]
-            else:
-                out[pos:k] = x[t[pos:k] - lo]
+        if dest is not None:
+            if x is not dest:
+                dest[:] = x
+        elif k > pos:
+            out[pos:k] = x[t[pos:k] - lo]
         pos = k
     return out
 
@@ -863,7 +865,7 @@ def evaluate(nd: n.Node, t: Any, base: Any, carry: Optional[Carry] = None) -> Ar
             raise UnsupportedError(f"{nd.kind}: a recursive schedule cannot take a per-step base here")
         if carry is not None:
             cr = carry
-            return _carried(nd, t, base, cr, lambda lo, hi, prev: scan_range(nd, lo, hi, base, prev, cr))
+            return _carried(nd, t, base, cr, lambda lo, hi, prev, dest: scan_range(nd, lo, hi, base, prev, cr, dest))
         T = int(t.max()) + 1
         x = scan_range(nd, 0, T, base, base)
         return x if t.shape[0] == T and t[0] == 0 and bool(np.all(t[1:] > t[:-1])) else x[t]
@@ -879,8 +881,11 @@ def evaluate(nd: n.Node, t: Any, base: Any, carry: Optional[Carry] = None) -> Ar
             for i, child in enumerate(nd.schedules):
                 s, e = cut[i], cut[i + 1]
                 if e > s:
-                    out[s:e] = evaluate(child, t[s:e] - (ms[i - 1] if i else 0), base if base.ndim == 1
-                                        else base[s:e], _sub(carry, i))
+                    v = evaluate(child, t[s:e] - (ms[i - 1] if i else 0), base if base.ndim == 1
+                                 else base[s:e], _sub(carry, i))
+                    if e - s == t.shape[0]:
+                        return v  # one child covers every step (long runs, chunk after chunk)
+                    out[s:e] = v
             return out
         k, local = _segments(nd, t)
         for i, child in enumerate(nd.schedules):
@@ -1084,7 +1089,8 @@ def _floor_cosine(nd: n.CosineAnnealing, t: Array, base: Array) -> Tuple[Array, 
     return A, B, F
 
 
-def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any, carry: Optional[Carry] = None) -> Array:
+def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any, carry: Optional[Carry] = None,
+               out: Optional[Array] = None) -> Array:
     """Values of a recursive node at steps lo..hi-1, given its value ``prev`` at lo-1 (base if lo=0).
 
     A recursive ``Chain`` applies its children's updates one after the other in Python
@@ -1094,7 +1100,8 @@ def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any, carry: Option
 
     ``carry``: the node's streaming state. With it, a run of cumulative products still open at
     ``hi`` is continued by the next call (the values equal one call over the whole range);
-    without it every call starts its runs afresh at ``lo``.
+    without it every call starts its runs afresh at ``lo``. ``out``: where the rows may be
+    written (the result is then ``out``; other paths return a new array).
     """
     base = np.asarray(base, dtype=np.float64).reshape(-1)
     prev = np.asarray(prev, dtype=np.float64).reshape(-1)
@@ -1121,7 +1128,7 @@ def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any, carry: Option
                 return first
             return np.concatenate([first, scan_range(nd, e, hi, base, first[-1], carry)])
     if len(nd.schedules) == 1 and isinstance(nd.schedules[0], n.CosineAnnealing) and lo > nd.schedules[0].T_max:
-        return _scan_cosine(nd.schedules[0], lo, hi, base, prev, carry)
+        return _scan_cosine(nd.schedules[0], lo, hi, base, prev, carry, out)
     t = np.arange(lo, hi, dtype=np.int64)
     sub = _sub(carry, "coeffs")
     maps = [_coeffs_floor(ch, t, base, _sub(sub, i)) for i, ch in enumerate(nd.schedules)]
@@ -1204,10 +1211,12 @@ def _mm_map(nd: n.Node, k: Array, base: Array, carry: Optional[Carry]) -> Tuple[
     return A, B, np.full(A.shape, np.nan)
 
 
-def _product_run(seg: Array, prod: Array, x: float, phi: float, cont: Optional[tuple]) -> Tuple[float, tuple]:
+def _product_run(seg: Array, prod: Array, x: float, phi: float, cont: Optional[tuple],
+                 nonneg: bool = False) -> Tuple[float, tuple]:
     """``seg = phi + (x - phi) * cumprod(prod)``, the products multiplied left to right; ``cont``: the
     (floor, product, x - floor) of a run begun in an earlier range, which this one continues.
-    Returns the last value and the state that continues this run."""
+    ``nonneg``: the products are >= 0 (no negative zero to clear with ``+ 0.0``). Returns the last
+    value and the state that continues this run."""
     if cont is not None and cont[0] == phi:
         d = cont[2]
         seg[:] = prod
@@ -1217,13 +1226,15 @@ def _product_run(seg: Array, prod: Array, x: float, phi: float, cont: Optional[t
         d = x - phi
         np.multiply.accumulate(prod, out=seg)
     state = (phi, float(seg[-1]), d)
-    seg *= d
-    seg += phi
+    if d != 1.0:  # P * 1.0 is P
+        seg *= d
+    if not (nonneg and phi == 0.0 and d >= 0.0):  # else P*d + 0.0 is P*d
+        seg += phi
     return float(seg[-1]), state
 
 
 def _scan_cosine(nd: n.CosineAnnealing, lo: int, hi: int, base: Array, prev: Array,
-                 carry: Optional[Carry]) -> Array:
+                 carry: Optional[Carry], out: Optional[Array] = None) -> Array:
     """A lone recursive CosineAnnealing past T_max (lo > T_max): the numbers of the general path
     (:func:`_floor_cosine`, :func:`_product_runs`, :func:`_step_by_step`) without its full-size
     maps: one cosine per step, the runs from the additive steps and the growth mask."""
@@ -1241,7 +1252,7 @@ def _scan_cosine(nd: n.CosineAnnealing, lo: int, hi: int, base: Array, prev: Arr
     eta = _eta(nd, base)
     em = np.broadcast_to(np.asarray(eta, dtype=np.float64), (G,))
     add = np.broadcast_to((base - eta) * (1 - math.cos(math.pi / T)) / 2, (G,))
-    out = np.empty((N, G))
+    out = np.empty((N, G)) if out is None else out
     opened = carry.runs if carry is not None and carry.runs is not None else [None] * G
     still: list = [None] * G
     spl = sp.tolist()
@@ -1264,7 +1275,7 @@ def _scan_cosine(nd: n.CosineAnnealing, lo: int, hi: int, base: Array, prev: Arr
             runs = [(s, e, float(code[s]) if code[s] != np.inf else None) for s, e in zip(bounds[:-1], bounds[1:])]
         for s, e, f in runs:
             if f is not None:
-                x, state = _product_run(col[s:e], r[s:e], x, f, opened[g] if s == 0 else None)
+                x, state = _product_run(col[s:e], r[s:e], x, f, opened[g] if s == 0 else None, nonneg=True)
                 if e == N:
                     still[g] = state
                 continue
@@ -1393,7 +1404,7 @@ def _plateau(nd: n.Plateau, t: Array, base: Array, carry: Optional[Carry] = None
     cr = Carry(max(T, 1)) if carry is None else carry
     worse = math.inf if nd.mode == "min" else -math.inf
 
-    def step(lo: int, hi: int, prev: Array) -> Array:
+    def step(lo: int, hi: int, prev: Array, dest: Optional[Array]) -> Array:
         best, bad, cool = cr.extra if cr.extra is not None else (worse, 0, 0)
         x = prev.astype(np.float64).copy()
         out = np.empty((hi - lo, base.shape[0]))
