@@ -278,13 +278,11 @@ def cmd_values(args: argparse.Namespace) -> int:
         check_disk(args.output, 128 + N * per_row)
     if fmt == "npy":
         with atomic_path(args.output) as tmp, np.errstate(over="ignore", invalid="ignore"):
-            if len(cols) == plan.n_groups:
-                plan.save_npy(tmp, N, field)
-                _finite(np.load(tmp, mmap_mode="r"), 0, field)
-            else:
-                vals = plan.group_values(_in_memory(plan, N, 1), field, cols[0]).reshape(N, 1)
-                _finite(vals, 0, field)
-                np.save(tmp, vals)
+            plan.save_npy(tmp, N, field, groups=cols)
+            saved = np.load(tmp, mmap_mode="r")
+            for lo in range(0, N, 1 << 20):  # checked in chunks: O(chunk) memory
+                _finite(np.asarray(saved[lo:lo + (1 << 20)]), lo, field)
+            del saved
         return EXIT_OK
     bar = _Progress(N, "values")
     with _output(args.output) as fh, np.errstate(over="ignore", invalid="ignore"):

@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import SpecError, UnsupportedError
+from ..limits import check_disk, check_memory
 from . import _check as c
 from .nodes import Node, Table, node_from_dict
 
@@ -79,7 +80,7 @@ class Field:
     schedule: Optional[Node] = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "base", c.real("base", self.base))
+        object.__setattr__(self, "base", c.real("base", self.base, nonneg=True))
         if self.schedule is not None and not isinstance(self.schedule, Node):
             object.__setattr__(self, "schedule", node_from_dict(self.schedule))
 
@@ -196,6 +197,7 @@ class Plan:
         """
         n = c.integer("n", n, lo=0)
         start = c.integer("start", start, lo=0)
+        check_memory(n, len(self.groups), "plan.values(n)")
         return self.at(np.arange(start, start + n, dtype=np.int64), field)
 
     def group_values(self, n: int, field: str = "lr", group: int = 0, *, start: int = 0) -> np.ndarray:
@@ -210,7 +212,8 @@ class Plan:
         """
         from .. import semantics
 
-        t = np.asarray(steps, dtype=np.int64).reshape(-1)
+        t = _steps_array(steps)
+        check_memory(t.shape[0], len(self.groups), "plan.at(steps)")
         out = np.empty((t.shape[0], len(self.groups)))
         for sched, cols in self._batches(field).items():
             bases = np.array([self.groups[i].fields[field].base for i in cols])
@@ -273,10 +276,14 @@ class Plan:
                  chunk: int = 1 << 20, groups: Optional[Sequence[int]] = None) -> None:
         """Write ``values(n, field)`` to a ``.npy`` file, streaming (time O(n), memory O(chunk)).
         ``groups``: only these columns, in this order."""
+        from ..outputs import atomic_output
+
         n = c.integer("n", n, lo=0)
         dt = np.dtype(dtype)
         cols = len(self.groups) if groups is None else len([self._group_index(i) for i in groups])
-        with open(os.fspath(path), "wb") as fh:  # plain writes: no mapped pages counted as memory
+        check_disk(os.fspath(path), 128 + n * cols * dt.itemsize, "n")
+        # a temporary file renamed onto path when complete; plain writes: no mapped pages counted as memory
+        with atomic_output(path, binary=True, flag="path") as fh:
             np.lib.format.write_array_header_1_0(
                 fh, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False,
                      "shape": (n, cols)})
@@ -285,6 +292,8 @@ class Plan:
 
     def tabulate(self, n: int, fields: Optional[Sequence[str]] = None) -> Plan:
         """A copy whose schedules are explicit tables of n steps (for opaque callables)."""
+        check_memory(c.integer("n", n, lo=1), len(self.groups), "plan.tabulate(n)",
+                     advice="tabulate fewer steps")
         new = []
         sampled: Dict[str, np.ndarray] = {}  # field -> values of every group, evaluated once
         for i, g in enumerate(self.groups):
@@ -460,6 +469,22 @@ class Cursor:
 class _Unique:
     def __init__(self, node: Optional[Node]):
         self.node = node
+
+
+def _steps_array(steps: Any) -> np.ndarray:
+    """``steps`` as a 1-D int64 array; a non-integer or out-of-range step is a SpecError."""
+    try:
+        arr = np.asarray(steps)
+        if arr.dtype == object or arr.dtype.kind not in "iub":
+            if arr.size and not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+                                    for x in arr.reshape(-1).tolist()):
+                raise SpecError("steps", "must be whole numbers", steps)
+        t = arr.astype(np.int64).reshape(-1)
+    except (OverflowError, TypeError, ValueError):
+        raise SpecError("steps", f"must be whole numbers between 0 and 2**62 ({c.INT_LIMIT})", steps) from None
+    if t.size and int(t.max()) > c.INT_LIMIT:
+        raise SpecError("steps", f"must be at most 2**62 ({c.INT_LIMIT})", int(t.max()))
+    return t
 
 
 # Streaming state of recursive schedules between Plan.at / Plan.values calls, per live plan (by
