@@ -208,6 +208,9 @@ def _parse(text: str, dialect: Optional[str]) -> Tuple[_Call, str]:
     except SyntaxError as e:
         raise SpecError(f"expression, col {e.offset or 0}", f"is not valid Python syntax ({e.msg})", None,
                         show_value=False) from None
+    except (ValueError, RecursionError, MemoryError) as e:  # a NUL byte (Python 3.9), absurd nesting
+        raise SpecError("expression", f"is not valid Python syntax ({e or 'nested too deeply'})", None,
+                        show_value=False) from None
     if not isinstance(tree.body, ast.Call):
         raise _err(tree.body, "", "expected a scheduler constructor call such as StepLR(step_size=30)")
     hint = _dialect_hints(tree.body)
