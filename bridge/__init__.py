@@ -1,7 +1,7 @@
 """sched-bridge: one schedule IR, exact across PyTorch, MindSpore, OneFlow and MMEngine.
 
-``import bridge`` imports NumPy and nothing else heavy; each framework is
-imported only inside the call that needs it.
+``import bridge`` imports neither NumPy nor a framework: the IR (and NumPy with it)
+loads on first use of a name below, each framework only inside the call that needs it.
 """
 
 from __future__ import annotations

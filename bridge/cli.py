@@ -142,12 +142,12 @@ def _steps(args: argparse.Namespace, plan: Plan, default: int = 1000) -> int:
     return steps
 
 
-def _in_memory(plan: Plan, n: int, cols: int, flag: str = "--steps") -> int:
-    """``n`` after checking that ``n`` x ``cols`` values fit the memory limit (sched_bridge.limits)."""
-    check_steps(n, flag)
-    check_memory(n, cols, flag, advice="pass a smaller --steps, or write them to a file with "
+def _in_memory(steps: int, cols: int) -> int:
+    """``steps`` after checking that ``steps`` x ``cols`` values fit the memory limit (bridge.limits)."""
+    check_steps(steps)
+    check_memory(steps, cols, "--steps", advice="pass a smaller --steps, or write them to a file with "
                  "`sched-bridge values -o FILE` (streamed)")
-    return n
+    return steps
 
 
 def _finite(block: np.ndarray, lo: int, field: str) -> None:
@@ -159,12 +159,12 @@ def _finite(block: np.ndarray, lo: int, field: str) -> None:
 
 
 @contextlib.contextmanager
-def _output(path: Optional[str], binary: bool = False) -> Any:
-    """stdout for None / '-', else a file replaced atomically when the block succeeds."""
+def _output(path: Optional[str]) -> Any:
+    """stdout for None / '-', else a text file replaced atomically when the block succeeds."""
     if path in (None, "-"):
-        yield sys.stdout.buffer if binary else sys.stdout
+        yield sys.stdout
         return
-    with atomic_output(path, binary) as fh:
+    with atomic_output(path) as fh:
         yield fh
 
 
@@ -320,7 +320,7 @@ def cmd_lower(args: argparse.Namespace) -> int:
     if args.to == "mindspore-list":
         if not args.steps and not plan.total_steps:
             raise SpecError("--steps", "is needed for a list (the plan has no total_steps)", None, show_value=False)
-        N = _in_memory(plan, _steps(args, plan), 1)
+        N = _in_memory(_steps(args, plan), 1)
         if args.output not in (None, "-"):
             check_destination(args.output)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -398,7 +398,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
         return _parity_trace(args)
     plan = load_plan(args)
     field = _field(plan, args.field)
-    N = _in_memory(plan, int(args.steps or min(plan.total_steps or 10_000, 10_000)), 2 * plan.n_groups)
+    N = _in_memory(int(args.steps or min(plan.total_steps or 10_000, 10_000)), 2 * plan.n_groups)
     installed = [f for f in PARITY_FRAMEWORKS if available(f)]
     wanted = args.frameworks or installed
     missing = [f for f in wanted if not available(f)]
