@@ -967,7 +967,8 @@ def _count(path: str, v: Any) -> int:
 
 
 def _from_function(name: str, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Plan:
-    a = _bind(name, args, kwargs)
+    # NumPy scalars as the Python numbers they hold (np.bool_ included: the validators take bool)
+    a = {k: v.item() if isinstance(v, np.generic) else v for k, v in _bind(name, args, kwargs).items()}
     src = f"mindspore.nn.{name}"
     if name == "piecewise_constant_lr":
         milestones, lrs = a["milestone"], a["learning_rates"]
