@@ -176,7 +176,7 @@ def load_trace(path: PathLike) -> Trace:
 
 # --------------------------------------------------------------------------- torch / OneFlow
 def _group_value(group: Any, name: str) -> Optional[float]:
-    from bridge.ir.plan import has_field, read_field
+    from bridge.frameworks._fields import has_field, read_field
 
     if not has_field(group, name):
         return None
