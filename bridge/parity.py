@@ -277,7 +277,7 @@ def _record_torch(obj: Any, steps: int, field: str) -> np.ndarray:
 
 
 def _record_oneflow(obj: Any, steps: int, field: str) -> np.ndarray:
-    from .ir.plan import read_field, write_field
+    from .frameworks._fields import read_field, write_field
 
     # OneFlow schedulers cannot be deep-copied: step the object, then restore its state
     groups = obj.optimizer.param_groups

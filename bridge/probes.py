@@ -193,7 +193,7 @@ def is_trace_file(path: PathLike) -> bool:
 
 # --------------------------------------------------------------------------- torch / OneFlow
 def _group_value(group: Any, name: str) -> Optional[float]:
-    from bridge.ir.plan import has_field, read_field
+    from bridge.frameworks._fields import has_field, read_field
 
     if not has_field(group, name):
         return None

@@ -393,12 +393,15 @@ def test_state_dict_round_trip(flow):
     for _ in range(5000):
         sched.step()
     sd = sched.state_dict()
-    assert sd["last_step"] == 5000 and sd["plan"]["format"] == "sched-bridge/plan"
+    assert sd["last_step"] == sd["step"] == 5000 and sd["format"] == "sched-bridge/PlanScheduler"
     rest = _trace(opt, sched, 3000)
+    # the state knows its plan: another plan's scheduler refuses it, naming what differs
+    other = bridge.to_oneflow(Plan.single(Constant(1.0), [1.0, 1.0]), _opt(flow, (1.0, 1.0)), native=False)
+    with pytest.raises(SpecError, match="another plan: other schedules or base values"):
+        other.load_state_dict(sd)
     opt2 = _opt(flow, (1.0, 1.0))
-    other = bridge.to_oneflow(Plan.single(Constant(1.0), [1.0, 1.0]), opt2, native=False)
+    other = bridge.to_oneflow(bridge.from_dict(plan.to_dict()), opt2, native=False)  # the same plan, re-read
     other.load_state_dict(sd)
-    assert other.plan == plan
     other.step()
     opt2.step()
     got = [[g["lr"] for g in opt2.param_groups]]
@@ -406,6 +409,51 @@ def test_state_dict_round_trip(flow):
         other.step()
         got.append([g["lr"] for g in opt2.param_groups])
     _check(np.array(got)[:-1], rest[1:], plan.bases())
+
+
+def test_plan_scheduler_state_round_trip_follows_oneflow(flow):
+    """Step k, save (pickled), a new PlanScheduler on a new optimizer loads it and continues: the
+    uninterrupted run; OneFlow's own SequentialLR for lr and the written-out step decay for
+    momentum; and, bit for bit, plan.values (the driver evaluates as the plan does)."""
+    import pickle
+
+    n, k = 5000, 1500  # k is not on a chunk boundary; n spans several chunks
+    sch = flow.optim.lr_scheduler
+    ref = _opt(flow, (0.2, 0.05))
+    native = sch.SequentialLR(ref, [sch.LinearLR(ref, 0.1, 1.0, 50), sch.CosineAnnealingLR(ref, 300, 1e-3)], [50],
+                              interval_rescaling=True)
+    plan = bridge.from_oneflow(native).with_field("momentum", Step(1000, 0.5), base=[0.9, 0.8])
+    theirs = [[g["lr"] for g in ref.param_groups]]
+    for _ in range(n - 1):
+        native.step()
+        theirs.append([g["lr"] for g in ref.param_groups])
+    mom = np.array([[0.9 * 0.5 ** (t // 1000), 0.8 * 0.5 ** (t // 1000)] for t in range(n)])
+
+    def run(opt, sched, steps):  # row t: (lr, momentum) of each group after t steps
+        rows = []
+        for t in range(steps):
+            if t:
+                sched.step()
+            rows.append([[g[f] for g in opt.param_groups] for f in ("lr", "momentum")])
+        return np.array(rows)
+
+    o = _opt(flow, (1.0, 1.0), momentum=0.5)
+    full = run(o, bridge.to_oneflow(plan, o), n)
+    o = _opt(flow, (1.0, 1.0), momentum=0.5)
+    s = bridge.to_oneflow(plan, o)
+    assert type(s).__name__ == "PlanScheduler"
+    first = run(o, s, k + 1)  # rows 0..k: k steps done
+    sd = pickle.loads(pickle.dumps(s.state_dict()))
+    assert sd["format"] == "sched-bridge/PlanScheduler" and sd["step"] == sd["last_step"] == k
+    o2 = _opt(flow, (1.0, 1.0), momentum=0.5)
+    s2 = bridge.to_oneflow(bridge.from_dict(plan.to_dict()), o2)  # the plan re-read from its file form
+    s2.load_state_dict(sd)
+    got = np.concatenate([first[:k], run(o2, s2, n - k)])
+    assert np.array_equal(got, full)
+    for i, (f, want) in enumerate((("lr", np.array(theirs)), ("momentum", mom))):
+        r = parity.compare(got[:, i], want, plan.bases(f))
+        assert r.ok, r.summary(f)
+        assert np.array_equal(got[:, i], plan.values(n, f)), f
 
 
 def test_native_false_equals_native(flow):

@@ -403,6 +403,54 @@ def test_plan_scheduler_refuses_foreign_states():
         three.load_state_dict(sd)
 
 
+# a state round trip through torch.save is the uninterrupted run, torch's own scheduler's values
+# and, bit for bit, plan.values (the driver evaluates as the plan does; torch is the reference)
+STATE_CASES = {
+    # lr and momentum, two groups with their own max_lr
+    "one_cycle": (lambda o: L.OneCycleLR(o, max_lr=[0.4, 0.1], total_steps=6000), ("lr", "momentum")),
+    # torch's chainable arithmetic (recursive: cosine past T_max), carried across chunks and the load
+    "chained_cosine": (lambda o: L.ChainedScheduler([L.LinearLR(o, 0.1, 1.0, 50),
+                                                     L.CosineAnnealingLR(o, 300, 1e-3)], optimizer=o), ("lr",)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATE_CASES))
+def test_plan_scheduler_state_round_trip_follows_torch(name):
+    import io
+
+    make, fields = STATE_CASES[name]
+    n, k = 5000, 1500  # k is not on a chunk boundary; n spans several chunks
+
+    def opt_():
+        return torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))]} for _ in range(2)],
+                               lr=0.3, momentum=0.9)
+
+    ref_opt = opt_()
+    native = make(ref_opt)
+    plan = from_torch(native)
+    theirs = record_torch(native, ref_opt, n, fields)  # torch's own scheduler
+    o = opt_()
+    full = record_torch(to_torch(plan, o, prefer_native=False), o, n, fields)
+    o = opt_()
+    s = to_torch(plan, o, prefer_native=False)
+    first = record_torch(s, o, k + 1, fields)  # rows 0..k: k steps done
+    buf = io.BytesIO()
+    torch.save(s.state_dict(), buf)
+    buf.seek(0)
+    sd = torch.load(buf)
+    assert sd["format"] == "sched-bridge/PlanScheduler" and sd["step"] == sd["last_epoch"] == k
+    o2 = opt_()
+    s2 = to_torch(bridge.from_dict(plan.to_dict()), o2, prefer_native=False)  # the plan re-read from its file form
+    assert type(s2).__name__ == "PlanScheduler"
+    s2.load_state_dict(sd)
+    rest = record_torch(s2, o2, n - k, fields)  # rows k..n-1
+    for f in fields:
+        got = np.concatenate([first[f][:k], rest[f]])
+        assert np.array_equal(got, full[f]), f
+        close(got, theirs[f], plan.bases(f), f)
+        assert np.array_equal(got, plan.values(n, f)), f
+
+
 def test_mindspore_warmup_cell_lowers_to_torch(ms):
     from mindspore.nn.learning_rate_schedule import WarmUpLR
 

@@ -36,8 +36,8 @@ from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from bridge import UnsupportedError, parity  # noqa: E402
+from bridge.frameworks._fields import read_field  # noqa: E402
 from bridge.frameworks.torch import from_torch, to_torch  # noqa: E402
-from bridge.ir.plan import read_field  # noqa: E402
 
 DOCS = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "torch.md")
 

@@ -16,7 +16,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from ..errors import SpecError
-from ..ir.plan import Plan, field_key
+from ..ir.plan import Plan
+from ._fields import field_key
 
 #: Line width the written calls wrap at.
 WIDTH = 100

@@ -861,51 +861,104 @@ def to_mindspore_scheduler(plan: Plan, optimizer: Any, *, last_epoch: int = -1) 
     For ``mindspore.experimental.optim`` optimizers (torch-style ``param_groups``),
     stepped like torch's: after construction group ``g`` holds ``plan`` value 0;
     after k ``step()`` calls, value k. The step is counted in Python (exact past
-    2**24, where MindSpore's float32 ``last_epoch`` is not). PyNative only.
+    2**24, where MindSpore's float32 ``last_epoch`` is not). PyNative only. The scheduler
+    is a :class:`PlanScheduler` (``state_dict()``/``load_state_dict()`` in the format every
+    plan-driven scheduler shares; past the plan's end the last lr is held, with one
+    :class:`~bridge.PlanEndWarning`).
     """
     plan = _check_plan(plan)
-    ms = _ms()
+    _ms()
     from mindspore.experimental.optim import Optimizer
-    from mindspore.experimental.optim.lr_scheduler import LRScheduler
 
-    from ..ir.plan import Cursor
+    from . import _driver
 
     if not isinstance(optimizer, Optimizer):
         raise SpecError("optimizer", "must be a mindspore.experimental.optim optimizer "
                         "(mindspore.nn optimizers take lists or cells: use to_mindspore_group_params)",
                         type(optimizer).__name__)
-    if len(optimizer.param_groups) != plan.n_groups:
-        raise SpecError("plan", f"must have one group per optimizer param group ({len(optimizer.param_groups)})",
-                        plan.n_groups)
+    _driver.check_groups(plan, optimizer.param_groups, fields=False)
     for i, g in enumerate(plan.groups):
+        if "lr" not in g.fields:
+            raise SpecError(f"plan.groups[{i}]", "has no 'lr' field", list(g.fields))
         for name, fld in g.fields.items():
             if fld.schedule is not None and name != "lr":
                 raise UnsupportedError(
                     f"groups[{i}].{name}: mindspore.experimental optimizers read {name} as a float once "
                     "per group; only lr can follow a schedule")
+    return _plan_scheduler_cls()(optimizer, plan, last_epoch)
 
-    class PlanLRScheduler(LRScheduler):  # type: ignore[misc, valid-type]
-        def __init__(self) -> None:
-            self._cursor = Cursor(plan, "lr")
+
+_PS: Optional[type] = None
+
+
+def _plan_scheduler_cls() -> type:
+    global _PS
+    if _PS is None:
+        _PS = _make_plan_scheduler()
+    return _PS
+
+
+def _make_plan_scheduler() -> type:
+    ms = _ms()
+    from mindspore.experimental.optim.lr_scheduler import LRScheduler
+
+    from . import _driver
+
+    class PlanScheduler(LRScheduler):
+        """A ``mindspore.experimental`` LRScheduler that sets each group's lr from a Plan.
+
+        The MindSpore adapter of :class:`bridge.frameworks._driver.Driver`: lr values are
+        ``plan.values``' (float64), written into the groups' float32 lr Parameters; the step is
+        counted in Python (``last_epoch``, a float32 Parameter in MindSpore, mirrors it).
+        ``state_dict()``/``load_state_dict()`` resume exactly and refuse, with a
+        :class:`~bridge.SpecError` naming what differs, the state of another plan. Past the
+        end of the plan the last lr is held; the first ``step()`` to step N+1 warns once with
+        :class:`~bridge.PlanEndWarning`.
+        """
+
+        def __init__(self, optimizer: Any, plan: Plan, last_epoch: int = -1):
+            _driver.check_groups(plan, optimizer.param_groups, fields=False)
+            self.plan = self.bridge_plan = plan  # bridge_plan: from_mindspore(scheduler) gives it back
+            self._drv = _driver.Driver(plan, name="PlanScheduler", lower="bridge.to_mindspore_scheduler")
             self._t = int(last_epoch)
+            for pg, grp in zip(plan.groups, optimizer.param_groups):
+                grp["initial_lr"] = pg.fields["lr"].base  # base_lrs; and last_epoch >= 0 needs it
             super().__init__(optimizer, last_epoch)
 
         def get_lr(self) -> List[Any]:
-            return [ms.Tensor(v, ms.float32) for v in self._cursor(self._t)]
+            return [ms.Tensor(v, ms.float32) for v in self._drv.row("lr", self._t)]
 
         def step(self, epoch: Optional[int] = None) -> bool:
             if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer))
                                       or epoch < 0):
                 raise SpecError("epoch", "must be an int >= 0 (the update whose lr to set)", epoch)
             self._t = self._t + 1 if epoch is None else int(epoch)
+            self._apply()
+            self._drv.check_end(self._t)
+            return True
+
+        def _apply(self) -> None:
             ms.ops.assign(self.last_epoch, ms.Tensor(float(self._t), ms.float32))
             for i, v in enumerate(self.get_lr()):
                 ms.ops.assign(self._last_lr[i], v)
-            return True
 
-    sched = PlanLRScheduler()
-    sched.bridge_plan = plan
-    return sched
+        def state_dict(self) -> Dict[str, Any]:
+            return self._drv.state(self._t, last_epoch=self._t)
+
+        def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+            self._t = self._drv.load(state_dict)
+            self._apply()
+
+    PlanScheduler.__module__ = __name__
+    PlanScheduler.__qualname__ = "PlanScheduler"
+    return PlanScheduler
+
+
+def __getattr__(name: str) -> Any:
+    # PlanScheduler subclasses MindSpore's experimental LRScheduler: created on first use (PEP 562).
+    if name == "PlanScheduler":
+        return _plan_scheduler_cls()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def mixed_lr_groups(group_params: Sequence[Dict[str, Any]]) -> List[int]:

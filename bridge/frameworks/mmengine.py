@@ -20,7 +20,7 @@ from ..errors import SpecError, UnsupportedError
 from ..ir import Field, Group, Plan
 from ..ir import _check as c
 from ..ir import nodes as n
-from ..ir.plan import read_field
+from ._fields import read_field
 
 __all__ = ["from_mmengine", "to_mmengine", "MMENGINE_TYPES", "INF"]
 

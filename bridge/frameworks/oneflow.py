@@ -14,8 +14,9 @@ import numpy as np
 
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
-from ..ir.plan import Cursor, Field, Group, Plan, field_key, has_field, write_field
+from ..ir.plan import Field, Group, Plan
 from ..semantics import float_cycle_index
+from . import _driver
 from ._source import Recorder, Src, base_value_lines
 
 __all__ = ["from_oneflow", "native_source", "to_oneflow"]
@@ -208,30 +209,19 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
     ``native=False`` always returns the plan-driven scheduler (eager mode only).
     """
     flow = _flow()
-    if not isinstance(plan, Plan):
-        raise SpecError("plan", "must be a bridge Plan (see bridge.from_dict / bridge.load)", type(plan).__name__)
+    _driver.check_plan(plan)
     if not isinstance(optimizer, flow.optim.Optimizer):
         raise SpecError("optimizer", "must be a oneflow.optim optimizer", type(optimizer).__name__)
     groups = optimizer.param_groups
-    if len(groups) != plan.n_groups:
-        raise SpecError("optimizer.param_groups", f"must have one group per plan group ({plan.n_groups})",
-                        len(groups))
+    _driver.check_groups(plan, groups)
     fields = plan.fields
-    for i, grp in enumerate(groups):
-        for f in plan.groups[i].fields:
-            if not has_field(grp, f):
-                raise SpecError(f"optimizer.param_groups[{i}]", f"has no {field_key(f)[0]!r} for plan field {f!r} "
-                                f"(it has: {', '.join(sorted(grp.options))})", f)
     if "lr" not in fields:
         raise SpecError("plan", "has no 'lr' field; a OneFlow scheduler needs one", fields, show_value=False)
     for i in range(plan.n_groups):
         if "lr" not in plan.groups[i].fields:
             raise SpecError(f"plan.groups[{i}]", "has no 'lr' field", list(plan.groups[i].fields))
     besides_lr = _scheduled_besides_lr(plan)
-    for i, grp in enumerate(groups):  # base values everywhere
-        for f, fld in plan.groups[i].fields.items():
-            write_field(grp, f, fld.base)
-        grp["initial_lr"] = plan.groups[i].fields["lr"].base
+    _driver.write_bases(plan, groups)  # base values everywhere
     reason = "native=False"
     if native:
         if besides_lr:
@@ -434,7 +424,6 @@ def _build(nd: n.Node, opt: Any, sch: Any) -> Any:
 # ---------------------------------------------------------------------------
 
 _CLASS: dict[str, type] = {}
-_CHUNK = 4096
 
 
 def _plan_scheduler_class(flow: Any) -> type:
@@ -446,26 +435,24 @@ def _plan_scheduler_class(flow: Any) -> type:
     class PlanScheduler(LRScheduler):  # type: ignore[misc, valid-type]
         """A OneFlow ``LRScheduler`` driven by a bridge Plan (every field, eager mode).
 
-        ``step()`` is O(1) amortised: values come from a :class:`bridge.ir.plan.Cursor`
-        (blocks of 4096 steps).
-        ``state_dict()`` holds ``last_step`` (and the plan when it is serialisable).
-        Past the end of the plan (a table of N values, a one-cycle's ``total_steps``) every
-        field holds its value at step N-1: the standard loop runs to the end, and the first
-        ``step()`` to step N+1 (update N ran beyond the plan) warns once with
-        :class:`bridge.PlanEndWarning`.
+        The OneFlow adapter of :class:`bridge.frameworks._driver.Driver`: values are
+        ``plan.values``' exactly, read in cached chunks (``step()`` is O(1) amortised); the
+        counter is ``last_step``. ``state_dict()`` is the format every plan-driven scheduler
+        shares (``last_step`` and a fingerprint of the plan among it); ``load_state_dict()``
+        continues exactly and refuses, with a :class:`~bridge.SpecError` naming what differs,
+        the state of another plan or of a native scheduler. Past the end of the plan (a
+        table of N values, a one-cycle's ``total_steps``) every field holds its value at step
+        N-1: the standard loop runs to the end, and the first ``step()`` to step N+1 (update N
+        ran beyond the plan) warns once with :class:`bridge.PlanEndWarning`.
         """
 
         def __init__(self, optimizer: Any, plan: Plan, last_step: int = -1, verbose: bool = False):
+            _driver.check_groups(plan, optimizer.param_groups)
             self.plan = plan
-            self._fields = [f for f in plan.fields
-                            if any(f in g.fields and g.fields[f].schedule is not None for g in plan.groups)]
-            if "lr" not in self._fields:
-                self._fields.insert(0, "lr")
-            self._reset_cache()
+            self._drv = _driver.Driver(plan, name="PlanScheduler", lower="bridge.to_oneflow")
+            self._others = [f for f in self._drv.scheduled if f != "lr"]  # lr goes through update_lrs
+            _driver.write_bases(plan, optimizer.param_groups)
             super().__init__(optimizer, last_step, verbose)
-
-        def _reset_cache(self) -> None:
-            self._cursors = {f: Cursor(self.plan, f, _CHUNK) for f in self._fields}
 
         def get_lr(self, base_lr: float, step: int) -> float:
             bases = self.plan.bases("lr")
@@ -473,52 +460,28 @@ def _plan_scheduler_class(flow: Any) -> type:
             if hit.size == 0:
                 raise UnsupportedError("PlanScheduler.get_lr: base_lr must be one of the plan's lr bases "
                                        f"{bases.tolist()}", )
-            return float(self.plan.value(int(step), "lr")[int(hit[0])])
+            return float(self._drv.row("lr", int(step))[int(hit[0])])
 
         def step(self) -> None:
             k: int = int(self.last_step) + 1  # type: ignore[has-type]
             self.last_step = k
-            for f, cursor in self._cursors.items():
-                if f != "lr":
-                    for grp, v in zip(self.optimizer.param_groups, cursor(k)):
-                        write_field(grp, f, v)
-            self.update_lrs(self._cursors["lr"](k))
-            if not getattr(self, "_end_warned", False):
-                for f, cursor in self._cursors.items():
-                    if cursor.end is not None and k > cursor.end:
-                        self._past_end(cursor.end, k, f)
-                        break
-
-        def _past_end(self, end: int, k: int, field: str) -> None:
-            import warnings
-
-            from ..errors import PlanEndWarning
-
-            self._end_warned = True
-            warnings.warn(PlanEndWarning(
-                f"PlanScheduler: stepped to step {k}, past the end of its plan ({field!r} is defined for steps "
-                f"0..{end - 1}): optimizer update {end} and later ones run with the values of step {end - 1}, "
-                "held"), stacklevel=3)
+            if self._others:
+                self._drv.write(self.optimizer.param_groups, k, self._others)
+            self.update_lrs(self._drv.row("lr", k))
+            self._drv.check_end(k)
 
         def state_dict(self) -> dict[str, Any]:
-            try:
-                pd: dict[str, Any] | None = self.plan.to_dict()
-            except UnsupportedError:
-                pd = None
-            return {"last_step": self.last_step, "verbose": self.verbose, "base_lrs": list(self.base_lrs),
-                    "_last_lr": list(getattr(self, "_last_lr", [])), "plan": pd}
+            return self._drv.state(self.last_step, last_step=self.last_step, verbose=bool(getattr(self, "verbose", False)),
+                                   base_lrs=list(self.base_lrs), _last_lr=list(getattr(self, "_last_lr", [])))
 
         def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-            from ..ir.plan import from_dict
-
-            sd = dict(state_dict)
-            pd = sd.pop("plan", None)
-            if pd is not None:
-                self.plan = from_dict(pd)
-            for k in ("last_step", "verbose", "base_lrs", "_last_lr"):
-                if k in sd:
-                    setattr(self, k, sd[k])
-            self._reset_cache()
+            k = self._drv.load(state_dict)
+            self.last_step = k
+            if "verbose" in state_dict:
+                self.verbose = bool(state_dict["verbose"])
+            groups = self.optimizer.param_groups
+            self._drv.write(groups, k, [f for f in self._drv.fields if f != "lr"], warn=False)
+            self.update_lrs(self._drv.row("lr", k))
 
         def _generate_conf_for_graph(self, lr_conf: Any) -> None:
             raise UnsupportedError(

@@ -22,7 +22,10 @@ import numpy as np
 
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
-from ..ir.plan import Cursor, Field, Group, Plan, field_key, has_field, read_field, write_field
+from ..ir.plan import Field, Group, Plan
+from . import _driver
+from ._driver import plan_fingerprint  # noqa: F401 - its name here before the driver
+from ._fields import has_field, read_field
 from ._source import Recorder, Src, base_value_lines
 
 __all__ = ["from_torch", "to_torch", "native_source", "sample_torch", "record_torch"]  # + PlanScheduler (lazy)
@@ -831,19 +834,7 @@ def _native_plan(plan: Plan, opt: Any) -> Optional[Tuple[List[n.Node], Optional[
 
 
 def _check_groups(plan: Plan, optimizer: Any) -> None:
-    if not isinstance(plan, Plan):
-        raise SpecError("plan", "must be a bridge.Plan (use bridge.from_dict / bridge.load to read one)",
-                        type(plan).__name__)
-    G = len(optimizer.param_groups)
-    if plan.n_groups != G:
-        raise SpecError("optimizer.param_groups", f"the plan has {plan.n_groups} param group(s) but the "
-                        f"optimizer has {G}; build the optimizer with the same groups (or fix the plan)", G)
-    for i, (pg, grp) in enumerate(zip(plan.groups, optimizer.param_groups)):
-        for f in pg.fields:
-            if not has_field(grp, f):
-                hint = " (Adam-family optimizers use 'betas[0]')" if f == "momentum" else ""
-                raise SpecError(f"optimizer.param_groups[{i}].{f}", "the plan drives this field but the "
-                                "param group has no such key" + hint, f, show_value=False)
+    _driver.check_groups(plan, optimizer.param_groups)
 
 
 def to_torch(plan: Plan, optimizer: Any, *, prefer_native: bool = True, last_epoch: int = -1) -> Any:
@@ -861,10 +852,7 @@ def to_torch(plan: Plan, optimizer: Any, *, prefer_native: bool = True, last_epo
     native = _native_plan(plan, optimizer) if prefer_native and last_epoch == -1 else None
     if native is None:
         return _plan_scheduler_cls()(optimizer, plan, last_epoch=last_epoch)
-    for pg, grp in zip(plan.groups, optimizer.param_groups):
-        for f, fld in pg.fields.items():
-            write_field(grp, f, fld.base)
-        grp["initial_lr"] = pg.fields["lr"].base
+    _driver.write_bases(plan, optimizer.param_groups)
     return _build_native(native[0], optimizer, lrs, native[1])
 
 
@@ -886,24 +874,6 @@ def native_source(plan: Plan, optimizer: str = "optimizer", *, adam: bool = Fals
     return "\n".join(lines) + "\n"
 
 
-_STATE_FORMAT = "sched-bridge/PlanScheduler"
-
-
-def plan_fingerprint(plan: Plan) -> str:
-    """A digest of what a plan computes (groups, base values, schedules; not ``source`` or
-    ``total_steps``): equal for the same plan rebuilt or re-read from its file. Python
-    callables count by their label."""
-    import hashlib
-    import json
-
-    try:
-        d = plan.to_dict()
-        text = json.dumps({k: d.get(k) for k in ("groups", "schedules")}, sort_keys=True)
-    except UnsupportedError:  # a lambda / multiplicative: its label
-        text = plan.describe() + repr([sorted((k, f.base) for k, f in g.fields.items()) for g in plan.groups])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _plan_scheduler_base() -> Any:
     return _torch().optim.lr_scheduler.LRScheduler
 
@@ -914,11 +884,13 @@ def _make_plan_scheduler() -> type:
     class PlanScheduler(base):  # type: ignore[misc, valid-type]
         """A torch LRScheduler that drives every field of a Plan (lr, momentum, betas[0], ...).
 
-        Values come from :mod:`bridge.semantics` in cached chunks: ``step()`` is O(1)
-        amortised whatever the plan's depth. ``state_dict()``/``load_state_dict()`` resume
-        exactly; a state saved by another plan's PlanScheduler (or by a native scheduler) is
-        refused with a :class:`~bridge.SpecError` naming what differs. ``last_epoch`` follows
-        torch: the value in effect is ``plan.value(last_epoch)``.
+        The torch adapter of :class:`bridge.frameworks._driver.Driver`: values are
+        ``plan.values``' exactly, read in cached chunks (``step()`` is O(1) amortised whatever
+        the plan's depth); ``last_epoch`` follows torch: the value in effect is
+        ``plan.value(last_epoch)``. ``state_dict()``/``load_state_dict()`` resume exactly, in
+        the format every plan-driven scheduler shares; a state saved by another plan's
+        scheduler (or by a native scheduler) is refused with a :class:`~bridge.SpecError`
+        naming what differs.
 
         Past the end of the plan (a table of N values, a one-cycle's ``total_steps``): the
         standard loop (read, ``optimizer.step()``, ``scheduler.step()``) runs to the end, the
@@ -930,110 +902,39 @@ def _make_plan_scheduler() -> type:
         last_epoch: int
         _step_count: int
 
-        def __init__(self, optimizer: Any, plan: Plan, last_epoch: int = -1, chunk: int = 1024):
+        def __init__(self, optimizer: Any, plan: Plan, last_epoch: int = -1, chunk: int = _driver.CHUNK):
             _check_groups(plan, optimizer)
             self.plan = plan
-            self._fields = list(plan.fields)
-            self._evals = {f: Cursor(plan, f, int(chunk)) for f in self._fields}
-            # step() rewrites only the scheduled fields (constants are written here and on load)
-            self._hot = [(self._evals[f], f, field_key(f)[0] if field_key(f)[1] is None else None)
-                         for f in self._fields if any(g.fields[f].schedule is not None for g in plan.groups)]
-            self._lr_hot = any(f == "lr" for _, f, _ in self._hot)
-            self._end_warned = False
-            self._print: Optional[str] = None
-            for pg, grp in zip(plan.groups, optimizer.param_groups):
-                for f, fld in pg.fields.items():
-                    write_field(grp, f, fld.base)
-                grp["initial_lr"] = pg.fields["lr"].base if "lr" in pg.fields else grp["lr"]
+            self._drv = _driver.Driver(plan, name="PlanScheduler", lower="bridge.to_torch", chunk=chunk)
+            _driver.write_bases(plan, optimizer.param_groups)
             super().__init__(optimizer, last_epoch)
             self.base_lrs = [g.fields["lr"].base if "lr" in g.fields else float(pg["lr"])
                              for g, pg in zip(plan.groups, optimizer.param_groups)]
 
         def get_lr(self) -> List[float]:
-            if "lr" not in self._evals:
+            if "lr" not in self._drv.fields:
                 return [float(g["lr"]) for g in self.optimizer.param_groups]
-            return list(self._evals["lr"](self.last_epoch))
+            return list(self._drv.row("lr", self.last_epoch))
 
-        def step(self, epoch: Optional[int] = None) -> None:  # type: ignore[override]
+        def step(self, epoch: Optional[int] = None) -> None:
             self._step_count += 1
             t = self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
             groups = self.optimizer.param_groups
-            lr_row: List[float] = []
-            for cur, f, key in self._hot:
-                row = cur.rows[t - cur.lo] if cur.lo <= t < cur.hi else cur(t)
-                if key is None:  # betas[0] and the like
-                    for grp, v in zip(groups, row):
-                        write_field(grp, f, v)
-                    continue
-                for grp, v in zip(groups, row):
-                    if grp[key].__class__ is float:
-                        grp[key] = v
-                    else:  # a Tensor lr: filled in place
-                        write_field(grp, f, v)
-                if f == "lr":
-                    lr_row = row
-                if cur.end is not None and t > cur.end and not self._end_warned:
-                    self._past_end(cur.end, t, f)
-            self._last_lr = list(lr_row) if self._lr_hot else [float(g["lr"]) for g in groups]
-
-        def _past_end(self, end: int, t: int, field: str) -> None:
-            import warnings
-
-            from ..errors import PlanEndWarning
-
-            self._end_warned = True
-            warnings.warn(PlanEndWarning(
-                f"PlanScheduler: stepped to step {t}, past the end of its plan ({field!r} is defined for steps "
-                f"0..{end - 1}): optimizer update {end} and later ones run with the values of step {end - 1}, "
-                "held"), stacklevel=3)
-
-        def _apply(self, t: int) -> None:
-            groups = self.optimizer.param_groups
-            for f, ev in self._evals.items():
-                row = ev(t)
-                for grp, v in zip(groups, row):
-                    write_field(grp, f, v)
-            self._last_lr = [float(g["lr"]) for g in groups]
-
-        def _fingerprint(self) -> str:
-            if self._print is None:
-                self._print = plan_fingerprint(self.plan)
-            return self._print
+            lr_row = self._drv.write(groups, t)
+            self._last_lr = list(lr_row) if lr_row is not None else [float(g["lr"]) for g in groups]
 
         def state_dict(self) -> Dict[str, Any]:
-            return {"format": _STATE_FORMAT, "plan": self._fingerprint(), "last_epoch": self.last_epoch,
-                    "_step_count": self._step_count, "_last_lr": list(self._last_lr),
-                    "base_lrs": list(self.base_lrs), "n_groups": self.plan.n_groups, "fields": list(self._fields)}
+            return self._drv.state(self.last_epoch, last_epoch=self.last_epoch, _step_count=self._step_count,
+                                   _last_lr=list(self._last_lr), base_lrs=list(self.base_lrs))
 
         def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
-            sd = state_dict
-            if not isinstance(sd, dict):
-                raise SpecError("state_dict", "must be the dict PlanScheduler.state_dict() returned",
-                                type(sd).__name__)
-            legacy = "format" not in sd and {"n_groups", "fields", "last_epoch"} <= set(sd)
-            if sd.get("format") != _STATE_FORMAT and not legacy:
-                raise SpecError(
-                    "state_dict", "is not a PlanScheduler state (it has " + ", ".join(sorted(map(str, sd))[:8])
-                    + "); a native scheduler's state_dict resumes that scheduler. To continue this plan "
-                    "from it: bridge.to_torch(bridge.groups.state.resumed(plan, state_dict), optimizer)",
-                    None, show_value=False)
-            diffs = []
-            if sd.get("n_groups") != self.plan.n_groups:
-                diffs.append(f"{sd.get('n_groups')} param group(s), this plan has {self.plan.n_groups}")
-            if list(sd.get("fields") or ()) != self._fields:
-                diffs.append(f"fields {list(sd.get('fields') or ())}, this plan has {self._fields}")
-            if not diffs and "plan" in sd and sd["plan"] != self._fingerprint():
-                diffs.append("other schedules or base values (plan fingerprint "
-                             f"{str(sd['plan'])[:12]}..., this plan's {self._fingerprint()[:12]}...)")
-            if diffs:
-                raise SpecError("state_dict", "was saved by the PlanScheduler of another plan: " + "; ".join(diffs),
-                                None, show_value=False)
-            last = sd["last_epoch"]
-            if isinstance(last, bool) or not isinstance(last, int) or last < 0:
-                raise SpecError("state_dict.last_epoch", "must be a whole number >= 0", last)
-            self.last_epoch = last
-            self._step_count = int(sd.get("_step_count", last + 1))
-            self._apply(self.last_epoch)
+            t = self._drv.load(state_dict)
+            self.last_epoch = t
+            sc = state_dict.get("_step_count")
+            self._step_count = int(sc) if isinstance(sc, int) and not isinstance(sc, bool) else t + 1
+            groups = self.optimizer.param_groups
+            self._drv.write(groups, t, self._drv.fields, warn=False)
+            self._last_lr = [float(g["lr"]) for g in groups]
 
     PlanScheduler.__module__ = __name__
     PlanScheduler.__qualname__ = "PlanScheduler"

@@ -10,6 +10,8 @@ differently:
   NEXT update into a per-step lr list; ``global_step = step``. A sliced list
   ``lrs[step:]`` with ``global_step = 0`` is equivalent.
 - OneFlow scheduler ``state_dict()``: ``last_step = step``.
+- sched-bridge's plan-driven schedulers (torch, OneFlow, MindSpore experimental), one
+  format: ``step`` (next to the framework's own counter).
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ def step_from(state: Any) -> int:
     """The completed-step count from a torch / OneFlow scheduler state_dict, a MindSpore optimizer or an int.
 
     torch: ``last_epoch`` (every scheduler, SequentialLR and PlanScheduler included); a
-    ChainedScheduler stores none of its own, so its schedulers' (all equal) are used.
+    ChainedScheduler stores none of its own, so its schedulers' (all equal) are used. The
+    plan-driven schedulers of every framework: ``step``.
     """
     if isinstance(state, bool):
         raise SpecError("state", "must be a step count, a scheduler state_dict or a MindSpore optimizer", state)
     if isinstance(state, int):
         return _count(state, "state")
+    if isinstance(state, Mapping) and "step" in state and state.get("format") == "sched-bridge/PlanScheduler":
+        return _count(state["step"], "state['step']")  # a plan-driven scheduler's, any framework's
     if isinstance(state, Mapping) and "last_epoch" in state:
         return _count(state["last_epoch"], "state['last_epoch']")
     if isinstance(state, Mapping) and "last_step" in state:

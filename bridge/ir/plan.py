@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -25,51 +24,6 @@ SCHEMA = 1
 FORMAT = "sched-bridge/plan"
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-_ITEM = re.compile(r"^(\w+)\[(\d+)\]$")
-_MISSING: Any = object()
-
-
-def field_key(name: str) -> Tuple[str, Optional[int]]:
-    """The param-group key a field lives under: ``'betas[0]' -> ('betas', 0)``, ``'lr' -> ('lr', None)``."""
-    m = _ITEM.match(name)
-    return (m.group(1), int(m.group(2))) if m else (name, None)
-
-
-def has_field(group: Any, name: str) -> bool:
-    """Whether a param group (dict, or OneFlow ``ParamGroup``) holds ``name``."""
-    key, i = field_key(name)
-    if i is None:
-        return key in group
-    seq = group[key] if key in group else None
-    return isinstance(seq, (tuple, list)) and i < len(seq)
-
-
-def read_field(group: Any, name: str, default: Any = _MISSING) -> Any:
-    """The raw value of field ``name`` in a param group (``default`` when it has none)."""
-    if default is not _MISSING and not has_field(group, name):
-        return default
-    key, i = field_key(name)
-    return group[key] if i is None else group[key][i]
-
-
-def write_field(group: Any, name: str, value: float) -> None:
-    """Set field ``name`` in a param group; a Tensor value (torch's Tensor lr) is filled in place."""
-    key, i = field_key(name)
-    if i is not None:
-        seq = list(group[key])
-        if hasattr(seq[i], "fill_"):
-            seq[i].fill_(value)
-        else:
-            seq[i] = value
-        group[key] = tuple(seq)
-        return
-    cur: Any = group[key] if key in group else None
-    if hasattr(cur, "fill_") and not isinstance(cur, (int, float)):
-        cur.fill_(value)
-    else:
-        group[key] = value
 
 
 @dataclass(frozen=True)
@@ -362,110 +316,6 @@ class Plan:
         return "\n".join(lines)
 
 
-class Cursor:
-    """One field of a plan, read step by step: ``cursor(t)`` is the list of per-group values.
-
-    O(1) amortised per step whatever the composition depth: values are evaluated in
-    aligned blocks of ``chunk`` steps and cached; recursive (chainable) schedules carry
-    their last value from block to block and start over from step 0 only when asked for
-    an earlier step (e.g. after a scheduler's ``load_state_dict``). The plan-driven
-    schedulers of every framework read their values through this.
-    """
-
-    def __init__(self, plan: Plan, field: str, chunk: int = 1024):
-        from .. import semantics
-
-        self.field = field
-        self.chunk = c.integer("chunk", chunk, lo=1)
-        self.n_groups = plan.n_groups
-        self.batches = []
-        for sched, cols in plan._batches(field).items():
-            bases = np.array([plan.groups[i].fields[field].base for i in cols])
-            rec = sched is not None and any(semantics.needs_scan(x) for x in sched.walk())
-            self.batches.append((sched, cols, bases, rec))
-        self.lo = self.hi = -1
-        self.rows: List[List[float]] = []
-        self.scan_state: Dict[int, Tuple[int, np.ndarray]] = {}  # batch -> (next step, last value)
-        #: the first step the plan does not define (a table's end, a one-cycle past
-        #: total_steps, a plateau's metrics), once a read has met it; None until then
-        self.end: Optional[int] = None
-
-    def __call__(self, t: int) -> List[float]:
-        """The values at step ``t``; from ``end`` on, the values of step ``end - 1`` (held)."""
-        if self.end is not None and t >= self.end:
-            t = self.end - 1
-        if not (self.lo <= t < self.hi):
-            self._fill(t)
-            if self.end is not None and t >= self.end:
-                t = self.end - 1
-        return self.rows[t - self.lo]
-
-    def _fill(self, t: int) -> None:
-        lo = (t // self.chunk) * self.chunk
-        hi = lo + self.chunk if self.end is None else min(lo + self.chunk, self.end)
-        try:
-            block = self._block(lo, hi)
-        except SpecError:  # the block runs past what the plan defines: keep what it does
-            self.end = self._first_undefined(lo, hi)
-            if self.end > lo:
-                block = self._block(lo, self.end)
-            elif self.hi == self.end and self.rows:  # the cached block ends there already
-                return
-            else:
-                lo = self.end - 1
-                block = self._block(lo, self.end)
-        self.lo, self.rows = lo, block.tolist()
-        self.hi = lo + len(self.rows)
-
-    def _first_undefined(self, lo: int, hi: int) -> int:
-        """The first step in ``[0, hi)`` the plan cannot evaluate, given that ``[lo, hi)`` fails
-        (bisection on ``[lo, m)``; the scan state is left as it was). Re-raises when step 0 fails."""
-        saved = dict(self.scan_state)
-        good, bad = lo, hi  # [lo, good) evaluates, [lo, bad) does not
-        while bad - good > 1:
-            mid = (good + bad) // 2
-            try:
-                self._block(lo, mid)
-                good = mid
-            except SpecError:
-                bad = mid
-            self.scan_state = dict(saved)
-        if good > lo:
-            return good
-        if lo == 0:
-            self._block(0, 1)  # nothing is defined: the plan's own error
-        try:
-            self._block(lo - 1, lo)
-            return lo
-        except SpecError:
-            return self._first_undefined(0, lo)
-        finally:
-            self.scan_state = dict(saved)
-
-    def _block(self, lo: int, hi: int) -> np.ndarray:
-        from .. import semantics
-
-        out = np.empty((hi - lo, self.n_groups))
-        for b, (sched, cols, bases, rec) in enumerate(self.batches):
-            if sched is None:
-                out[:, cols] = bases
-            elif not rec:
-                out[:, cols] = semantics.evaluate(sched, np.arange(lo, hi, dtype=np.int64), bases)
-            else:
-                nxt, prev = self.scan_state.get(b, (0, bases.copy()))
-                if nxt > lo:  # went back (load_state_dict): start over
-                    nxt, prev = 0, bases.copy()
-                while nxt < hi:
-                    e = hi if nxt >= lo else min(lo, nxt + (1 << 16))
-                    x = semantics.scan_range(sched, nxt, e, bases, prev)
-                    if e == hi:
-                        out[:, cols] = x
-                    prev = x[-1].copy()
-                    nxt = e
-                self.scan_state[b] = (nxt, prev)
-        return out
-
-
 class _Unique:
     def __init__(self, node: Optional[Node]):
         self.node = node
@@ -625,4 +475,22 @@ def is_finite(x: float) -> bool:
     return math.isfinite(x)
 
 
-__all__ = ["Cursor", "Field", "Group", "Plan", "field_key", "has_field", "read_field", "write_field", "from_dict", "SCHEMA", "UnsupportedError"]
+__all__ = ["Field", "Group", "Plan", "from_dict", "SCHEMA", "UnsupportedError"]
+
+# Runtime code that lived here until the plan-driven schedulers got one driver: the step cursor
+# (bridge.frameworks._driver) and param-group field access (bridge.frameworks._fields). The old
+# names still resolve, with a DeprecationWarning, for one release.
+_MOVED = {"Cursor": "_driver", "field_key": "_fields", "has_field": "_fields", "read_field": "_fields",
+          "write_field": "_fields"}
+
+
+def __getattr__(name: str) -> Any:
+    where = _MOVED.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    import warnings
+
+    warnings.warn(f"bridge.ir.plan.{name} moved to bridge.frameworks.{where}.{name}; the old name will be "
+                  "removed in the next release", DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(f"..frameworks.{where}", __package__), name)
