@@ -63,7 +63,8 @@ def test_corpus_size() -> None:
     assert len(CASES) >= 300
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[getattr(pytest.mark, fw) for fw in c.needs])
+                                  for c in CASES])
 def test_bad_input(case: Case, runner: _Runner, tmp_path: Path) -> None:
     _write(tmp_path, case.files)
     payload = {"kind": case.kind, "cwd": str(tmp_path)}
