@@ -67,7 +67,7 @@ def test_corpus_size() -> None:
                                   for c in CASES])
 def test_bad_input(case: Case, runner: _Runner, tmp_path: Path) -> None:
     _write(tmp_path, case.files)
-    payload = {"kind": case.kind, "cwd": str(tmp_path)}
+    payload: Dict[str, Any] = {"kind": case.kind, "cwd": str(tmp_path)}
     if case.kind == "cli":
         payload["argv"] = list(case.payload)
     else:

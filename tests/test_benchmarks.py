@@ -72,7 +72,7 @@ _FAST_CASES = {
 }
 
 
-def _opt(torch):  # type: ignore[no-untyped-def]
+def _opt(torch):
     ps = [torch.nn.Parameter(torch.zeros(1)) for _ in range(3)]
     return torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(ps, (0.1, 0.05, 0.01))], lr=0.1)
 

@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -225,7 +226,7 @@ def test_lower_mindspore_list_file_matches_torch(torch_mod, tmp_path):
 
 
 @pytest.mark.mindspore
-def test_lower_mindspore_cell_snippet_runs(ms, tmp_path, capsys):
+def test_lower_mindspore_cell_snippet_runs(ms: Any, tmp_path: Path, capsys: Any) -> None:
     assert main(["lower", EXPR, "--to", "mindspore-cell"]) == 0
     ns: dict = {}
     exec(capsys.readouterr().out, ns)

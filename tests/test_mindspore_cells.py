@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -416,7 +417,7 @@ def test_standalone_source_runs_without_bridge(evaluated, tmp_path):
         assert _close(applied[:, g], p.values(steps)[:, 0]) <= 2e-6, k
 
 
-def test_standalone_source_tables_and_limits(msg):
+def test_standalone_source_tables_and_limits(msg: Any) -> None:
     p = Plan.single(Sequential((Linear(0.1, 1.0, 5), Lambda(lambda e: 0.9 ** e)), (5,)), base=0.2, total_steps=50)
     with pytest.raises(bridge.UnsupportedError, match="sample=N"):
         bridge.to_mindspore_source(p)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import warnings
 import zlib
+from typing import Any
 
 import numpy as np
 import pytest
@@ -707,7 +708,7 @@ def test_written_modules_follow_the_schedule_at_every_int32_step(evaluated, tmp_
         assert err <= RTOL, (k, int(t[i]), err)
 
 
-def test_written_module_carries_the_warnings(ms):
+def test_written_module_carries_the_warnings(ms: Any) -> None:
     nd = Chain((CosineAnnealing(1000), Exponential(0.999)))
     with pytest.warns(bm.MindSporePrecisionWarning):
         src = bridge.to_mindspore_source(Plan.single(nd, base=B, total_steps=1000))

@@ -128,13 +128,13 @@ def test_mindspore_probe_graph_mode_groups_match_parameter_updates(ms_graph: Mod
 
     from bridge.probes import mindspore_probe
 
-    class Net(nn.Cell):  # type: ignore[misc]
+    class Net(nn.Cell):
         def __init__(self) -> None:
             super().__init__()
             self.a = Parameter(Tensor(np.zeros(1, np.float32)), name="a")
             self.b = Parameter(Tensor(np.zeros(1, np.float32)), name="b")
 
-        def construct(self, x):  # type: ignore[no-untyped-def]
+        def construct(self, x):
             return (self.a * x).sum() + (self.b * x).sum()
 
     net = Net()

@@ -22,14 +22,16 @@ import math
 import os
 import re
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
+from _require import need
 
 pytestmark = pytest.mark.torch
 
-torch = pytest.importorskip("torch")
-L = torch.optim.lr_scheduler
+torch = need("torch")  # fails instead of skipping where BRIDGE_REQUIRE has torch
+L: Any = torch.optim.lr_scheduler
 
 import _torch_gen as gen  # noqa: E402
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402

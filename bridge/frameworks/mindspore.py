@@ -70,7 +70,7 @@ def _ms() -> Any:
     try:
         from .._frameworks import import_framework
     except ImportError:  # pragma: no cover - layer missing
-        import mindspore as ms  # noqa: F401
+        import mindspore as ms
         return ms
     return import_framework("mindspore")
 
@@ -298,7 +298,7 @@ def _growth(nd: n.Node, ctx: _Ctx, span: Span, rate: float, per: int, scale: Opt
                  f"with base {ctx.base:g}: the cell gives inf")
 
 
-def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
+def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,
            span: Span = _root_span) -> Any:
     """Expression cell for ``nd`` evaluated at step ``t + K`` (``t`` the cell's int32 input), or raise
     _NeedTable. ``span`` maps the node's steps to root steps (for warnings and exactness limits)."""
@@ -885,7 +885,7 @@ def to_mindspore_scheduler(plan: Plan, optimizer: Any, *, last_epoch: int = -1) 
                     f"groups[{i}].{name}: mindspore.experimental optimizers read {name} as a float once "
                     "per group; only lr can follow a schedule")
 
-    class PlanLRScheduler(LRScheduler):  # type: ignore[misc, valid-type]
+    class PlanLRScheduler(LRScheduler):
         def __init__(self) -> None:
             self._cursor = Cursor(plan, "lr")
             self._t = int(last_epoch)
@@ -1102,7 +1102,7 @@ _EXP_SCHEDULERS = ("StepLR", "LinearLR", "ExponentialLR", "PolynomialLR", "Lambd
                    "CosineAnnealingLR", "ReduceLROnPlateau")
 
 
-def _exp_node(s: Any, g: int) -> n.Node:  # noqa: C901
+def _exp_node(s: Any, g: int) -> n.Node:
     cls = type(s).__name__
     if cls == "StepLR":
         return n.Step(_attr(s, "step_size"), _attr(s, "gamma"))
@@ -1232,7 +1232,7 @@ def from_mindspore(obj_or_name: Any, *args: Any, **kwargs: Any) -> Plan:
         bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
         if bad.size:
             raise SpecError(f"values[{int(bad[0])}]", "must be a finite number >= 0", float(arr[bad[0]]))
-        return Plan.single(n.Table(arr, after="error"),  # type: ignore[arg-type]
+        return Plan.single(n.Table(arr, after="error"),
                            base=float(arr[0]), total_steps=int(arr.size),
                            source="mindspore dynamic lr list")
     raise SpecError("from_mindspore", "expected a dynamic-lr function name, a LearningRateSchedule cell, an "

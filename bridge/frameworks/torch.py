@@ -689,7 +689,7 @@ def _same_shape(nodes: List[n.Node]) -> bool:
         if isinstance(a, (n.Lambda, n.Multiplicative)):
             continue
         if isinstance(a, n.OneCycle):
-            if a.to_dict() | {"max_lr": None} != b.to_dict() | {"max_lr": None}:  # type: ignore[attr-defined]
+            if a.to_dict() | {"max_lr": None} != b.to_dict() | {"max_lr": None}:
                 return False
             continue
         if isinstance(a, n.Cyclic):
@@ -949,7 +949,7 @@ def _make_plan_scheduler() -> type:
                 return [float(g["lr"]) for g in self.optimizer.param_groups]
             return list(self._evals["lr"](self.last_epoch))
 
-        def step(self, epoch: Optional[int] = None) -> None:  # type: ignore[override]
+        def step(self, epoch: Optional[int] = None) -> None:
             self._step_count += 1
             t = self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
             groups = self.optimizer.param_groups
