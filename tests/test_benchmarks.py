@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,8 +80,8 @@ def _opt(torch):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("case", sorted(_FAST_CASES))
-def test_fast_paths_match_torch(case: str) -> None:
-    torch = pytest.importorskip("torch")
+def test_fast_paths_match_torch(case: str, torch_mod: Any) -> None:
+    torch = torch_mod
     import numpy as np
 
     import bridge

@@ -121,8 +121,8 @@ def test_compare_off_by_one_and_epoch_vs_iteration(torch_mod: ModuleType) -> Non
 # ----------------------------------------------------------------------------- MindSpore
 @pytest.mark.mindspore
 def test_mindspore_probe_graph_mode_groups_match_parameter_updates(ms_graph: ModuleType) -> None:
-    """Group lrs (a LearningRateSchedule cell and a list) read by the probe == the applied update."""
-    assert ms_graph is not None
+    """Group lrs (a LearningRateSchedule cell and a list) read by the probe == the applied update
+    (``ms_graph``: in GRAPH_MODE)."""
     from mindspore import Parameter, Tensor, nn
     from mindspore.nn.learning_rate_schedule import PolynomialDecayLR
 
