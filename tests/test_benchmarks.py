@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _helpers import bridge_env, make_opt
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "benchmarks" / "run.py"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, str(RUN), *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, str(RUN), *args], cwd=ROOT, env=bridge_env(), capture_output=True,
                           text=True, timeout=120)
 
 
@@ -73,9 +72,8 @@ _FAST_CASES = {
 }
 
 
-def _opt(torch):
-    ps = [torch.nn.Parameter(torch.zeros(1)) for _ in range(3)]
-    return torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(ps, (0.1, 0.05, 0.01))], lr=0.1)
+def _opt(torch: Any) -> Any:
+    return make_opt(torch, (0.1, 0.05, 0.01), size=1, lr=0.1)
 
 
 @pytest.mark.torch

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _helpers import bridge_env
 
 import bridge
 
@@ -42,9 +42,7 @@ print(json.dumps({{"after_bridge": after_bridge, "after_all": after_all,
 
 def _probe(tmp_path: Path) -> dict:
     # Fresh interpreter, run outside the repo, seeing the same `bridge` as this process.
-    env = dict(os.environ)
-    root = str(Path(list(bridge.__path__)[0]).resolve().parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env = bridge_env()
     out = subprocess.run(
         [sys.executable, "-c", _PROBE.format(heavy=HEAVY, runtime=RUNTIME)],
         cwd=tmp_path,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import test_mindspore_cells_horizon as horizon
+from _helpers import trace
 
 import bridge
 from bridge.frameworks import mindspore as bm
@@ -118,18 +119,6 @@ EXPECTED = {**{k: fn for k, (_, fn) in KINDS.items()}, **{k: fn for k, (_, _, fn
 STEPS = np.arange(N, dtype=np.int64)
 
 
-@pytest.fixture(scope="module")
-def msg():
-    from bridge._frameworks import import_framework
-
-    ms = import_framework("mindspore")
-    ms.set_device("CPU")
-    old = ms.get_context("mode")
-    ms.set_context(mode=ms.GRAPH_MODE)
-    yield ms
-    ms.set_context(mode=old)
-
-
 def _close(got, ref, base=BASE):
     got = np.asarray(got, dtype=np.float64).reshape(ref.shape)
     m = np.abs(ref) >= 1e-6 * base
@@ -138,7 +127,7 @@ def _close(got, ref, base=BASE):
 
 
 @pytest.fixture(scope="module")
-def evaluated(msg):
+def evaluated(ms_graph_module):
     """Every cell evaluated on Tensor(arange(N), int32) in one compiled graph."""
     names, plans, cells = [], [], []
     with warnings.catch_warnings():  # chain_cosine, chain_table: exact only over N steps (they say so)
@@ -154,7 +143,7 @@ def evaluated(msg):
             plans.append(p)
             cells.append(bridge.to_mindspore_cell(p))
     multi = bm._classes()["MultiOut"](cells)
-    outs = multi(msg.Tensor(np.arange(N, dtype=np.int32)))
+    outs = multi(ms_graph_module.Tensor(np.arange(N, dtype=np.int32)))
     return names, plans, cells, multi, [o.asnumpy() for o in outs]
 
 
@@ -165,7 +154,7 @@ def test_every_kind_and_composition_within_2e6(evaluated):
     assert not bad, bad
 
 
-def test_native_cells_are_mindspores_own(evaluated, msg):
+def test_native_cells_are_mindspores_own(evaluated, ms_graph_module):
     names, _, cells, _, _ = evaluated
     for k, c in zip(names, cells):
         if k in NATIVE:
@@ -175,17 +164,17 @@ def test_native_cells_are_mindspores_own(evaluated, msg):
     assert all(isinstance(c, lrs.LearningRateSchedule) for c in cells)
 
 
-def test_scalar_int32_step_calls(evaluated, msg):
+def test_scalar_int32_step_calls(evaluated, ms_graph_module):
     """The optimizer path: the cell called on a single int32 step (0-d and shape (1,))."""
     names, plans, _, multi, _ = evaluated
     for t in (0, 19, 20, 137, 399):
-        outs = multi(msg.Tensor(t, msg.int32))
+        outs = multi(ms_graph_module.Tensor(t, ms_graph_module.int32))
         for k, o in zip(names, outs):
             ref = float(EXPECTED[k](np.array([t]))[0])
             assert abs(float(o.asnumpy()) - ref) <= 2e-6 * max(abs(ref), 1e-6 * BASE), (k, t)
 
 
-def test_cells_as_group_lrs_drive_sgd(msg):
+def test_cells_as_group_lrs_drive_sgd(ms_graph_module):
     """End to end: each group's lr is a cell; the applied steps follow the plan (float32)."""
     from mindspore import Parameter, Tensor, nn, ops
 
@@ -195,7 +184,7 @@ def test_cells_as_group_lrs_drive_sgd(msg):
     class Net(nn.Cell):
         def __init__(self):
             super().__init__()
-            self.ws = msg.ParameterTuple([Parameter(Tensor(np.zeros(1, np.float32)), name=f"c{g}")
+            self.ws = ms_graph_module.ParameterTuple([Parameter(Tensor(np.zeros(1, np.float32)), name=f"c{g}")
                                           for g in range(len(plans))])
 
         def construct(self, x):
@@ -221,7 +210,7 @@ def test_cells_as_group_lrs_drive_sgd(msg):
         assert _close(applied[:, g], EXPECTED[k](np.arange(steps))) <= 2e-6, k
 
 
-def test_weight_decay_cell_with_momentum_and_sgd_refusal(msg):
+def test_weight_decay_cell_with_momentum_and_sgd_refusal(ms_graph_module):
     from mindspore import Parameter, Tensor, nn, ops
 
     wd_node = Sequential((Linear(0.1, 1.0, 5), CosineAnnealing(20)), (5,))
@@ -258,7 +247,7 @@ def test_weight_decay_cell_with_momentum_and_sgd_refusal(msg):
         nn.SGD(gp, learning_rate=1.0)
 
 
-def test_mixed_static_and_dynamic_group_lr_trap(msg):
+def test_mixed_static_and_dynamic_group_lr_trap(ms_graph_module):
     """MindSpore wraps a static group lr as lr+1-1 when another group is dynamic (0.05 -> 0.04999995);
     to_mindspore_group_params emits the static group as a constant list instead."""
     from mindspore import Parameter, Tensor, nn, ops
@@ -299,7 +288,7 @@ def _warmup_then_lambda(n):
     return (0.2 * np.where(t < 5, horizon.f_linear(t, 0.1, 1.0, 5), 0.9 ** (t - 5.0))).astype(np.float32)
 
 
-def test_opaque_needs_explicit_sample(msg):
+def test_opaque_needs_explicit_sample(ms_graph_module):
     p = Plan.single(Sequential((Linear(0.1, 1.0, 5), Lambda(lambda e: 0.9 ** e)), (5,)), base=0.2, total_steps=50)
     with pytest.raises(bridge.UnsupportedError, match="sample=N"):
         bridge.to_mindspore_cell(p)
@@ -308,7 +297,7 @@ def test_opaque_needs_explicit_sample(msg):
     np.testing.assert_array_equal(table, _warmup_then_lambda(50))
 
 
-def test_table_fallback_needs_a_horizon(msg):
+def test_table_fallback_needs_a_horizon(ms_graph_module):
     nd = Chain((Linear(0.1, 1.0, 20), CosineAnnealing(100, eta_min=0.1)))
     with pytest.raises(bridge.UnsupportedError, match="sample=N"):
         bridge.to_mindspore_cell(Plan.single(nd, base=0.1))
@@ -316,7 +305,7 @@ def test_table_fallback_needs_a_horizon(msg):
     assert cell.expr.table.shape == (30,)
 
 
-def test_long_horizon_alone_does_not_warn(msg):
+def test_long_horizon_alone_does_not_warn(ms_graph_module):
     """Bridge cells keep steps in int32: a horizon past 2**24 is no reason to warn (only a kind or
     composition that cannot follow the schedule somewhere is, tests/test_mindspore_cells_horizon.py)."""
     p = Plan.single(CosineAnnealing(1 << 25), base=0.1, total_steps=(1 << 25) + 10)
@@ -324,12 +313,12 @@ def test_long_horizon_alone_does_not_warn(msg):
         warnings.simplefilter("error", bm.MindSporePrecisionWarning)
         cell = bridge.to_mindspore_cell(p)
     t = np.array([1 << 24, (1 << 24) + 1, (1 << 25) - 1], dtype=np.int64)
-    got = bm._classes()["MultiOut"]([cell])(msg.Tensor(t.astype(np.int32)))[0].asnumpy()
+    got = bm._classes()["MultiOut"]([cell])(ms_graph_module.Tensor(t.astype(np.int32)))[0].asnumpy()
     ref = 0.1 * (1 + np.cos(np.pi * t / (1 << 25))) / 2
     assert _close(got, ref, 0.1) <= 2e-6
 
 
-def test_float32_step_limit_of_mindspore_cells(msg):
+def test_float32_step_limit_of_mindspore_cells(ms_graph_module):
     """MindSpore's own WarmUpLR casts global_step to float32: 2**24 and 2**24+1 give the same value."""
     import mindspore.nn.learning_rate_schedule as lrs
 
@@ -337,13 +326,13 @@ def test_float32_step_limit_of_mindspore_cells(msg):
     multi = bm._classes()["MultiOut"]([lrs.WarmUpLR(1.0, W),
                                        bridge.to_mindspore_cell(Plan.single(Linear(0.0, 1.0, W), base=1.0),
                                                                 native=False)])
-    native, ours = multi(msg.Tensor(np.array([1 << 24, (1 << 24) + 1], dtype=np.int32)))
+    native, ours = multi(ms_graph_module.Tensor(np.array([1 << 24, (1 << 24) + 1], dtype=np.int32)))
     assert native.asnumpy()[0] == native.asnumpy()[1] == 0.5
     # bridge cells keep the step in int32: the remaining-steps count is what gets rounded
     assert ours.asnumpy()[1] >= ours.asnumpy()[0]
 
 
-def test_torch_sequential_to_mindspore(msg, torch_mod):
+def test_torch_sequential_to_mindspore(ms_graph_module, torch_mod):
     torch = torch_mod
     w = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([w], lr=0.5)
@@ -351,17 +340,12 @@ def test_torch_sequential_to_mindspore(msg, torch_mod):
         opt, [torch.optim.lr_scheduler.LinearLR(opt, 0.1, total_iters=5),
               torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)], milestones=[5])
     plan = bridge.from_torch(sch)
-    rec = []
-    for _ in range(40):
-        rec.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sch.step()
-    rec = np.array(rec)
+    rec = trace(opt, sch, 40)[:, 0]
     np.testing.assert_allclose(plan.values(40)[:, 0], rec, rtol=1e-12, atol=1e-15)
     lst = bridge.to_mindspore_list(plan, 40)
     np.testing.assert_array_equal(np.float32(lst), rec.astype(np.float32))
     cell = bridge.to_mindspore_cell(plan)
-    got = bm._classes()["MultiOut"]([cell])(msg.Tensor(np.arange(40, dtype=np.int32)))[0].asnumpy()
+    got = bm._classes()["MultiOut"]([cell])(ms_graph_module.Tensor(np.arange(40, dtype=np.int32)))[0].asnumpy()
     assert _close(got, rec) <= 2e-6
 
 
@@ -443,7 +427,7 @@ def test_standalone_source_runs_without_bridge(evaluated, tmp_path):
         assert _close(applied[:, g], EXPECTED[k](np.arange(steps))) <= 2e-6, k
 
 
-def test_standalone_source_tables_and_limits(msg: Any) -> None:
+def test_standalone_source_tables_and_limits(ms_graph_module: Any) -> None:
     p = Plan.single(Sequential((Linear(0.1, 1.0, 5), Lambda(lambda e: 0.9 ** e)), (5,)), base=0.2, total_steps=50)
     with pytest.raises(bridge.UnsupportedError, match="sample=N"):
         bridge.to_mindspore_source(p)

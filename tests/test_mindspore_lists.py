@@ -64,18 +64,6 @@ SCHEDULES = {
 }
 
 
-@pytest.fixture(scope="module")
-def msg():
-    from bridge._frameworks import import_framework
-
-    ms = import_framework("mindspore")
-    ms.set_device("CPU")
-    old = ms.get_context("mode")
-    ms.set_context(mode=ms.GRAPH_MODE)
-    yield ms
-    ms.set_context(mode=old)
-
-
 def _plans():
     return [Plan.single(s, base=0.5) for s in SCHEDULES.values()]
 
@@ -115,16 +103,16 @@ def _run(ms, net, opt, steps, reset):
 
 
 @pytest.fixture(scope="module")
-def sgd_run(msg):
+def sgd_run(ms_graph_module):
     """One compiled SGD step drives every schedule, one param group each."""
     from mindspore import nn
 
     plans = _plans()
-    net = _model(msg, len(plans))
+    net = _model(ms_graph_module, len(plans))
     lists = [bridge.to_mindspore_list(p, N) for p in plans]
     groups = [{"params": [net.ws[g]], "lr": lst} for g, lst in enumerate(lists)]
     opt = nn.SGD(groups, learning_rate=0.1)
-    applied, train, x = _run(msg, net, opt, N, lambda: None)
+    applied, train, x = _run(ms_graph_module, net, opt, N, lambda: None)
     return lists, applied, train, x
 
 
@@ -150,11 +138,11 @@ def test_past_the_end_mindspore_raises_gather_out_of_range(sgd_run):
         train(x)
 
 
-def test_momentum_uses_element_t(msg):
+def test_momentum_uses_element_t(ms_graph_module):
     from mindspore import Tensor, nn
 
     plans = _plans()[:6]
-    net = _model(msg, len(plans))
+    net = _model(ms_graph_module, len(plans))
     tensors = [bridge.to_mindspore_tensor(p, N) for p in plans]
     groups = [{"params": [net.ws[g]], "lr": tens} for g, tens in enumerate(tensors)]
     opt = nn.Momentum(groups, learning_rate=0.1, momentum=0.9)
@@ -163,32 +151,32 @@ def test_momentum_uses_element_t(msg):
         for m in opt.moments:
             m.set_data(Tensor(np.zeros(1, np.float32)))
 
-    applied, _, _ = _run(msg, net, opt, N, reset)
+    applied, _, _ = _run(ms_graph_module, net, opt, N, reset)
     for g, tens in enumerate(tensors):
         np.testing.assert_array_equal(applied[:, g], tens.asnumpy())
 
 
-def test_adam_uses_element_t(msg):
+def test_adam_uses_element_t(ms_graph_module):
     """Adam with a constant gradient 1: m_t = 1-b1^(t+1), v_t = 1-b2^(t+1) and the bias
     corrections cancel, so the step is lr_t (up to eps and float32 rounding)."""
     from mindspore import nn
 
     plans = [Plan.single(SCHEDULES[k], base=0.5) for k in ("linear", "step", "cyclic")]
-    net = _model(msg, len(plans))
+    net = _model(ms_graph_module, len(plans))
     lists = [bridge.to_mindspore_list(p, N) for p in plans]
     groups = [{"params": [net.ws[g]], "lr": lst} for g, lst in enumerate(lists)]
     opt = nn.Adam(groups, learning_rate=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
-    applied, _, _ = _run(msg, net, opt, N, lambda: None)
+    applied, _, _ = _run(ms_graph_module, net, opt, N, lambda: None)
     for g, lst in enumerate(lists):
         lr = np.asarray(lst)
         np.testing.assert_allclose(applied[:, g], lr, rtol=1e-5)
         assert not np.allclose(applied[1:, g], lr[:-1], rtol=1e-3)  # not shifted by one
 
 
-def test_tensor_is_float32_and_matches_list(msg):
+def test_tensor_is_float32_and_matches_list(ms_graph_module):
     p = Plan.single(OneCycle(100), base=0.3)
     tens = bridge.to_mindspore_tensor(p, 100)
-    assert tens.dtype == msg.float32 and tens.shape == (100,)
+    assert tens.dtype == ms_graph_module.float32 and tens.shape == (100,)
     np.testing.assert_array_equal(tens.asnumpy(), np.float32(bridge.to_mindspore_list(p, 100)))
 
 
