@@ -17,6 +17,10 @@ import pytest
 from _bad_corpus import Case, cases
 from _helpers import bridge_env
 
+# ~460 forked cases: 25-45 s here (2 shared cores), which would put tox's core env over its
+# minute; they run in py311 and oneflow
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).resolve().parent
 CASES = cases()
 
