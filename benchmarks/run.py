@@ -4,7 +4,7 @@
     python benchmarks/run.py [--quick] [--only NAME[,NAME...]] [-o benchmarks/results.json]
     python benchmarks/run.py --render docs/performance.md [-i benchmarks/results.json]
 
-Cases (``--only``): values, native_list, step, mindspore, import, stream. Every figure is
+Cases (``--only``): values, native_list, step, mindspore, import, stream, stream_kinds. Every figure is
 a median of repeats; ratios are taken between timings from the same run. ``--quick`` runs
 every case at a tiny size (a harness check, not a measurement). ``--render`` writes the
 tables of docs/performance.md from a results file (and from benchmarks/results_before.json
@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-CASES = ("values", "native_list", "step", "mindspore", "import", "stream")
+CASES = ("values", "native_list", "step", "mindspore", "import", "stream", "stream_kinds")
 SCHEMA = 1
 BASES = (0.1, 0.05, 0.01)
 ETA_MIN = 1e-5
@@ -44,10 +44,10 @@ FRAMEWORKS = ("torch", "mindspore", "oneflow", "mmengine")
 
 FULL = dict(values_n=(10**6, 10**7), values_rep=(7, 5), slow_cap_s=4.0, native_n=10**5, native_extrap=10**6,
             native_rep=3, ms_list_n=10**6, ms_list_rep=3, step_k=20000, step_rep=5, ms_steps=300,
-            ms_mem_n=10**7, import_rep=7, stream_n=10**8)
+            ms_mem_n=10**7, import_rep=7, stream_n=10**8, kinds_n=10**8, kinds_rep=3)
 QUICK = dict(values_n=(10**4,), values_rep=(1,), slow_cap_s=4.0, native_n=10**3, native_extrap=10**4,
              native_rep=1, ms_list_n=10**4, ms_list_rep=1, step_k=300, step_rep=2, ms_steps=10,
-             ms_mem_n=10**4, import_rep=2, stream_n=10**6)
+             ms_mem_n=10**4, import_rep=2, stream_n=10**6, kinds_n=10**6, kinds_rep=1)
 
 
 # ---------------------------------------------------------------------------
@@ -538,9 +538,105 @@ def case_stream(cfg: Dict[str, Any]) -> List[Dict[str, Any]]:
     ]
 
 
+# Streaming recursive schedules against the simplest kinds. The expressions go through bridge.spec
+# (no framework imported), which imports a lone CosineAnnealingLR as a recursive chain, as from_torch
+# does: past T_max torch's chainable arithmetic is not the closed form.
+STREAM_KINDS = (  # key, expression, dialect, label
+    ("constant", "ConstantLR(factor=0.5, total_iters=1000)", "torch", "ConstantLR"),
+    ("step", "StepLR(step_size=1000000, gamma=0.9)", "torch", "StepLR"),  # no underflow: 0.9**100 at 10^8
+    ("cosine_closed", "CosineAnnealingLR(T_max=9500)", "oneflow",
+     "CosineAnnealingLR(9500) closed form (OneFlow's, not recursive)"),
+    ("readme", "SequentialLR([LinearLR(start_factor=0.001, total_iters=500), CosineAnnealingLR(T_max=9500)], "
+               "milestones=[500])", "torch", "README: SequentialLR(LinearLR, CosineAnnealingLR(9500))"),
+    ("cosine", "CosineAnnealingLR(T_max=9500)", "torch", "lone CosineAnnealingLR(9500), eta_min=0"),
+    ("cosine_eta_min", "CosineAnnealingLR(T_max=9500, eta_min=1e-6)", "torch",
+     "lone CosineAnnealingLR(9500), eta_min=1e-6"),
+)
+
+GOAL_KINDS = ("readme", "cosine", "cosine_eta_min")
+
+_KINDS_SNIPPET = """
+import json, os, sys, time
+import numpy as np
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+
+sys.path.insert(0, %(root)r)
+from bridge import semantics, spec
+N = %(n)d
+plan = spec.resolve(%(expr)r, lr=[0.1], dialect=%(dialect)r)
+recursive = any(semantics.needs_scan(x) for x in plan.schedule().walk())
+hwm0 = status("VmHWM")
+t0 = time.perf_counter()
+plan.save_npy(%(path)r, N)
+dt = time.perf_counter() - t0
+peak = status("VmHWM")
+a = np.load(%(path)r, mmap_mode="r")
+m = min(N, 10**6)
+ok = a.shape == (N, 1) and bool(np.array_equal(a[:m], plan.values(m))) and bool(np.isfinite(a[-m:]).all())
+del a
+os.unlink(%(path)r)
+print(json.dumps({"time": dt, "peak_rss": peak, "hwm_before": hwm0, "ok": ok, "recursive": recursive,
+                  "plan": plan.describe()}))
+"""
+
+
+def _ram_dir() -> Optional[str]:
+    """A RAM-backed directory (tmpfs) with room for the files, if there is one: the disk's speed
+    (shared, noisy) then stays out of the timings; tmpfs pages written with write() are not the
+    process's RSS."""
+    shm = "/dev/shm"
+    try:
+        st = os.statvfs(shm)
+        return shm if os.path.isdir(shm) and st.f_bavail * st.f_frsize > 4 * 2**30 else None
+    except OSError:
+        return None
+
+
+def case_stream_kinds(cfg: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """save_npy of N steps for each of STREAM_KINDS, each in a fresh process (time of save_npy, peak
+    RSS of the process); repeats alternate the kinds so that all see the same machine load. Files go
+    to tmpfs when there is one (see _ram_dir) and are deleted after each run."""
+    N, rep = cfg["kinds_n"], cfg["kinds_rep"]
+    runs: Dict[str, List[Dict[str, Any]]] = {k: [] for k, _, _, _ in STREAM_KINDS}
+    where = _ram_dir()
+    with tempfile.TemporaryDirectory(dir=where) as d:
+        for i in range(rep):
+            order = STREAM_KINDS if i % 2 == 0 else STREAM_KINDS[::-1]
+            for key, expr, dialect, _ in order:
+                path = os.path.join(d, f"{key}.npy")
+                runs[key].append(_sub(_KINDS_SNIPPET % dict(root=str(ROOT), n=N, expr=expr, dialect=dialect,
+                                                            path=path), timeout=900))
+    t = {k: med([r["time"] for r in rs]) for k, rs in runs.items()}
+    rows = []
+    for key, expr, _, label in STREAM_KINDS:
+        rs = runs[key]
+        peak = max(r["peak_rss"] for r in rs)
+        ok = all(r["ok"] for r in rs)
+        note = (f"{N / t[key] / 1e6:.0f} M steps/s; peak RSS {peak / 2**20:.0f} MiB; written to "
+                f"{'tmpfs' if where else 'disk'}; "
+                f"{'recursive (scanned)' if rs[0]['recursive'] else 'closed form'}; first 10^6 rows equal "
+                f"plan.values: {ok}")
+        if key == "constant":
+            rows.append(row("stream_kinds", f"{label}: save_npy time", n=N, ours=t[key], ours_what=expr,
+                            note=note, peak_rss=peak, times=[r["time"] for r in rs]))
+            continue
+        slow = t[key] / t["step"]
+        rows.append(row("stream_kinds", f"{label}: save_npy time vs StepLR", n=N, ours=t[key], ref=t["step"],
+                        ours_what=expr, ref_what="StepLR",
+                        goal="<= 3x StepLR, peak RSS < 400 MiB" if key in GOAL_KINDS else "",
+                        met=(slow <= 3.0 and peak < 400 * 2**20) if key in GOAL_KINDS else None,
+                        note=note + f"; {t[key] / t['constant']:.2f}x ConstantLR's time",
+                        peak_rss=peak, times=[r["time"] for r in rs], vs_constant=t[key] / t["constant"]))
+    return rows
+
+
 RUNNERS: Dict[str, Callable[[Dict[str, Any]], List[Dict[str, Any]]]] = {
     "values": case_values, "native_list": case_native_list, "step": case_step,
-    "mindspore": case_mindspore, "import": case_import, "stream": case_stream,
+    "mindspore": case_mindspore, "import": case_import, "stream": case_stream, "stream_kinds": case_stream_kinds,
 }
 
 
@@ -581,6 +677,7 @@ TITLES = {
     "mindspore": "4. MindSpore graph-mode train step (tiny Dense net, CPU)",
     "import": "5a. `import bridge`",
     "stream": "5b. Streaming 10^8 steps to `.npy`",
+    "stream_kinds": "5c. Streaming 10^8 steps: recursive schedules against the simplest kinds",
 }
 
 

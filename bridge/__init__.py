@@ -72,8 +72,11 @@ _LAZY = {
     "torch_probe": (".probes", "torch_probe"),
     "oneflow_probe": (".probes", "oneflow_probe"),
     "mindspore_probe": (".probes", "mindspore_probe"),
+    "probe": (".probes", "probe"),
     "lint": (".linter", "lint"),
     "assert_same_schedule": (".testing", "assert_same_schedule"),
+    "detect": ("._frameworks", "detect"),
+    "parity": (".parity", None),
 }
 
 

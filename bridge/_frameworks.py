@@ -11,6 +11,13 @@ Public functions:
 - :func:`import_framework` -- import it (once; the module is cached) or raise
   :class:`bridge.errors.FrameworkMissingError` with a one-line hint naming the
   extra to install.
+- :func:`detect` -- which framework an object belongs to (``"torch"``,
+  ``"oneflow"``, ``"mindspore"``, ``"mmengine"`` or ``None``), answered from
+  ``sys.modules`` and the MRO of its type, never by importing. Every "is this a
+  torch / MindSpore / ... object?" question in sched-bridge goes through it.
+  It lives here, next to :data:`FRAMEWORKS` and :func:`available`, rather than
+  in a ``bridge/detect.py``: importing a submodule ``bridge.detect`` would rebind
+  the package attribute ``bridge.detect`` (the function) to the module.
 
 OneFlow 0.9 (the last release) is a CUDA 11.7 build that links cuDNN 8 and
 cuBLAS 11 from the ``nvidia-cudnn-cu11`` / ``nvidia-cublas-cu11`` wheels.
@@ -29,10 +36,11 @@ import os
 import sys
 import threading
 from types import ModuleType
+from typing import Any, Optional
 
 from bridge.errors import FrameworkMissingError, SpecError
 
-__all__ = ["FRAMEWORKS", "available", "import_framework"]
+__all__ = ["FRAMEWORKS", "available", "detect", "framework_class", "import_framework"]
 
 #: Framework name -> (top-level module, extra of ``sched-bridge`` that installs it).
 _SPECS: dict[str, tuple[str, str]] = {
@@ -43,6 +51,9 @@ _SPECS: dict[str, tuple[str, str]] = {
 }
 
 FRAMEWORKS: tuple[str, ...] = tuple(_SPECS)
+
+#: top-level module -> framework name (what :func:`detect` matches a class's module against)
+_BY_MODULE: dict[str, str] = {module: name for name, (module, _) in _SPECS.items()}
 
 #: OneFlow 0.9.0 ships real wheels for CPython 3.7-3.10 only; on newer Pythons
 #: pip picks a 0.7.0 placeholder that raises on import.
@@ -195,3 +206,40 @@ def import_framework(name: str) -> ModuleType:
             ) from exc
         _cache[name] = mod
         return mod
+
+
+def framework_class(obj: Any) -> Optional[type]:
+    """The first class of ``type(obj).__mro__`` defined in a framework's package, or None.
+
+    For a user's subclass of ``torch.optim.lr_scheduler.StepLR`` this is ``StepLR``; for
+    sched-bridge's own ``PlanScheduler`` it is torch's ``LRScheduler``. A class counts when
+    the top-level package of its ``__module__`` is one of :data:`FRAMEWORKS` and that package
+    is in ``sys.modules`` (an object of a framework cannot exist before the framework was
+    imported, so when none is loaded the answer is None at once). Imports nothing.
+    """
+    if not any(module in sys.modules for module in _BY_MODULE):
+        return None
+    for klass in type(obj).__mro__:
+        mod = getattr(klass, "__module__", None)
+        if not isinstance(mod, str):
+            continue
+        top = mod.partition(".")[0]
+        if top in _BY_MODULE and top in sys.modules:
+            return klass
+    return None
+
+
+def detect(obj: Any) -> Optional[str]:
+    """Which framework ``obj`` belongs to: ``"torch"``, ``"oneflow"``, ``"mindspore"``,
+    ``"mmengine"``, or None (a plain Python / NumPy object, a Plan, ...).
+
+    Answered from ``sys.modules`` and the MRO of ``type(obj)`` (:func:`framework_class`):
+    the first framework class in the MRO decides, so a user's subclass of a framework class
+    and sched-bridge's plan-driven schedulers (subclasses of the framework's scheduler base)
+    are detected as that framework, and an MMEngine scheduler as ``"mmengine"`` although it
+    drives a torch optimizer. Never imports a framework; ``obj`` is not touched.
+    """
+    klass = framework_class(obj)
+    if klass is None:
+        return None
+    return _BY_MODULE[klass.__module__.partition(".")[0]]

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import BridgeError, FrameworkMissingError, Plan, SpecError, UnsupportedError
+from . import BridgeError, FrameworkMissingError, Plan, SpecError, UnsupportedError, parity
 from .ir import Field, Group
 from .limits import check_disk, check_memory, check_steps
 from .outputs import Interrupted, atomic_output, atomic_path, check_destination, signals_raise
@@ -278,13 +278,11 @@ def cmd_values(args: argparse.Namespace) -> int:
         check_disk(args.output, 128 + N * per_row)
     if fmt == "npy":
         with atomic_path(args.output) as tmp, np.errstate(over="ignore", invalid="ignore"):
-            if len(cols) == plan.n_groups:
-                plan.save_npy(tmp, N, field)
-                _finite(np.load(tmp, mmap_mode="r"), 0, field)
-            else:
-                vals = plan.group_values(_in_memory(plan, N, 1), field, cols[0]).reshape(N, 1)
-                _finite(vals, 0, field)
-                np.save(tmp, vals)
+            plan.save_npy(tmp, N, field, groups=cols)
+            saved = np.load(tmp, mmap_mode="r")
+            for lo in range(0, N, 1 << 20):  # checked in chunks: O(chunk) memory
+                _finite(np.asarray(saved[lo:lo + (1 << 20)]), lo, field)
+            del saved
         return EXIT_OK
     bar = _Progress(N, "values")
     with _output(args.output) as fh, np.errstate(over="ignore", invalid="ignore"):
@@ -401,75 +399,8 @@ def _write_text(path: Optional[str], text: str) -> int:
 # ---------------------------------------------------------------------------
 
 
-def framework_values(plan: Plan, framework: str, steps: int, field: str = "lr") -> Dict[str, np.ndarray]:
-    """Values the REAL framework produces for ``plan`` (lowered, then stepped): name -> (steps, G)."""
-    if framework == "torch":
-        return {"torch": _torch_values(plan, steps, field)}
-    if framework == "oneflow":
-        return {"oneflow": _oneflow_values(plan, steps, field)}
-    if framework == "mindspore":
-        return _mindspore_values(plan, steps, field)
-    raise SpecError("--frameworks", f"expected some of {', '.join(FRAMEWORKS)}", framework)
-
-
-def _param_groups(plan: Plan, mk: Callable[[], Any]) -> List[Dict[str, Any]]:
-    out = []
-    for g in plan.groups:
-        d: Dict[str, Any] = {"params": [mk()]}
-        for f, fld in g.fields.items():
-            if f.startswith("betas["):
-                d["betas"] = (fld.base, 0.999)
-            else:
-                d[f] = fld.base
-        out.append(d)
-    return out
-
-
-def _torch_values(plan: Plan, steps: int, field: str) -> np.ndarray:
-    from ._frameworks import import_framework
-    from .frameworks.torch import record_torch, to_torch
-
-    torch = import_framework("torch")
-    groups = _param_groups(plan, lambda: torch.zeros(1, requires_grad=True))
-    adam = any("betas" in g for g in groups)
-    opt = (torch.optim.Adam if adam else torch.optim.SGD)(groups, lr=float(plan.bases("lr")[0])
-                                                           if "lr" in plan.fields else 0.1)
-    sched = to_torch(plan, opt)
-    return record_torch(sched, opt, steps, (field,))[field]
-
-
-def _oneflow_values(plan: Plan, steps: int, field: str) -> np.ndarray:
-    from ._frameworks import import_framework
-    from .frameworks.oneflow import to_oneflow
-    from .ir.plan import read_field
-
-    flow = import_framework("oneflow")
-    groups = _param_groups(plan, lambda: flow.nn.Parameter(flow.zeros(1)))
-    opt = flow.optim.SGD(groups, lr=0.1)
-    sched = to_oneflow(plan, opt)
-    out = np.empty((steps, plan.n_groups))
-    for t in range(steps):
-        if t:
-            opt.step()
-            sched.step()
-        out[t] = [float(read_field(g, field)) for g in opt.param_groups]
-    return out
-
-
-def _mindspore_values(plan: Plan, steps: int, field: str) -> Dict[str, np.ndarray]:
-    from ._frameworks import import_framework
-    from .frameworks.mindspore import to_mindspore_cell, to_mindspore_tensor
-
-    ms = import_framework("mindspore")
-    G = plan.n_groups
-    lst = np.empty((steps, G))
-    cell = np.empty((steps, G))
-    t = ms.Tensor(np.arange(steps, dtype=np.int32))
-    for g in range(G):
-        lst[:, g] = to_mindspore_tensor(plan, steps, g, field).asnumpy()
-        c = to_mindspore_cell(plan, g, field, sample=steps)
-        cell[:, g] = np.broadcast_to(np.asarray(c(t).asnumpy(), dtype=np.float64).reshape(-1), (steps,))
-    return {"mindspore-list": lst, "mindspore-cell": cell}
+#: what the real framework produces for a plan: bridge.parity.framework_values (kept under this name)
+framework_values = parity.framework_values
 
 
 def _error_row(name: str, e: BaseException) -> Dict[str, Any]:
@@ -505,23 +436,8 @@ def _expression_rows(args: argparse.Namespace, plan: Plan, ours: np.ndarray, bas
 
 
 def compare(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) -> Dict[str, Any]:
-    """One row of the parity table under the contract of the ``name`` target."""
-    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
-    err = np.abs(ours - theirs)
-    scale = np.maximum(np.abs(theirs), np.abs(bases)[None, :])
-    rel = err / np.where(np.abs(theirs) > 0, np.abs(theirs), 1.0)
-    if name == "mindspore-list":
-        bad = ours.astype(np.float32) != theirs.astype(np.float32)
-        note = "float32 tensor: identical after rounding"
-    elif name == "mindspore-cell":
-        bad = (err > 2e-6 * np.abs(theirs)) & (np.abs(theirs) >= 1e-6 * np.abs(bases)[None, :])
-        note = "float32 cell: rel <= 2e-6 where value >= 1e-6*base"
-    else:
-        bad = err > 1e-12 * scale
-        note = "float64: |err| <= 1e-12*max(|value|, base)"
-    rows = np.nonzero(bad.any(axis=1))[0]
-    return {"framework": name, "max_abs": float(err.max(initial=0.0)), "max_rel": float(rel.max(initial=0.0)),
-            "first_divergent": int(rows[0]) if rows.size else None, "ok": not rows.size, "note": note}
+    """One row of the parity table under the contract of the ``name`` target (bridge.parity)."""
+    return parity.compare(ours, theirs, bases, parity.contract_for(name)).row(name)
 
 
 @command("parity", "step the real frameworks and compare them with the plan", spec=True, args=[
@@ -531,8 +447,9 @@ def compare(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) 
     arg("--trace", default=None, metavar="A.csv|A.json",
         help="compare a recorded probe trace with SPEC (a plan spec or another trace) instead"),
     arg("--skipped", type=_ints, default=(), help="with --trace: updates of A that overflowed, e.g. 0,3"),
-    arg("--rtol", type=_tolerance, default=None, help="with --trace: relative tolerance (default 2e-6, "
-        "float32 frameworks; use 1e-12 between float64 ones)"),
+    arg("--rtol", type=_tolerance, default=None, help=f"with --trace: relative tolerance (default "
+        f"{parity._num(parity.TRACE_RTOL)}, float32 frameworks; use {parity._num(parity.FLOAT64_RTOL)} between "
+        "float64 ones)"),
 ])
 def cmd_parity(args: argparse.Namespace) -> int:
     from ._frameworks import available
@@ -596,7 +513,7 @@ def _parity_trace(args: argparse.Namespace) -> int:
 
     a = load_trace(args.trace)
     b: Any = load_trace(args.spec) if _is_trace_file(args.spec) else load_plan(args)
-    rep = compare_traces(a, b, rtol=2e-6 if args.rtol is None else args.rtol, skipped=args.skipped,
+    rep = compare_traces(a, b, rtol=parity.TRACE_RTOL if args.rtol is None else args.rtol, skipped=args.skipped,
                          fields=None if args.field == "lr" else [args.field])
     print(rep.format())
     return EXIT_OK if rep.ok else EXIT_MISMATCH
@@ -782,12 +699,13 @@ def to_mmengine(plan: Plan, *, check_steps: Optional[int] = None) -> List[Dict[s
     N = int(check_steps or min(plan.total_steps or 10_000, 10_000))
     back = from_mmengine(out, bases={"lr": [float(b) for b in plan.bases("lr")]}, max_iters=plan.total_steps)
     a, b = plan.values(N), back.values(N)
-    bad = np.nonzero(np.abs(a - b) > 1e-12 * np.maximum(np.abs(a), plan.bases("lr")[None, :]))[0]
-    if bad.size:
+    res = parity.compare(b, a, plan.bases("lr"), "float64")  # MMEngine's reading vs the plan
+    if not res.ok:
+        t = res.first[0]  # type: ignore[index]
         why = (" MMEngine's next scheduler continues from the current value where torch's SequentialLR "
                "restarts from the base" if len(parts) > 1 else "")
         raise UnsupportedError(f"MMEngine's schedulers do not reproduce this plan exactly: from step "
-                               f"{int(bad[0])} they give {b[bad[0], 0]!r}, the plan {a[bad[0], 0]!r}.{why}")
+                               f"{t} they give {b[t, 0]!r}, the plan {a[t, 0]!r}.{why}")
     return out
 
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 import numpy as np
 
 from . import mappings
+from ._frameworks import detect, framework_class
 from .errors import BridgeError, SpecError
 from .ir import Plan, from_dict
 from .ir import nodes as n
@@ -138,10 +139,6 @@ def _is_number_list(obj: Any) -> bool:
         isinstance(x, (int, float)) and not isinstance(x, bool) for x in obj)
 
 
-def _module(obj: Any) -> str:
-    return type(obj).__module__ or ""
-
-
 def _mro(obj: Any) -> List[str]:
     return [c.__name__ for c in type(obj).__mro__]
 
@@ -223,6 +220,7 @@ def _build(ctx: _Ctx, obj: Any, config: Any) -> None:  # one dispatch over input
         else:
             d = read_file(p)
             obj = from_dict(d) if isinstance(d, Mapping) and ("groups" in d or "kind" in d) else d
+    fw = detect(obj)
     if isinstance(obj, Plan):
         ctx.plan = obj
     elif isinstance(obj, Mapping) and ("groups" in obj or "kind" in obj) and "param_scheduler" not in obj:
@@ -241,12 +239,12 @@ def _build(ctx: _Ctx, obj: Any, config: Any) -> None:  # one dispatch over input
             _read_config(ctx, cfg)
         _load_mmengine(ctx, obj, _config_bases(cfg or {}))
         return
-    elif _module(obj).startswith("torch"):
+    elif fw == "torch":
         ctx.torch_sched = obj
         _import(ctx, "torch", obj)
-    elif _module(obj).startswith("oneflow"):
+    elif fw == "oneflow":
         _import(ctx, "oneflow", obj)
-    elif _module(obj).startswith("mindspore") or _is_number_list(obj):
+    elif fw == "mindspore" or _is_number_list(obj):
         _build_mindspore(ctx, obj)
     else:
         raise SpecError("lint", "expected a Plan, a torch/OneFlow scheduler, a MindSpore optimizer, cell or lr "
@@ -256,9 +254,21 @@ def _build(ctx: _Ctx, obj: Any, config: Any) -> None:  # one dispatch over input
         ctx.total_steps = ctx.plan.total_steps
 
 
+def _own_plan(obj: Any) -> Optional[Plan]:
+    """The plan of one of sched-bridge's own plan-driven schedulers (torch / OneFlow ``PlanScheduler``)."""
+    plan = getattr(obj, "plan", None)
+    ours = any(c.__name__ == "PlanScheduler" and (c.__module__ or "").startswith(f"{__package__}.frameworks.")
+               for c in type(obj).__mro__)
+    return plan if ours and isinstance(plan, Plan) else None
+
+
 def _import(ctx: _Ctx, fw: str, obj: Any) -> None:
     import importlib
 
+    own = _own_plan(obj)
+    if own is not None:  # to_torch / to_oneflow(prefer_native=False): lint the plan it follows
+        ctx.plan = own
+        return
     mod = importlib.import_module(f".frameworks.{fw}", __package__)
     try:
         ctx.plan = getattr(mod, f"from_{fw}")(obj)
@@ -290,7 +300,7 @@ def _build_mindspore(ctx: _Ctx, obj: Any) -> None:
                 ctx.ms_float_steps = "LearningRateSchedule" in _mro(lr)
         else:
             return  # a static lr, or per-group lrs: the optimizer rules only
-    elif "LearningRateSchedule" in mro or "lr_scheduler" in _module(obj):
+    elif "LearningRateSchedule" in mro or "lr_scheduler" in (getattr(framework_class(obj), "__module__", None) or ""):
         ctx.ms_float_steps = True
     try:
         ctx.plan = from_mindspore(src)

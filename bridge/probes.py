@@ -34,10 +34,11 @@ import numpy as np
 
 from bridge.accounting import apply_skips
 from bridge.errors import SpecError
+from bridge.parity import TRACE_RTOL, agree
 
 __all__ = [
     "TRACE_COLUMNS", "CompareReport", "FieldReport", "Trace", "apply_skips", "compare",
-    "load_trace", "mindspore_probe", "oneflow_probe", "torch_probe",
+    "load_trace", "mindspore_probe", "oneflow_probe", "probe", "torch_probe",
 ]
 
 TRACE_COLUMNS = ("framework", "field", "group", "update", "value")
@@ -245,11 +246,42 @@ class _WrapProbe(_StepProbe):
             del self.optimizer.step
 
 
+_PROBES = {"torch": "torch_probe", "oneflow": "oneflow_probe", "mindspore": "mindspore_probe"}
+
+
+def _check_framework(optimizer: Any, want: str) -> None:
+    """Refuse an optimizer of another framework (found by :func:`bridge.detect`), naming its probe."""
+    from bridge._frameworks import detect
+
+    fw = detect(optimizer)
+    if fw is not None and fw != want and fw in _PROBES:
+        raise SpecError("optimizer", f"is a {fw} optimizer, not a {want} one: use bridge.probes.{_PROBES[fw]} "
+                        "(or bridge.probes.probe, which picks it)", type(optimizer).__name__)
+
+
+def probe(optimizer: Any, fields: Sequence[str] = DEFAULT_FIELDS, **kwargs: Any) -> Any:
+    """The probe for ``optimizer``'s framework (:func:`bridge.detect`): :func:`torch_probe`,
+    :func:`oneflow_probe` or :func:`mindspore_probe` (``kwargs``: its ``group_sizes``)."""
+    from bridge._frameworks import detect
+
+    fw = detect(optimizer)
+    if fw not in _PROBES:
+        raise SpecError("optimizer", "must be a torch, OneFlow or MindSpore optimizer"
+                        + (f" (this is a {fw} object)" if fw else ""), type(optimizer).__name__)
+    if fw == "mindspore":
+        return mindspore_probe(optimizer, fields, **kwargs)
+    if kwargs:
+        raise SpecError(next(iter(kwargs)), f"is an argument of mindspore_probe only ({fw} optimizer)",
+                        kwargs[next(iter(kwargs))])
+    return torch_probe(optimizer, fields) if fw == "torch" else oneflow_probe(optimizer, fields)
+
+
 def torch_probe(optimizer: Any, fields: Sequence[str] = DEFAULT_FIELDS) -> Any:
     """Record each group's ``fields`` before every real ``optimizer.step()`` (torch hook).
 
     Returns a probe with ``.trace`` and ``.remove()`` (also a context manager).
     """
+    _check_framework(optimizer, "torch")
     if not hasattr(optimizer, "register_step_pre_hook"):
         raise SpecError("optimizer", "has no register_step_pre_hook (torch >= 2.0 optimizer expected)",
                         type(optimizer).__name__)
@@ -258,6 +290,7 @@ def torch_probe(optimizer: Any, fields: Sequence[str] = DEFAULT_FIELDS) -> Any:
 
 def oneflow_probe(optimizer: Any, fields: Sequence[str] = DEFAULT_FIELDS) -> Any:
     """The same for OneFlow: a hook where the optimizer has one, else a ``step`` wrapper (0.9)."""
+    _check_framework(optimizer, "oneflow")
     if hasattr(optimizer, "register_step_pre_hook"):
         p = _TorchProbe(optimizer, fields)
         p.trace.framework = "oneflow"
@@ -355,6 +388,8 @@ def mindspore_probe(optimizer: Any = None, fields: Sequence[str] = DEFAULT_FIELD
     lr/weight decay would merge groups. Outside ``Model.train``, call
     ``probe.sync()`` after each train step. The trace is ``probe.trace``.
     """
+    if optimizer is not None:
+        _check_framework(optimizer, "mindspore")
     ms = _import("mindspore")
     if not _MS_CLASS:
         class MindSporeProbe(ms.train.Callback):  # type: ignore[name-defined]
@@ -475,8 +510,8 @@ class CompareReport:
 
 
 def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> np.ndarray:
-    both_nan = np.isnan(a) & np.isnan(b)
-    return both_nan | (np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b)) + atol)
+    """The trace contract: bridge.parity's ``"tolerance"`` (``|a-b| <= rtol*max(|a|,|b|) + atol``)."""
+    return agree(a, b, contract="tolerance", rtol=rtol, atol=atol)
 
 
 def _all_close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
@@ -551,7 +586,7 @@ def _as_array(x: Any, f: str) -> Optional[np.ndarray]:
     return arr[:, None] if arr.ndim == 1 else arr
 
 
-def compare(trace_a: Trace, b: Any, *, rtol: float = 2e-6, atol: float = 0.0,
+def compare(trace_a: Trace, b: Any, *, rtol: float = TRACE_RTOL, atol: float = 0.0,
             fields: Optional[Sequence[str]] = None, skipped: Sequence[int] = (),
             framework: Optional[str] = None) -> CompareReport:
     """Compare trace ``a`` with trace ``b``, a :class:`bridge.Plan`, or an array.
@@ -560,7 +595,9 @@ def compare(trace_a: Trace, b: Any, *, rtol: float = 2e-6, atol: float = 0.0,
     values per update). ``skipped``: updates of run ``a`` that overflowed;
     ``b`` is then mapped with :func:`apply_skips` for ``a``'s framework
     (``framework`` overrides ``trace_a.framework``). A value matches when
-    ``|a-b| <= rtol*max(|a|,|b|) + atol``. Against a Plan only ``a``'s updates
+    ``|a-b| <= rtol*max(|a|,|b|) + atol`` (:func:`bridge.parity.agree`, contract
+    ``"tolerance"``; ``rtol`` defaults to :data:`bridge.parity.TRACE_RTOL`, for float32
+    frameworks; use :data:`bridge.parity.FLOAT64_RTOL` between float64 ones). Against a Plan only ``a``'s updates
     are compared; between traces a different update count is a divergence.
     """
     from bridge.ir.plan import Plan

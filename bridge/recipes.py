@@ -1,15 +1,13 @@
 """Common PyTorch recipes as plans: HF transformers, pytorch-accelerated, timm.
 
-No framework is imported. ``from_hf`` builds exact IR nodes (Sequential / Linear /
-CosineAnnealing / CosineRestart / Polynomial / InverseSqrt / WarmupStableDecay /
-Plateau); only num_cycles values that give a non-integer period fall back to an opaque
-``Lambda`` with HF's own formula. ``from_accelerated`` gives ``KDecayCosine``;
+No framework is imported. ``from_hf`` builds exact IR nodes: ``HFLambda`` for HF's LambdaLR
+lambdas (linear and the cosines, in HF's own arithmetic), Sequential / Linear / Polynomial /
+InverseSqrt / WarmupStableDecay / Plateau for the others. ``from_accelerated`` gives ``KDecayCosine``;
 ``from_timm`` gives ``Timm`` (or ``Plateau``), held per epoch where timm steps per epoch.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .errors import SpecError, UnsupportedError
@@ -139,21 +137,14 @@ def from_hf(name: str, optimizer: Any = None, *, num_warmup_steps: Optional[int]
                                        kw.get("decay_type", "cosine"), kw.get("num_cycles", 0.5))
         else:
             N = _need(key, "num_training_steps", num_training_steps)
-            D = max(1, N - W)
             if key == "linear":
-                node = _seq(W, n.Linear(1.0, 0.0, D) if N > W else n.Constant(0.0, None))
+                node = n.HFLambda("linear", W, N)
             elif key == "cosine":
                 cyc = c.real("num_cycles", kw.get("num_cycles", 0.5), positive=True)
-                node = _seq(W, _cos(D, cyc, 0.0, key, W, N))
+                node = n.HFLambda("cosine", W, N, cyc)
             elif key == "cosine_with_restarts":
-                cyc = c.integer("num_cycles", kw.get("num_cycles", 1), lo=1)
-                if D % cyc == 0:
-                    P = D // cyc
-                    main: n.Node = n.Sequential((n.CosineRestart((P,) * cyc, (1.0,) * cyc, 0.0),
-                                                 n.Constant(0.0, None)), (D,))
-                else:
-                    main = _lambda(key, W, N, cyc)
-                node = _seq(W, main)
+                cyc = c.real("num_cycles", kw.get("num_cycles", 1), positive=True)
+                node = n.HFLambda("cosine_with_restarts", W, N, cyc)
             elif key == "polynomial":
                 lr_end = c.real("lr_end", kw.get("lr_end", 1e-7))
                 power = c.real("power", kw.get("power", 1.0), nonneg=True)
@@ -177,47 +168,16 @@ def from_hf(name: str, optimizer: Any = None, *, num_warmup_steps: Optional[int]
                     raise SpecError("min_lr_rate", f"{key} needs min_lr or min_lr_rate (HF raises)", None,
                                     show_value=False)
                 if key == "cosine_with_min_lr":
-                    node = _seq(W, _cos(D, cyc, rate, key, W, N))
+                    node = n.HFLambda("cosine", W, N, cyc, rate)
                 else:
-                    cos = _cos(D, cyc, rate, key, W, N)
-                    main = n.Shift(cos, 1) if not isinstance(cos, n.Lambda) else cos
                     wr = kw.get("warmup_lr_rate")
-                    if wr is None:
-                        warm: n.Node = n.Shift(n.Linear(0.0, 1.0, max(1, W)), 1)
-                    else:
-                        wr = c.real("warmup_lr_rate", wr)
-                        warm = n.Linear(wr, 1.0, max(1, W - 1))
-                    node = _seq(W, main, warm)
+                    node = n.HFLambda("cosine_warmup_with_min_lr", W, N, cyc, rate,
+                                      None if wr is None else c.real("warmup_lr_rate", wr))
     plan_groups = []
     for g, lr in enumerate(lrs):
         sched = per_group[g] if per_group is not None else node
         plan_groups.append(Group({"lr": Field(lr, sched)}))
     return Plan(tuple(plan_groups), total_steps=num_training_steps or None, source=f"hf:{key}")
-
-
-def _cos(D: int, cycles: float, rate: float, key: str, W: int, N: int) -> n.Node:
-    """HF's cosine after warm-up at local step s: periodic, floor rate (relative)."""
-    T = D / (2.0 * cycles)
-    if T >= 1 and float(T).is_integer():
-        return n.CosineAnnealing(int(T), 0.0, rate if rate else None)
-    return _lambda(key, W, N, cycles, rate)
-
-
-def _lambda(key: str, W: int, N: int, cycles: float, rate: float = 0.0) -> n.Node:
-    """HF's own lr_lambda (after warm-up, local step) when no exact node has an integer period."""
-    D = max(1, N - W)
-    off = 1 if key == "cosine_warmup_with_min_lr" else 0
-
-    def fn(s: int) -> float:
-        p = float(s + off) / float(D)
-        if key == "cosine_with_restarts":
-            if p >= 1.0:
-                return 0.0
-            return max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((float(cycles) * p) % 1.0))))
-        f = 0.5 * (1.0 + math.cos(math.pi * float(cycles) * 2.0 * p))
-        return max(0.0, f * (1 - rate) + rate)
-
-    return n.Lambda(fn, f"hf_{key}(num_cycles={cycles})")
 
 
 # ---------------------------------------------------------------------------

@@ -356,6 +356,35 @@ def _c_wsd(nd: n.WarmupStableDecay, t: Array, base: Array) -> Array:
     return _rel(f, base)
 
 
+@_closed(n.HFLambda)
+def _c_hf_lambda(nd: n.HFLambda, t: Array, base: Array) -> Array:
+    # transformers.optimization's lr_lambda, operation for operation (Python floats and NumPy round
+    # the same; np.cos is math.cos here), then base * lambda as torch's LambdaLR multiplies
+    W, N, name = nd.num_warmup_steps, nd.num_training_steps, nd.name
+    tf = t.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        if name == "cosine_warmup_with_min_lr":  # every quantity a float, progress at t - W + 1
+            if nd.warmup_lr_rate is None:
+                warm = (tf + 1.0) / max(1.0, float(W))
+            else:
+                wr = nd.warmup_lr_rate
+                warm = wr + (1.0 - wr) * tf / float(max(1, W - 1))
+            p = (tf - float(W) + 1.0) / max(1.0, float(N) - float(W))
+        else:
+            warm = tf / float(max(1, W))
+            p = (t - W).astype(np.float64) / float(max(1, N - W))
+        if name == "linear":
+            f = (N - t).astype(np.float64) / float(max(1, N - W))
+        elif name == "cosine_with_restarts":
+            f = 0.5 * (1.0 + np.cos(math.pi * np.remainder(float(nd.num_cycles) * p, 1.0)))
+            f[p >= 1.0] = 0.0
+        else:
+            f = 0.5 * (1.0 + np.cos(math.pi * float(nd.num_cycles) * 2.0 * p))
+            f = f * (1 - nd.min_lr_rate) + nd.min_lr_rate
+    f = np.where(f > 0.0, f, 0.0)  # max(0, f)
+    return _rel(np.where(t < W, warm, f), base)
+
+
 @_closed(n.KDecayCosine)
 def _c_k_decay_cosine(nd: n.KDecayCosine, t: Array, base: Array) -> Array:
     # pytorch-accelerated: lr = warmup_start at construction (base without warm-up); the Trainer's
@@ -504,7 +533,14 @@ def _k_step(nd: n.Step, t: Array, base: Array) -> Tuple[Array, Array]:
 def _k_multistep(nd: n.MultiStep, t: Array, base: Array) -> Tuple[Array, Array]:
     ms = np.asarray(nd.milestones, dtype=np.int64)
     cnt = np.searchsorted(ms, t, side="right") - np.searchsorted(ms, t, side="left")
-    return _mul(nd.gamma ** cnt.astype(np.float64), base)
+    return _mul(_pypow(nd.gamma, cnt), base)
+
+
+def _pypow(x: float, k: Array) -> Array:
+    """``x ** k`` as Python computes it (torch's and MMEngine's ``gamma ** n``): NumPy's power can
+    differ in the last bit (even for k = 1); the distinct exponents are few."""
+    u, inv = np.unique(k, return_inverse=True)
+    return np.asarray([x ** float(v) for v in u.tolist()], dtype=np.float64)[inv.reshape(-1)]
 
 
 def _k_exponential(nd: n.Exponential, t: Array, base: Array) -> Tuple[Array, Array]:
@@ -556,9 +592,9 @@ def _k_multiplicative(nd: n.Multiplicative, t: Array, base: Array) -> Tuple[Arra
     return _mul(f, base)
 
 
-def _reset(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
+def _reset(nd: n.Node, t: Array, base: Array, carry: Optional[Carry] = None) -> Tuple[Array, Array]:
     """An absolute update: x -> closed(t)."""
-    B = evaluate(nd, t, base)
+    B = evaluate(nd, t, base, carry)
     return np.zeros_like(B), B
 
 
@@ -573,6 +609,108 @@ _CHAIN: Dict[type, Callable[[Any, Array, Array], Tuple[Array, Array]]] = {
     n.CosineRestart: _k_cosine_restart,
     n.Multiplicative: _k_multiplicative,
 }
+
+
+# ---------------------------------------------------------------------------
+# streaming state
+# ---------------------------------------------------------------------------
+
+
+class Carry:
+    """What :func:`evaluate` keeps between calls so that ranges of steps asked for in increasing
+    order continue where the previous call stopped, instead of starting over from step 0.
+
+    Only recursive nodes (the chainable scan, ReduceLROnPlateau with metrics) have state: the
+    next step to compute, the value at the step before it, and, for a recursive ``Chain``, the
+    cumulative products of the runs still open. A carry mirrors the call tree (one sub-carry per
+    child and call site, :meth:`sub`), so a recursive node anywhere in a composition -- a
+    ``Sequential`` child, under ``Hold``/``Shift``, in a nested ``Chain``, in a ``Windows``
+    entry -- keeps its own state. Values are identical to evaluating from step 0 in one call
+    (every piece of arithmetic depends only on the step and the carried values). Asking for a step
+    before the carried one starts that node over from 0; ``block`` bounds the rows computed at
+    once when a node has to catch up over a long stretch (memory O(block)).
+    """
+
+    __slots__ = ("kids", "next", "last", "base", "runs", "extra", "block")
+
+    def __init__(self, block: int = 1 << 20) -> None:
+        self.block = max(1, int(block))
+        self.kids: Dict[Any, Carry] = {}
+        self.next = 0  # first step not computed yet
+        self.last: Optional[Array] = None  # the row at step next - 1
+        self.base: Optional[Array] = None
+        self.runs: Optional[list] = None  # per column: (floor, product, x - floor) of an open run, or None
+        self.extra: Any = None  # node-specific state (plateau)
+
+    def sub(self, key: Any) -> Carry:
+        """The carry of the child / call site ``key``."""
+        c = self.kids.get(key)
+        if c is None:
+            c = self.kids[key] = Carry(self.block)
+        return c
+
+    def restart(self, base: Array) -> None:
+        self.kids, self.next, self.last, self.runs, self.extra = {}, 0, None, None, None
+        self.base = base.copy()
+
+    def usable(self, base: Array, first: int) -> bool:
+        """Whether the state can serve steps from ``first`` on for ``base`` (else: restart)."""
+        return self.base is not None and self.base.shape == base.shape and bool(np.array_equal(self.base, base)) \
+            and (first >= self.next or (first == self.next - 1 and self.last is not None))
+
+
+def _sub(carry: Optional[Carry], key: Any) -> Optional[Carry]:
+    return None if carry is None else carry.sub(key)
+
+
+def _is_sorted(t: Array) -> bool:
+    return t.shape[0] < 2 or bool(np.all(t[1:] >= t[:-1]))
+
+
+_SCAN_BLOCK = 1 << 15  # steps scanned at once: its arrays stay in the CPU cache
+
+
+def _carried(nd: n.Node, t: Array, base: Array, carry: Carry,
+             step: Callable[[int, int, Array, Optional[Array]], Array]) -> Array:
+    """Rows at (sorted) steps ``t`` of a stateful node, continuing from ``carry``.
+
+    ``step(lo, hi, prev, dest)`` computes the rows for steps lo..hi-1 given the row at lo-1
+    (``prev``, the base when lo = 0) and updates any further state it keeps in ``carry``; it may
+    write them into ``dest`` (rows of the result, or None) and return it.
+    """
+    N = t.shape[0]
+    # steps t[0], t[0] + 1, ...: strictly increasing over a span of N - 1
+    contiguous = N < 2 or (int(t[-1]) - int(t[0]) == N - 1 and bool(np.all(t[1:] > t[:-1])))
+    if not contiguous and N > 1 and not bool(np.all(t[1:] >= t[:-1])):
+        # unsorted: the sorted distinct steps, then back in the order asked for
+        u, inv = np.unique(t, return_inverse=True)
+        return _carried(nd, u, base, carry, step)[inv.reshape(-1)]
+    G = base.shape[-1]
+    out = np.empty((t.shape[0], G))
+    if t.shape[0] == 0:
+        return out
+    if not carry.usable(base, int(t[0])):
+        carry.restart(base)
+    pos = 0
+    if carry.next > int(t[0]):  # the row at next - 1, kept from the previous call
+        pos = int(np.searchsorted(t, carry.next, side="left"))
+        out[:pos] = carry.last
+    end = int(t[-1]) + 1
+    while pos < t.shape[0]:
+        lo = carry.next
+        hi = min(end, lo + min(carry.block, _SCAN_BLOCK))
+        dest = out[pos:pos + hi - lo] if contiguous and lo == int(t[pos]) else None
+        x = step(lo, hi, base if lo == 0 else carry.last, dest)  # type: ignore[arg-type]
+        carry.last = x[-1].copy()
+        carry.next = hi
+        k = int(np.searchsorted(t, hi, side="left"))
+        if dest is not None:
+            if x is not dest:
+                dest[:] = x
+        elif k > pos:
+            out[pos:k] = x[t[pos:k] - lo]
+        pos = k
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -594,8 +732,11 @@ def _continuing(nd: n.Node) -> bool:
     return isinstance(nd, n.Multiplicative)
 
 
-def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
-    """Chainable update at steps ``t`` (x -> a*x + b), each of shape (N, G)."""
+def coeffs(nd: n.Node, t: Array, base: Array, carry: Optional[Carry] = None) -> Tuple[Array, Array]:
+    """Chainable update at steps ``t`` (x -> a*x + b), each of shape (N, G).
+
+    ``carry`` (streaming) is handed down to the evaluations of absolute children.
+    """
     t = np.asarray(t, dtype=np.int64)
     fn = _CHAIN.get(type(nd))
     if fn is not None:
@@ -610,9 +751,9 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
             s = local[m]
             bm = base[m] if np.ndim(base) == 2 else base
             if i > 0 and not (nd.rescale or ())[i - 1]:  # OneFlow: the child's closed form at the global step
-                a, b = _reset(child, s, bm)
+                a, b = _reset(child, s, bm, _sub(carry, ("reset", i)))
             else:
-                a, b = coeffs(child, s, bm)
+                a, b = coeffs(child, s, bm, _sub(carry, i))
                 if i > 0 and not _continuing(child):
                     # torch SequentialLR restarts the child at a milestone (`_update_lr(0)`)
                     at0 = s == 0
@@ -637,10 +778,10 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
         return A, B
     if isinstance(nd, n.Chain):
         if nd.mode == "nested":
-            return _reset(nd, t, base)
+            return _reset(nd, t, base, carry)
         A, B = _ident(t, base)
-        for child in nd.schedules:
-            a, b = coeffs(child, t, base)
+        for i, child in enumerate(nd.schedules):
+            a, b = coeffs(child, t, base, _sub(carry, i))
             A, B = a * A, a * B + b
         return A, B
     if isinstance(nd, n.Windows):
@@ -648,7 +789,7 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
         order = list(nd.windows)
         later = [w for w in order if w.every == 1] + [w for w in order if w.every > 1]
         first = t == 0
-        for seq, sel in ((order, first), (later, ~first)):
+        for phase, (seq, sel) in enumerate(((order, first), (later, ~first))):
             if not sel.any():
                 continue
             ts = t[sel]
@@ -661,7 +802,8 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
                     act &= kk < w.end
                 if not act.any():
                     continue
-                a, b = coeffs(w.schedule, kk[act] - w.begin, bs[act] if np.ndim(bs) == 2 else bs)
+                a, b = coeffs(w.schedule, kk[act] - w.begin, bs[act] if np.ndim(bs) == 2 else bs,
+                              _sub(carry, (phase, order.index(w))))
                 As[act], Bs[act] = a * As[act], a * Bs[act] + b
             A[sel], B[sel] = As, Bs
         return A, B
@@ -669,11 +811,11 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
         A, B = _ident(t, base)
         m = t % nd.every == 0
         if m.any():
-            a, b = coeffs(nd.schedule, t[m] // nd.every, base[m] if np.ndim(base) == 2 else base)
+            a, b = coeffs(nd.schedule, t[m] // nd.every, base[m] if np.ndim(base) == 2 else base, _sub(carry, 0))
             A[m], B[m] = a, b
         return A, B
     if isinstance(nd, n.Shift):
-        A, B = coeffs(nd.schedule, t + nd.offset, base)
+        A, B = coeffs(nd.schedule, t + nd.offset, base, _sub(carry, 0))
         z = t == 0
         if z.any():
             v = evaluate(nd.schedule, np.array([nd.offset]), base if np.ndim(base) == 1 else base[z])
@@ -682,7 +824,7 @@ def coeffs(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array]:
     if isinstance(nd, n.Plateau):
         raise UnsupportedError("plateau: a metric-driven schedule cannot be composed with others here; "
                                "evaluate it alone with its metrics, or tabulate it")
-    return _reset(nd, t, base)
+    return _reset(nd, t, base, carry)
 
 
 def needs_scan(nd: n.Node) -> bool:
@@ -701,8 +843,13 @@ def needs_scan(nd: n.Node) -> bool:
     return False
 
 
-def evaluate(nd: n.Node, t: Any, base: Any) -> Array:
-    """Values of ``nd`` at steps ``t`` for per-group ``base``: shape (len(t), G), float64."""
+def evaluate(nd: n.Node, t: Any, base: Any, carry: Optional[Carry] = None) -> Array:
+    """Values of ``nd`` at steps ``t`` for per-group ``base``: shape (len(t), G), float64.
+
+    ``carry`` (a :class:`Carry`, optional): state kept between calls, so that calls for steps in
+    increasing order (streaming, chunk after chunk) continue recursive nodes instead of scanning
+    them from step 0 each time. The values are the same with or without it.
+    """
     t = np.asarray(t, dtype=np.int64).reshape(-1)
     base = np.asarray(base, dtype=np.float64)
     if base.ndim == 0:
@@ -710,13 +857,16 @@ def evaluate(nd: n.Node, t: Any, base: Any) -> Array:
     if t.size and int(t.min()) < 0:
         raise SpecError("step", "must be >= 0", int(t.min()))
     if isinstance(nd, n.Plateau):
-        return _plateau(nd, t, base)
+        return _plateau(nd, t, base, carry)
     if needs_scan(nd):
         if t.size == 0:
             return np.zeros((0, base.shape[-1]))
-        T = int(t.max()) + 1
         if base.ndim == 2:
             raise UnsupportedError(f"{nd.kind}: a recursive schedule cannot take a per-step base here")
+        if carry is not None:
+            cr = carry
+            return _carried(nd, t, base, cr, lambda lo, hi, prev, dest: scan_range(nd, lo, hi, base, prev, cr, dest))
+        T = int(t.max()) + 1
         x = scan_range(nd, 0, T, base, base)
         return x if t.shape[0] == T and t[0] == 0 and bool(np.all(t[1:] > t[:-1])) else x[t]
     fn = _CLOSED.get(type(nd))
@@ -731,27 +881,30 @@ def evaluate(nd: n.Node, t: Any, base: Any) -> Array:
             for i, child in enumerate(nd.schedules):
                 s, e = cut[i], cut[i + 1]
                 if e > s:
-                    out[s:e] = evaluate(child, t[s:e] - (ms[i - 1] if i else 0), base if base.ndim == 1
-                                        else base[s:e])
+                    v = evaluate(child, t[s:e] - (ms[i - 1] if i else 0), base if base.ndim == 1
+                                 else base[s:e], _sub(carry, i))
+                    if e - s == t.shape[0]:
+                        return v  # one child covers every step (long runs, chunk after chunk)
+                    out[s:e] = v
             return out
         k, local = _segments(nd, t)
         for i, child in enumerate(nd.schedules):
             m = k == i
             if m.any():
-                out[m] = evaluate(child, local[m], base if base.ndim == 1 else base[m])
+                out[m] = evaluate(child, local[m], base if base.ndim == 1 else base[m], _sub(carry, i))
         return out
     if isinstance(nd, n.Chain):  # nested (or a single child)
         cur = base
-        for child in nd.schedules:
+        for i, child in enumerate(nd.schedules):
             if cur.ndim == 2 and needs_scan(child):
                 raise UnsupportedError("chain(mode='nested'): a recursive child cannot be nested; "
                                        "use mode='recursive'")
-            cur = evaluate(child, t, cur)
+            cur = evaluate(child, t, cur, _sub(carry, i))
         return cur if cur.ndim == 2 else np.broadcast_to(cur, (t.shape[0], cur.shape[-1])).copy()
     if isinstance(nd, n.Hold):
-        return evaluate(nd.schedule, t // nd.every, base)
+        return evaluate(nd.schedule, t // nd.every, base, _sub(carry, 0))
     if isinstance(nd, n.Shift):
-        return evaluate(nd.schedule, t + nd.offset, base)
+        return evaluate(nd.schedule, t + nd.offset, base, _sub(carry, 0))
     raise UnsupportedError(f"no semantics for node kind {nd.kind!r}")  # pragma: no cover
 
 
@@ -759,90 +912,196 @@ def evaluate(nd: n.Node, t: Any, base: Any) -> Array:
 # the scan x_t = a_t * x_{t-1} + b_t
 # ---------------------------------------------------------------------------
 
+_MIN_PRODUCT = 16  # shorter stretches of pure products go through the loop (same numbers, less overhead)
+
 
 def scan(a: Array, b: Array, x0: Array, out: Optional[Array] = None) -> Array:
-    """Solve x_t = a_t*x_{t-1} + b_t (x_{-1} = x0) for every column.
+    """Solve x_t = a_t*x_{t-1} + b_t (x_{-1} = x0) for every column, step by step in float64.
 
-    Vectorised where the maps are resets (a = 0) or pure products (b = 0);
-    a Python loop only over stretches where both are non-zero.
+    The arithmetic is the frameworks' own order, one step after the other: resets (a = 0) give
+    x = b; a stretch of pure products (b = 0) is one cumulative product seeded with the value
+    before it (``np.multiply.accumulate`` multiplies left to right, so every value is rounded as
+    ``x * a_t`` one step after the other); a Python loop only over the steps where both are
+    non-zero. Every step depends on the previous value only, so a range cut anywhere and resumed
+    from its last value gives the same numbers (streaming).
     """
-    N, G = a.shape
-    x = np.empty((N, G)) if out is None else out
+    return _scan_maps([(a, b, None)], x0, np.empty(a.shape) if out is None else out)
+
+
+def _scan_maps(maps: list, x0: Any, out: Array) -> Array:
+    """:func:`scan` for several updates per step applied in order, each ``(A, B, F)``: where the
+    floor F is finite the update is ``x -> A*(x - F) + F`` (MMEngine's and torch's order for
+    cosine and poly), else ``x -> A*x + B`` (F may be None: no floors). An update with A = 1,
+    B = 0 and no floor leaves the value alone (an inactive window). Steps where one update acts
+    are vectorised as in :func:`scan`; steps where several act run them one after the other."""
+    N, G = out.shape
+    if N == 0:
+        return out
     for g in range(G):
-        ag, bg = a[:, g], b[:, g]
+        cols = [(A[:, g], B[:, g], None if F is None else F[:, g]) for A, B, F in maps]
+        multi: Optional[Array] = None
+        f: Optional[Array]
+        if len(cols) == 1:
+            a, b, f = cols[0]
+        else:  # the one update acting at each step; several: step by step
+            a, b, f = np.ones(N), np.zeros(N), np.full(N, np.nan)
+            cnt = np.zeros(N, dtype=np.int8)
+            for A_, B_, F_ in cols:
+                act = (A_ != 1.0) | (B_ != 0.0)
+                if F_ is not None:
+                    act |= F_ == F_
+                cnt += act
+                a[act], b[act] = A_[act], B_[act]
+                f[act] = np.nan if F_ is None else F_[act]
+            multi = cnt > 1
+            if not multi.any():
+                multi = None
+        fin = None if f is None else f == f
+        reset = a == 0.0
+        prod = ~reset & ((b == 0.0) if fin is None else np.where(fin, f == 0.0, b == 0.0))
+        kind = np.where(reset, 0, np.where(prod, 1, 2)).astype(np.int8)
+        if multi is not None:
+            kind[multi] = 2
+        xg = out[:, g]
         prev = float(x0[g] if np.ndim(x0) else x0)
-        reset = ag == 0.0
-        if reset.all():
-            x[:, g] = bg
-            continue
-        # split into runs that start at a reset (or at 0)
-        starts = np.flatnonzero(reset)
-        bounds = [0] + [int(s) for s in starts if s != 0] + [N]
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            if lo == hi:
-                continue
-            seg_a, seg_b = ag[lo:hi], bg[lo:hi]
-            first = seg_b[0] if reset[lo] else seg_a[0] * prev + seg_b[0]
-            rest_a, rest_b = seg_a[1:], seg_b[1:]
-            if not rest_b.any():
-                x[lo, g] = first
-                if hi - lo > 1:
-                    x[lo + 1:hi, g] = first * np.multiply.accumulate(rest_a)
+        cut = np.flatnonzero(kind[1:] != kind[:-1]) + 1
+        bounds = [0] + cut.tolist() + [N]
+        if len(bounds) > 2:  # short product stretches join the loop
+            for s, e in zip(bounds[:-1], bounds[1:]):
+                if kind[s] == 1 and e - s < _MIN_PRODUCT:
+                    kind[s:e] = 2
+            cut = np.flatnonzero(kind[1:] != kind[:-1]) + 1
+            bounds = [0] + cut.tolist() + [N]
+        for s, e in zip(bounds[:-1], bounds[1:]):
+            k = kind[s]
+            if k == 0:
+                xg[s:e] = b[s:e] if fin is None else np.where(fin[s:e], f[s:e], b[s:e])  # type: ignore[index]
+            elif k == 1:
+                seg = xg[s:e]
+                seg[:] = a[s:e]
+                seg[0] *= prev
+                np.multiply.accumulate(seg, out=seg)
+                seg += 0.0  # as a*x + 0.0 in the loop: no negative zeros
+            elif multi is None and (fin is None or not fin[s:e].any()):
+                v = prev
+                xg[s:e] = [v := aj * v + bj for aj, bj in zip(a[s:e].tolist(), b[s:e].tolist())]
+            elif multi is None and fin is not None and f is not None and fin[s:e].all() and \
+                    bool(np.all(f[s:e] == f[s])):
+                v, fv = prev, float(f[s])
+                xg[s:e] = [v := aj * (v - fv) + fv for aj in a[s:e].tolist()]
             else:
-                xs = x[lo:hi, g]
-                v = first
-                xs[0] = v
-                ra, rb = rest_a.tolist(), rest_b.tolist()
-                for j in range(len(ra)):
-                    v = ra[j] * v + rb[j]
-                    xs[j + 1] = v
-            prev = float(x[hi - 1, g])
-    return x
+                xg[s:e] = _loop_maps(cols, a, b, f, multi, s, e, prev)
+            prev = float(xg[e - 1])
+    return out
+
+
+def _loop_maps(cols: list, a: Array, b: Array, f: Optional[Array], multi: Optional[Array], s: int, e: int,
+               v: float) -> list:
+    """Steps s..e-1 one at a time (see :func:`_scan_maps`)."""
+    al, bl = a[s:e].tolist(), b[s:e].tolist()
+    fl = [math.nan] * (e - s) if f is None else f[s:e].tolist()
+    ml = [False] * (e - s) if multi is None else multi[s:e].tolist()
+    full = None
+    out = []
+    for j in range(e - s):
+        if ml[j]:
+            if full is None:
+                full = [(A[s:e].tolist(), B[s:e].tolist(), [math.nan] * (e - s) if F is None else F[s:e].tolist())
+                        for A, B, F in cols]
+            for A_, B_, F_ in full:
+                fj = F_[j]
+                v = A_[j] * (v - fj) + fj if fj == fj else A_[j] * v + B_[j]
+        else:
+            fj = fl[j]
+            v = al[j] * (v - fj) + fj if fj == fj else al[j] * v + bl[j]
+        out.append(v)
+    return out
 
 
 def iter_chunks(nd: n.Node, base: Any, steps: int, chunk: int = 1 << 20) -> Iterator[Array]:
-    """Stream values for steps 0..steps-1 in chunks of ``chunk`` rows (bounded memory)."""
+    """Stream values for steps 0..steps-1 in chunks of ``chunk`` rows.
+
+    O(steps) time and O(chunk) memory for every composition: recursive nodes anywhere in the
+    tree carry their state from chunk to chunk (:class:`Carry`). The chunks are identical to
+    ``evaluate(nd, arange(steps), base)``.
+    """
     base = np.asarray(base, dtype=np.float64).reshape(-1)
-    recursive = needs_scan(nd)
-    prev = base.copy()
+    carry = Carry(chunk)
     for lo in range(0, steps, chunk):
         hi = min(steps, lo + chunk)
-        t = np.arange(lo, hi, dtype=np.int64)
-        if not recursive:
-            yield evaluate(nd, t, base)
-            continue
-        x = scan_range(nd, lo, hi, base, prev)
-        prev = x[-1].copy()
-        yield x
+        yield evaluate(nd, np.arange(lo, hi, dtype=np.int64), base, carry)
 
 
-def _coeffs_floor(nd: n.Node, t: Array, base: Array) -> Tuple[Array, Array, Array]:
+def _coeffs_floor(nd: n.Node, t: Array, base: Array, carry: Optional[Carry] = None) -> Tuple[Array, Array, Array]:
     """Like :func:`coeffs`, plus a floor F: where F is finite the update is a*(x - F) + F.
 
     That is the order torch's CosineAnnealingLR computes in; near eta_min, a*x + b rounds
     differently and the difference grows by 1/(1 - cos(pi/T_max)) on the way back up.
     """
     if isinstance(nd, n.Chain) and nd.mode == "recursive" and len(nd.schedules) == 1:
-        return _coeffs_floor(nd.schedules[0], t, base)  # ChainedScheduler([x]) nested in a chain
-    A, B = coeffs(nd, t, base)
-    F = np.full(A.shape, np.nan)
+        # ChainedScheduler([x]) nested in a chain
+        return _coeffs_floor(nd.schedules[0], t, base, _sub(carry, 0))
     if isinstance(nd, n.CosineAnnealing):
-        T = nd.T_max
-        special = ((t - 1 - T) % (2 * T) == 0) & (t > 0)
-        plain = _col((t > 0) & ~special)
-        em = np.broadcast_to(np.asarray(_eta(nd, base), dtype=np.float64), A.shape)
-        F = np.where(plain, em, np.nan)
-        B = np.where(plain, 0.0, B)
+        return _floor_cosine(nd, t, base)
+    A, B = coeffs(nd, t, base, carry)
+    return A, B, np.full(A.shape, np.nan)
+
+
+def _floor_cosine(nd: n.CosineAnnealing, t: Array, base: Array) -> Tuple[Array, Array, Array]:
+    """:func:`_k_cosine_annealing` in floor form, in as few passes as it takes.
+
+    The same numbers as ``_k_cosine_annealing`` followed by the floor substitution: A is the ratio
+    of consecutive ``1 + cos(pi*t/T_max)`` (1 at step 0 and at torch's additive step); plain
+    steps get F = eta_min and B = 0; the additive step keeps B and F = nan.
+    """
+    T = nd.T_max
+    G = np.shape(base)[-1]
+    N = t.shape[0]
+    contiguous = N > 1 and int(t[-1]) - int(t[0]) == N - 1 and _is_sorted(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if contiguous:  # cos(pi*(t-1)/T) is cos(pi*t/T) one step earlier: one cosine per step
+            c = np.arange(int(t[0]) - 1, int(t[-1]) + 1, dtype=np.int64) * np.pi
+            c /= T
+            np.cos(c, out=c)
+            c += 1
+            r = c[1:] / c[:-1]
+        else:
+            r = (1 + np.cos(np.pi * t / T)) / (1 + np.cos(np.pi * (t - 1) / T))
+    if contiguous:  # torch's additive steps T_max + 1 + 2k*T_max, as positions
+        t0 = int(t[0])
+        k0 = max(0, -(-(t0 - T - 1) // (2 * T)))
+        sp = np.arange(T + 1 + 2 * T * k0 - t0, N, 2 * T)
+        zero = [0] if t0 == 0 else []
+    else:
+        sp = np.flatnonzero(((t - 1 - T) % (2 * T) == 0) & (t > 0))
+        zero = np.flatnonzero(t == 0).tolist()
+    r[sp] = 1.0
+    r[zero] = 1.0
+    A = r[:, None] if G == 1 else _col(r) * np.ones(G)
+    em = _eta(nd, base)
+    F = np.empty((N, G))
+    F[:] = em
+    F[sp] = np.nan
+    F[zero] = np.nan
+    B = np.zeros((N, G))
+    if sp.size:  # the additive step: x + (base - eta_min) * (1 - cos(pi/T)) / 2
+        B[sp] = (base - em) * (1 - math.cos(math.pi / T)) / 2
     return A, B, F
 
 
-def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any) -> Array:
+def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any, carry: Optional[Carry] = None,
+               out: Optional[Array] = None) -> Array:
     """Values of a recursive node at steps lo..hi-1, given its value ``prev`` at lo-1 (base if lo=0).
 
     A recursive ``Chain`` applies its children's updates one after the other in Python
     floats, in torch's operation order (ChainedScheduler / chainable schedulers exactly);
     ``Shift`` resumes its child at step ``offset``. Everything else goes through
     :func:`coeffs` and :func:`scan`.
+
+    ``carry``: the node's streaming state. With it, a run of cumulative products still open at
+    ``hi`` is continued by the next call (the values equal one call over the whole range);
+    without it every call starts its runs afresh at ``lo``. ``out``: where the rows may be
+    written (the result is then ``out``; other paths return a new array).
     """
     base = np.asarray(base, dtype=np.float64).reshape(-1)
     prev = np.asarray(prev, dtype=np.float64).reshape(-1)
@@ -854,39 +1113,212 @@ def scan_range(nd: n.Node, lo: int, hi: int, base: Any, prev: Any) -> Array:
             rest = scan_range(nd.schedule, nd.offset + 1, nd.offset + hi, base, first[0])
             return np.concatenate([first, rest])
         return scan_range(nd.schedule, lo + nd.offset, hi + nd.offset, base, prev)
+    if isinstance(nd, n.Windows):
+        return _scan_windows(nd, lo, hi, base, prev, carry)
     if not (isinstance(nd, n.Chain) and nd.mode == "recursive"):
-        a, b = coeffs(nd, np.arange(lo, hi, dtype=np.int64), base)
+        a, b = coeffs(nd, np.arange(lo, hi, dtype=np.int64), base, _sub(carry, "coeffs"))
         return scan(a, b, prev)
     if len(nd.schedules) == 1:
         e = _telescoping_end(nd.schedules[0], hi)
         if e > lo:  # the child's closed form: torch's chainable form telescopes to it here
             first = evaluate(nd.schedules[0], np.arange(lo, e, dtype=np.int64), base)
+            if carry is not None:
+                carry.runs = None  # the runs start afresh at e
             if e == hi:
                 return first
-            return np.concatenate([first, scan_range(nd, e, hi, base, first[-1])])
+            return np.concatenate([first, scan_range(nd, e, hi, base, first[-1], carry)])
+    if len(nd.schedules) == 1 and isinstance(nd.schedules[0], n.CosineAnnealing) and lo > nd.schedules[0].T_max:
+        return _scan_cosine(nd.schedules[0], lo, hi, base, prev, carry, out)
     t = np.arange(lo, hi, dtype=np.int64)
-    maps = [_coeffs_floor(ch, t, base) for ch in nd.schedules]
-    out = np.empty((hi - lo, base.shape[0]))
-    for g in range(base.shape[0]):
+    sub = _sub(carry, "coeffs")
+    maps = [_coeffs_floor(ch, t, base, _sub(sub, i)) for i, ch in enumerate(nd.schedules)]
+    G = base.shape[0]
+    out = np.empty((hi - lo, G))
+    opened = carry.runs if carry is not None and carry.runs is not None else [None] * G
+    still: list = [None] * G
+    for g in range(G):
         x = float(prev[g])
         col = out[:, g]
-        cols: Optional[list] = None
         for s, e, phi in _product_runs(maps, g):
             if phi is not None:  # every update is x -> a*(x - phi) + phi: a cumulative product
-                seg = np.multiply.accumulate(np.prod([A[s:e, g] for A, _, _ in maps], axis=0))
-                seg *= x - phi
-                seg += phi
-                col[s:e] = seg
-                x = float(seg[-1])
+                prod = maps[0][0][s:e, g] if len(maps) == 1 else np.prod([A[s:e, g] for A, _, _ in maps], axis=0)
+                x, state = _product_run(col[s:e], prod, x, phi, opened[g] if s == 0 else None)
+                if e == hi - lo:
+                    still[g] = state
                 continue
-            if cols is None:
-                cols = [(A[:, g].tolist(), B[:, g].tolist(), F[:, g].tolist()) for A, B, F in maps]
-            for j in range(s, e):
-                for A_, B_, F_ in cols:
-                    f = F_[j]
-                    x = A_[j] * (x - f) + f if f == f else A_[j] * x + B_[j]
-                col[j] = x
+            x = _step_by_step(maps, g, s, e, x, col)
+    if carry is not None:
+        carry.runs = still
     return out
+
+
+def _scan_windows(nd: n.Windows, lo: int, hi: int, base: Array, prev: Array, carry: Optional[Carry]) -> Array:
+    """MMEngine's param_scheduler list at steps lo..hi-1, in MMEngine's arithmetic: every active
+    scheduler applies its ``_get_value`` to the current value in turn (:func:`_mm_map`); at step 0
+    in list order, later iteration-based schedulers before epoch-based ones (ParamSchedulerHook)."""
+    t = np.arange(lo, hi, dtype=np.int64)
+    N, G = hi - lo, base.shape[0]
+    maps: Dict[int, tuple] = {}
+    for i, w in enumerate(nd.windows):
+        kk = t // w.every
+        act = (t % w.every == 0) & (kk >= w.begin)
+        if w.end is not None:
+            act &= kk < w.end
+        if not act.any():
+            continue  # leaves the value alone in this range
+        A, B, F = np.ones((N, G)), np.zeros((N, G)), np.full((N, G), np.nan)
+        A[act], B[act], F[act] = _mm_map(w.schedule, kk[act] - w.begin, base, _sub(carry, ("window", i)))
+        maps[i] = (A, B, F)
+    out = np.empty((N, G))
+    first = 0
+    x: Any = prev
+    if lo == 0:  # construction: every scheduler that starts at 0 acts, in list order
+        row = [float(v) for v in prev]
+        for i in sorted(maps):
+            A, B, F = maps[i]
+            for g in range(G):
+                fj = float(F[0, g])
+                row[g] = float(A[0, g]) * (row[g] - fj) + fj if fj == fj else float(A[0, g]) * row[g] + float(B[0, g])
+        out[0] = row
+        x, first = out[0], 1
+    later = [i for i, w in enumerate(nd.windows) if w.every == 1] + [i for i, w in enumerate(nd.windows) if w.every > 1]
+    _scan_maps([tuple(m[first:] for m in maps[i]) for i in later if i in maps], x, out[first:])
+    return out
+
+
+def _mm_map(nd: n.Node, k: Array, base: Array, carry: Optional[Carry]) -> Tuple[Array, Array, Array]:
+    """One MMEngine scheduler's update at its own steps k as (A, B, F) (see :func:`_scan_maps`):
+    the floor forms of cosine, cosine-restart and poly, MMEngine's poly factor
+    ``(1 - 1/(total_iters - k + 1))**power`` (Python's pow), and :func:`coeffs` for the others."""
+    if isinstance(nd, n.CosineAnnealing):
+        return _floor_cosine(nd, k, base)
+    G = np.shape(base)[-1]
+    if isinstance(nd, n.Polynomial) and not nd.cycle:
+        T = nd.total_iters
+        act = (k > 0) & (k <= T)
+        r = np.ones(k.shape[0])
+        q = 1 - 1 / (T - k[act] + 1)
+        r[act] = q if nd.power == 1.0 else [v ** nd.power for v in q.tolist()]
+        F = np.where(_col(act), nd.end_value, np.nan) + np.zeros((k.shape[0], G))
+        return _col(r) * np.ones(G), np.zeros((k.shape[0], G)), F
+    if isinstance(nd, n.CosineRestart):
+        A, B = _k_cosine_restart(nd, k, base)
+        idx, s, past, _ = _cosine_restart_pos(nd, k)
+        plain = _col(~past & (s != 0))
+        em = np.broadcast_to(np.asarray(_eta(nd, base), dtype=np.float64), A.shape)
+        return A, np.where(plain, 0.0, B), np.where(plain, em, np.nan)
+    A, B = coeffs(nd, k, base, carry)
+    return A, B, np.full(A.shape, np.nan)
+
+
+def _product_run(seg: Array, prod: Array, x: float, phi: float, cont: Optional[tuple],
+                 nonneg: bool = False) -> Tuple[float, tuple]:
+    """``seg = phi + (x - phi) * cumprod(prod)``, the products multiplied left to right; ``cont``: the
+    (floor, product, x - floor) of a run begun in an earlier range, which this one continues.
+    ``nonneg``: the products are >= 0 (no negative zero to clear with ``+ 0.0``). Returns the last
+    value and the state that continues this run."""
+    if cont is not None and cont[0] == phi:
+        d = cont[2]
+        seg[:] = prod
+        seg[0] *= cont[1]
+        np.multiply.accumulate(seg, out=seg)
+    else:
+        d = x - phi
+        np.multiply.accumulate(prod, out=seg)
+    state = (phi, float(seg[-1]), d)
+    if d != 1.0:  # P * 1.0 is P
+        seg *= d
+    if not (nonneg and phi == 0.0 and d >= 0.0):  # else P*d + 0.0 is P*d
+        seg += phi
+    return float(seg[-1]), state
+
+
+def _scan_cosine(nd: n.CosineAnnealing, lo: int, hi: int, base: Array, prev: Array,
+                 carry: Optional[Carry], out: Optional[Array] = None) -> Array:
+    """A lone recursive CosineAnnealing past T_max (lo > T_max): the numbers of the general path
+    (:func:`_floor_cosine`, :func:`_product_runs`, :func:`_step_by_step`) without its full-size
+    maps: one cosine per step, the runs from the additive steps and the growth mask."""
+    T, N, G = nd.T_max, hi - lo, base.shape[0]
+    c = np.arange(lo - 1, hi, dtype=np.float64)
+    c *= np.pi
+    c /= T
+    np.cos(c, out=c)
+    c += 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = c[1:] / c[:-1]
+    k0 = max(0, -(-(lo - T - 1) // (2 * T)))
+    sp = np.arange(T + 1 + 2 * T * k0 - lo, N, 2 * T)  # torch's additive steps T_max + 1 + 2k*T_max
+    r[sp] = 1.0
+    eta = _eta(nd, base)
+    em = np.broadcast_to(np.asarray(eta, dtype=np.float64), (G,))
+    add = np.broadcast_to((base - eta) * (1 - math.cos(math.pi / T)) / 2, (G,))
+    out = np.empty((N, G)) if out is None else out
+    opened = carry.runs if carry is not None and carry.runs is not None else [None] * G
+    still: list = [None] * G
+    spl = sp.tolist()
+    for g in range(G):
+        x = float(prev[g])
+        col = out[:, g]
+        phi, ad = float(em[g]), float(add[g])
+        runs: list
+        if phi == 0.0:  # every plain step is a product; additive steps split the runs
+            if ad == 0.0:
+                runs = [(0, N, 0.0)]
+            else:
+                bounds = sorted({0, N} | set(spl) | {p + 1 for p in spl})
+                runs = [(s, e, None if s in spl else 0.0) for s, e in zip(bounds[:-1], bounds[1:])]
+        else:  # products while x - eta_min does not grow
+            code = np.where(r <= 1.0, phi, np.inf)
+            code[sp] = 0.0 if ad == 0.0 else np.inf
+            cut = np.flatnonzero(code[1:] != code[:-1]) + 1
+            bounds = [0] + cut.tolist() + [N]
+            runs = [(s, e, float(code[s]) if code[s] != np.inf else None) for s, e in zip(bounds[:-1], bounds[1:])]
+        for s, e, f in runs:
+            if f is not None:
+                x, state = _product_run(col[s:e], r[s:e], x, f, opened[g] if s == 0 else None, nonneg=True)
+                if e == N:
+                    still[g] = state
+                continue
+            # step by step: x -> r*(x - eta_min) + eta_min, the additive steps x -> 1*x + add
+            F = np.full((e - s, 1), phi)
+            B = np.zeros((e - s, 1))
+            i = sp[(sp >= s) & (sp < e)] - s
+            F[i] = np.nan
+            B[i] = ad
+            x = _step_by_step([(r[s:e, None], B, F)], 0, 0, e - s, x, col[s:e])
+    if carry is not None:
+        carry.runs = still
+    return out
+
+
+def _step_by_step(maps: list, g: int, s: int, e: int, x: float, col: Array) -> float:
+    """Steps s..e-1 of column g one after the other, in torch's order: per child,
+    x -> a*(x - f) + f where the floor f is finite, else a*x + b. Returns the last value."""
+    if len(maps) == 1:
+        A, B, F = maps[0]
+        f = F[s:e, g]
+        fin = f == f
+        # stretches of one kind: a common finite floor, or none (a*x + b)
+        change = np.flatnonzero((fin[1:] != fin[:-1]) | (fin[1:] & (f[1:] != f[:-1]))) + 1
+        bounds = [0] + change.tolist() + [e - s]
+        for p, q in zip(bounds[:-1], bounds[1:]):
+            al = A[s + p:s + q, g].tolist()
+            if fin[p]:
+                fv = float(f[p])
+                col[s + p:s + q] = [x := aj * (x - fv) + fv for aj in al]
+            else:
+                col[s + p:s + q] = [x := aj * x + bj for aj, bj in zip(al, B[s + p:s + q, g].tolist())]
+        return x
+    vals: list = []
+    ap = vals.append
+    cols = [(A[s:e, g].tolist(), B[s:e, g].tolist(), F[s:e, g].tolist()) for A, B, F in maps]
+    for j in range(e - s):
+        for A_, B_, F_ in cols:
+            fj = F_[j]
+            x = A_[j] * (x - fj) + fj if fj == fj else A_[j] * x + B_[j]
+        ap(x)
+    col[s:e] = vals
+    return x
 
 
 def _telescoping_end(nd: n.Node, hi: int) -> int:
@@ -916,6 +1348,23 @@ def _product_runs(maps: list, g: int) -> list:
     N = maps[0][0].shape[0]
     if N == 0:
         return []
+    if len(maps) == 1:  # the decisions of _floors, in fewer passes
+        A, B, F = maps[0]
+        f = F[:, g]
+        fin = f == f
+        # code: the floor where the step is a product about it, inf where it is not
+        code = np.where(fin, f, np.where(B[:, g] == 0.0, 0.0, np.inf))
+        code[fin & (f != 0.0) & ~(A[:, g] <= 1.0)] = np.inf  # growth away from a non-zero floor
+    else:
+        phi, ok = _floors(maps, g, N)
+        code = np.where(ok, phi, np.inf)
+    cut = np.flatnonzero(code[1:] != code[:-1]) + 1
+    bounds = [0] + cut.tolist() + [N]
+    return [(s, e, None if code[s] == np.inf else float(code[s])) for s, e in zip(bounds[:-1], bounds[1:])]
+
+
+def _floors(maps: list, g: int, N: int) -> Tuple[Array, Array]:
+    """Common floor phi and whether each step is a product about it (see :func:`_product_runs`)."""
     phi = np.zeros(N)
     has = np.zeros(N, dtype=bool)
     ok = np.ones(N, dtype=bool)
@@ -932,9 +1381,7 @@ def _product_runs(maps: list, g: int) -> list:
         ok &= fin | ((b == 0.0) & ((a == 1.0) | (phi == 0.0)))
         prod *= a
     ok &= (phi == 0.0) | (prod <= 1.0)
-    cut = np.flatnonzero((ok[1:] != ok[:-1]) | (ok[1:] & (phi[1:] != phi[:-1]))) + 1
-    bounds = [0] + cut.tolist() + [N]
-    return [(s, e, float(phi[s]) if ok[s] else None) for s, e in zip(bounds[:-1], bounds[1:])]
+    return phi, ok
 
 
 # ---------------------------------------------------------------------------
@@ -942,7 +1389,7 @@ def _product_runs(maps: list, g: int) -> list:
 # ---------------------------------------------------------------------------
 
 
-def _plateau(nd: n.Plateau, t: Array, base: Array) -> Array:
+def _plateau(nd: n.Plateau, t: Array, base: Array, carry: Optional[Carry] = None) -> Array:
     if base.ndim != 1:
         raise UnsupportedError("plateau cannot take a per-step base")
     if nd.metrics is None:
@@ -953,35 +1400,42 @@ def _plateau(nd: n.Plateau, t: Array, base: Array) -> Array:
     if T - 1 > len(nd.metrics):
         raise SpecError("plateau.metrics", f"has {len(nd.metrics)} values, so steps 0..{len(nd.metrics)} "
                         "are known; asked for step", T - 1)
+    metrics = nd.metrics
+    cr = Carry(max(T, 1)) if carry is None else carry
     worse = math.inf if nd.mode == "min" else -math.inf
-    x = base.astype(np.float64).copy()
-    out = np.empty((T, base.shape[0]))
-    best, bad, cool = worse, 0, 0
-    if T:
-        out[0] = x
-    for k in range(1, T):
-        cur = float(nd.metrics[k - 1])
-        if nd.mode == "min" and nd.threshold_mode == "rel":
-            better = cur < best * (1.0 - nd.threshold)
-        elif nd.mode == "min":
-            better = cur < best - nd.threshold
-        elif nd.threshold_mode == "rel":
-            better = cur > best * (nd.threshold + 1.0)
-        else:
-            better = cur > best + nd.threshold
-        if better:
-            best, bad = cur, 0
-        else:
-            bad += 1
-        if cool > 0:
-            cool -= 1
-            bad = 0
-        if bad > nd.patience:
-            for g in range(x.shape[0]):
-                new = max(x[g] * nd.factor, nd.min_lr)
-                if x[g] - new > nd.eps:
-                    x[g] = new
-            cool = nd.cooldown
-            bad = 0
-        out[k] = x
-    return out[t]
+
+    def step(lo: int, hi: int, prev: Array, dest: Optional[Array]) -> Array:
+        best, bad, cool = cr.extra if cr.extra is not None else (worse, 0, 0)
+        x = prev.astype(np.float64).copy()
+        out = np.empty((hi - lo, base.shape[0]))
+        if lo == 0:
+            out[0] = x
+        for k in range(max(lo, 1), hi):
+            cur = float(metrics[k - 1])
+            if nd.mode == "min" and nd.threshold_mode == "rel":
+                better = cur < best * (1.0 - nd.threshold)
+            elif nd.mode == "min":
+                better = cur < best - nd.threshold
+            elif nd.threshold_mode == "rel":
+                better = cur > best * (nd.threshold + 1.0)
+            else:
+                better = cur > best + nd.threshold
+            if better:
+                best, bad = cur, 0
+            else:
+                bad += 1
+            if cool > 0:
+                cool -= 1
+                bad = 0
+            if bad > nd.patience:
+                for g in range(x.shape[0]):
+                    new = max(x[g] * nd.factor, nd.min_lr)
+                    if x[g] - new > nd.eps:
+                        x[g] = new
+                cool = nd.cooldown
+                bad = 0
+            out[k - lo] = x
+        cr.extra = (best, bad, cool)
+        return out
+
+    return _carried(nd, t, base, cr, step)

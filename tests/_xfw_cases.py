@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bridge import parity
+
 #: written by the OneFlow half (OneFlow-only kinds among them)
 ONEFLOW_CASES = (
     "of_cosine_decay", "of_warmup_linear", "of_warmup_linear_prefix", "of_warmup_constant",
@@ -37,7 +39,6 @@ TORCH_CASES = (
     "t_poly", "t_multistep_repeat", "t_cawr", "t_linear", "t_step",
 )
 
-TOL = 1e-12
 
 
 def xfw_dir() -> Path:
@@ -85,12 +86,11 @@ def read(name: str, suffix: str, writer: str) -> tuple:
 
 
 def check(ours: Any, theirs: Any, base: Any, what: str = "") -> None:
+    """``ours`` follows the recorded framework trajectory under the float64 contract (bridge.parity)."""
     ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
     assert ours.shape == theirs.shape, (what, ours.shape, theirs.shape)
-    tol = TOL * np.maximum(np.abs(theirs), np.abs(np.asarray(base, dtype=np.float64)))
-    bad = np.argwhere(np.abs(ours - theirs) > tol)
-    assert bad.size == 0, (f"{what}: first mismatch at (step, group) {tuple(bad[0])}: "
-                           f"ours {ours[tuple(bad[0])]!r}, recorded {theirs[tuple(bad[0])]!r}")
+    r = parity.compare(ours, theirs, base)
+    assert r.ok, r.summary(what)
 
 
 # ---------------------------------------------------------------- paramwise_cfg on a OneFlow model

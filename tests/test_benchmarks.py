@@ -80,9 +80,9 @@ def _opt(torch: Any) -> Any:
 @pytest.mark.parametrize("case", sorted(_FAST_CASES))
 def test_fast_paths_match_torch(case: str, torch_mod: Any) -> None:
     torch = torch_mod
-    import numpy as np
 
     import bridge
+    from bridge import parity
     from bridge.frameworks.torch import record_torch
 
     L = torch.optim.lr_scheduler
@@ -90,9 +90,11 @@ def test_fast_paths_match_torch(case: str, torch_mod: Any) -> None:
     plan = bridge.from_torch(_FAST_CASES[case](L, _opt(torch)))
     o = _opt(torch)
     theirs = record_torch(_FAST_CASES[case](L, o), o, N)["lr"]
-    scale = np.maximum(np.abs(theirs), [0.1, 0.05, 0.01])
-    assert np.max(np.abs(plan.values(N) - theirs) / scale) <= 1e-12
+    bases = [0.1, 0.05, 0.01]
+    r = parity.compare(plan.values(N), theirs, bases)
+    assert r.ok, r.summary("from_torch")
     o2 = _opt(torch)
     lowered = bridge.to_torch(plan, o2, prefer_native=False)  # PlanScheduler, values read via Cursor blocks
     ours = record_torch(lowered, o2, N)["lr"]
-    assert np.max(np.abs(ours - theirs) / scale) <= 1e-12
+    r = parity.compare(ours, theirs, bases)
+    assert r.ok, r.summary("to_torch(prefer_native=False)")

@@ -15,6 +15,7 @@ PAGES = [
     pytest.param("index.md", id="index.md"),
     pytest.param("step-contract.md", marks=pytest.mark.torch, id="step-contract.md"),
     pytest.param("porting.md", marks=_FW, id="porting.md"),
+    pytest.param("testing.md", marks=_FW, id="testing.md"),
 ]
 
 

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from bridge import parity
 from bridge.errors import SpecError, UnsupportedError
 from bridge.ir import (
     Chain,
@@ -53,12 +54,12 @@ def run(node, n=N, bases=BASES):
     return Plan.single(node, bases).values(n)
 
 
-def check(node, ref, n=N, bases=BASES, tol=1e-12):
+def check(node, ref, n=N, bases=BASES):
+    """The evaluator follows the closed form ``ref`` under the float64 contract (bridge.parity)."""
     got = run(node, n, bases)
     want = np.array([[ref(t, b) for b in bases] for t in range(n)])
-    scale = np.maximum(np.abs(want), np.array(bases))
-    err = np.abs(got - want) / scale
-    assert err.max() <= tol, f"step {int(err.max(axis=1).argmax())}: got {got[err.max(axis=1).argmax()]}, want {want[err.max(axis=1).argmax()]}"
+    r = parity.compare(got, want, bases)
+    assert r.ok, r.summary(node.describe() if hasattr(node, "describe") else repr(node))
 
 
 def cosf(x):
@@ -171,7 +172,7 @@ def test_one_cycle(anneal, three):
 
 def test_one_cycle_traps_values_and_horizon():
     v = run(OneCycle(10), 10, [1.0])[:, 0]
-    np.testing.assert_allclose(v[:3], [0.04, 0.52, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(v[:3], [0.04, 0.52, 1.0], rtol=parity.FLOAT64_RTOL)
     assert abs(v[3] - 0.950485) < 1e-6 and abs(v[9] - 4e-06) < 1e-12
     with pytest.raises(SpecError, match="total_steps"):
         run(OneCycle(10), 12, [1.0])
@@ -260,11 +261,11 @@ def test_sequential_restart_at_milestone_torch():
 
 def test_sequential_continuing_children_torch():
     np.testing.assert_allclose(vals(Sequential((Constant(.1, 3), Multiplicative(lambda e: .5)), (3,)), 6),
-                               [.1, .1, .1, .05, .025, .0125], rtol=1e-12)
+                               [.1, .1, .1, .05, .025, .0125], rtol=parity.FLOAT64_RTOL)
     np.testing.assert_allclose(vals(Sequential((Constant(.1, 3), Lambda(lambda e: .5 ** e)), (3,)), 6),
-                               [.1, .1, .1, 1.0, .5, .25], rtol=1e-12)
+                               [.1, .1, .1, 1.0, .5, .25], rtol=parity.FLOAT64_RTOL)
     np.testing.assert_allclose(vals(Sequential((Linear(.1, 1, 5), Exponential(.9)), (3,)), 6),
-                               [.1, .28, .46, 1.0, .9, .81], rtol=1e-12)
+                               [.1, .28, .46, 1.0, .9, .81], rtol=parity.FLOAT64_RTOL)
 
 
 def test_sequential_global_step_oneflow():
@@ -275,10 +276,10 @@ def test_sequential_global_step_oneflow():
 def test_chain_product_torch_and_oneflow():
     for mode in ("recursive", "nested"):
         np.testing.assert_allclose(vals(Chain((Constant(.1, 3), Exponential(.9)), mode), 6),
-                                   [.1, .09, .081, .729, .6561, .59049], rtol=1e-12)
+                                   [.1, .09, .081, .729, .6561, .59049], rtol=parity.FLOAT64_RTOL)
     a = vals(Chain((Linear(.1, 1, 4), CosineAnnealing(8))), 30)
     b = vals(Linear(.1, 1, 4), 30) * vals(CosineAnnealing(8), 30)
-    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(a, b, rtol=parity.FLOAT64_RTOL, atol=1e-15)
 
 
 def test_chain_recursive_cosine_additive_branch():
@@ -293,7 +294,7 @@ def test_chain_recursive_cosine_additive_branch():
             x = (1 + math.cos(math.pi * t / 4)) / (1 + math.cos(math.pi * (t - 1) / 4)) * x
         x = x * 0.5
         ref.append(x)
-    np.testing.assert_allclose(v, ref, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(v, ref, rtol=parity.FLOAT64_RTOL, atol=1e-15)
 
 
 def test_cosine_periodic_past_tmax():
@@ -304,7 +305,7 @@ def test_windows_mmengine_linear_then_cosine_freezes():
     # MMEngine: LinearLR(0.1, end=5) uses total_iters = end-begin-1 = 4
     w = Windows((Window(Linear(0.1, 1.0, 4), 0, 5), Window(CosineAnnealing(10), 5, 15)))
     v = vals(w, 20)
-    np.testing.assert_allclose(v[:5], [.1, .325, .55, .775, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(v[:5], [.1, .325, .55, .775, 1.0], rtol=parity.FLOAT64_RTOL)
     assert abs(v[14] - 0.024472) < 1e-6 and v[19] == v[14]
 
 
@@ -320,7 +321,7 @@ def test_windows_overlap_multiplies_and_gap_holds():
         if t == 12:  # Constant(0.5, 3) would restore at local step 3 = t 15: outside its window [12, 15)
             x *= 0.5
         ref.append(x)
-    np.testing.assert_allclose(v, ref, rtol=1e-12)
+    np.testing.assert_allclose(v, ref, rtol=parity.FLOAT64_RTOL)
 
 
 def test_windows_epoch_based_holds_per_epoch():
@@ -329,7 +330,7 @@ def test_windows_epoch_based_holds_per_epoch():
     v = vals(w, 6 * L)
     for t in range(6 * L):
         want = (0.25 + 0.75 * min(t, 20) / 20) * 0.1 ** sum(m <= t // L for m in (2, 4))
-        assert abs(v[t] - want) <= 1e-12 * max(1.0, want), t
+        assert abs(v[t] - want) <= parity.FLOAT64_RTOL * max(1.0, want), t  # base 1.0
 
 
 def test_hold_and_shift():
@@ -342,7 +343,7 @@ def test_hold_and_shift():
 def test_multigroup_bases_are_per_group():
     p = Plan.single(Sequential((Linear(0.1, 1, 5), CosineAnnealing(10)), (5,)), [0.1, 0.02])
     v = p.values(16)
-    np.testing.assert_allclose(v[:, 1], v[:, 0] * 0.2, rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(v[:, 1], v[:, 0] * 0.2, rtol=parity.FLOAT64_RTOL, atol=1e-18)
 
 
 def test_kinds_doc_is_generated_from_the_code():

@@ -19,6 +19,7 @@ import test_mindspore_cells_horizon as horizon
 from _helpers import trace
 
 import bridge
+from bridge import parity
 from bridge.frameworks import mindspore as bm
 from bridge.ir import (
     Chain,
@@ -40,6 +41,7 @@ from bridge.ir import (
     Shift,
     Table,
 )
+from bridge.parity import MINDSPORE_CELL_FLOOR, MINDSPORE_CELL_RTOL
 
 os.environ.setdefault("GLOG_v", "3")
 pytestmark = pytest.mark.mindspore
@@ -121,7 +123,7 @@ STEPS = np.arange(N, dtype=np.int64)
 
 def _close(got, ref, base=BASE):
     got = np.asarray(got, dtype=np.float64).reshape(ref.shape)
-    m = np.abs(ref) >= 1e-6 * base
+    m = np.abs(ref) >= MINDSPORE_CELL_FLOOR * base
     rel = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)
     return float(rel[m].max()) if m.any() else 0.0
 
@@ -150,7 +152,7 @@ def evaluated(ms_graph_module):
 def test_every_kind_and_composition_within_2e6(evaluated):
     names, plans, _, _, outs = evaluated
     errs = {k: _close(o, EXPECTED[k](STEPS)) for k, o in zip(names, outs)}
-    bad = {k: e for k, e in errs.items() if e > 2e-6}
+    bad = {k: e for k, e in errs.items() if e > MINDSPORE_CELL_RTOL}
     assert not bad, bad
 
 
@@ -171,7 +173,7 @@ def test_scalar_int32_step_calls(evaluated, ms_graph_module):
         outs = multi(ms_graph_module.Tensor(t, ms_graph_module.int32))
         for k, o in zip(names, outs):
             ref = float(EXPECTED[k](np.array([t]))[0])
-            assert abs(float(o.asnumpy()) - ref) <= 2e-6 * max(abs(ref), 1e-6 * BASE), (k, t)
+            assert abs(float(o.asnumpy()) - ref) <= MINDSPORE_CELL_RTOL * max(abs(ref), MINDSPORE_CELL_FLOOR * BASE), (k, t)
 
 
 def test_cells_as_group_lrs_drive_sgd(ms_graph_module):
@@ -207,7 +209,7 @@ def test_cells_as_group_lrs_drive_sgd(ms_graph_module):
         train(x)
         applied[t] = [-float(w.asnumpy()[0]) for w in net.ws]
     for g, k in enumerate(picks):
-        assert _close(applied[:, g], EXPECTED[k](np.arange(steps))) <= 2e-6, k
+        assert _close(applied[:, g], EXPECTED[k](np.arange(steps))) <= MINDSPORE_CELL_RTOL, k
 
 
 def test_weight_decay_cell_with_momentum_and_sgd_refusal(ms_graph_module):
@@ -315,7 +317,7 @@ def test_long_horizon_alone_does_not_warn(ms_graph_module):
     t = np.array([1 << 24, (1 << 24) + 1, (1 << 25) - 1], dtype=np.int64)
     got = bm._classes()["MultiOut"]([cell])(ms_graph_module.Tensor(t.astype(np.int32)))[0].asnumpy()
     ref = 0.1 * (1 + np.cos(np.pi * t / (1 << 25))) / 2
-    assert _close(got, ref, 0.1) <= 2e-6
+    assert _close(got, ref, 0.1) <= MINDSPORE_CELL_RTOL
 
 
 def test_float32_step_limit_of_mindspore_cells(ms_graph_module):
@@ -341,12 +343,14 @@ def test_torch_sequential_to_mindspore(ms_graph_module, torch_mod):
               torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)], milestones=[5])
     plan = bridge.from_torch(sch)
     rec = trace(opt, sch, 40)[:, 0]
-    np.testing.assert_allclose(plan.values(40)[:, 0], rec, rtol=1e-12, atol=1e-15)
+    r = parity.compare(plan.values(40)[:, 0], rec, plan.bases())
+    assert r.ok, r.summary("plan vs torch")
     lst = bridge.to_mindspore_list(plan, 40)
-    np.testing.assert_array_equal(np.float32(lst), rec.astype(np.float32))
+    r = parity.compare(lst, rec, plan.bases(), "mindspore-list")
+    assert r.ok, r.summary("list vs torch")
     cell = bridge.to_mindspore_cell(plan)
     got = bm._classes()["MultiOut"]([cell])(ms_graph_module.Tensor(np.arange(40, dtype=np.int32)))[0].asnumpy()
-    assert _close(got, rec) <= 2e-6
+    assert _close(got, rec) <= MINDSPORE_CELL_RTOL
 
 
 _STANDALONE_RUN = """
@@ -424,7 +428,7 @@ def test_standalone_source_runs_without_bridge(evaluated, tmp_path):
     for k, mine, theirs in zip(names, outs, values):
         np.testing.assert_array_equal(theirs, mine, err_msg=k)
     for g, k in enumerate(sgd):
-        assert _close(applied[:, g], EXPECTED[k](np.arange(steps))) <= 2e-6, k
+        assert _close(applied[:, g], EXPECTED[k](np.arange(steps))) <= MINDSPORE_CELL_RTOL, k
 
 
 def test_standalone_source_tables_and_limits(ms_graph_module: Any) -> None:

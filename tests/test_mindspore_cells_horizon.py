@@ -54,12 +54,13 @@ from bridge.ir import (
     Window,
     Windows,
 )
+from bridge.parity import MINDSPORE_CELL_FLOOR, MINDSPORE_CELL_RTOL
 
 pytestmark = pytest.mark.mindspore
 
 I32 = 2**31 - 1
 B = 0.5  # base value of every case unless given
-RTOL = 2e-6
+RTOL = MINDSPORE_CELL_RTOL
 
 
 # ---------------------------------------------------------------------------
@@ -462,7 +463,7 @@ def _all_cases():
 
 def _rel_err(got, ref, base=B):
     got = np.asarray(got, dtype=np.float64).reshape(ref.shape)
-    m = np.abs(ref) >= 1e-6 * base
+    m = np.abs(ref) >= MINDSPORE_CELL_FLOOR * base
     rel = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)
     rel = np.where(m, rel, 0.0)
     i = int(np.argmax(rel))

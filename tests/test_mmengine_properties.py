@@ -18,13 +18,13 @@ import collections
 import os
 import re
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_mmengine import _opt, run_mmengine
 
 import bridge
+from bridge import parity
 
 pytestmark = [pytest.mark.mmengine, pytest.mark.torch]
 
@@ -116,12 +116,8 @@ def test_random_param_scheduler_lists_follow_mmengine(torch_mod, mmengine_mod, d
         event("refused: " + doc)
         return
     theirs = ref["lr"]
-    ours = plan.values(theirs.shape[0], "lr")
-    scale = np.maximum(np.abs(theirs), np.abs(plan.bases("lr")))
-    err = np.abs(ours - theirs) / scale
-    t = int(np.argmax(err.max(axis=1)))
-    assert err.max() <= 1e-12, f"{cfgs} (epoch_length={E}, max_epochs={M}): step {t}: ours {ours[t]}, " \
-                               f"mmengine {theirs[t]}"
+    r = parity.compare(plan.values(theirs.shape[0], "lr"), theirs, plan.bases("lr"))
+    assert r.ok, r.summary(f"{cfgs} (epoch_length={E}, max_epochs={M}) vs mmengine")
     STATS["followed"] += 1
     event("followed")
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from bridge.errors import SpecError
+from bridge.parity import FLOAT64_RTOL
 from bridge.probes import Trace, compare, load_trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +80,7 @@ def test_torch_probe_records_applied_values(torch_mod: ModuleType) -> None:
     mom = probe.trace.array("momentum")
     assert lr.shape == (12, 2) and len(set(mom[:, 0].round(12))) > 2
     assert abs(deltas[0] - lr[0, 0]) < 1e-7  # first update: no momentum buffer yet
-    assert compare(probe.trace, plan, rtol=1e-12).ok
+    assert compare(probe.trace, plan, rtol=FLOAT64_RTOL).ok
     probe.remove()
     opt.step()
     assert len(probe.trace) == 12
@@ -202,7 +203,7 @@ def test_oneflow_probe_wraps_step(flow: ModuleType) -> None:
         opt.step()
         sched.step()
     assert probe.trace.framework == "oneflow" and len(probe.trace) == 8
-    assert compare(probe.trace, plan, rtol=1e-12).ok
+    assert compare(probe.trace, plan, rtol=FLOAT64_RTOL).ok
     probe.remove()
     opt.step()
     assert len(probe.trace) == 8

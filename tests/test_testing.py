@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import bridge
+from bridge import parity
 from bridge.ir import CosineAnnealing, Linear, Plan, Sequential
 from bridge.testing import assert_same_schedule, schedule_values
 
@@ -50,9 +51,11 @@ def test_failure_names_first_divergent_step(torch_mod):
 def test_mindspore_cell_tensor_and_list(ms):
     plan = Plan.single(WARM_COS, base=0.1)
     cell = bridge.to_mindspore_cell(plan)
-    assert_same_schedule(cell, plan, steps=200, rtol=2e-6)
+    assert_same_schedule(cell, plan, steps=200, contract="mindspore-cell")
     tensor = bridge.to_mindspore_tensor(plan, 200)
-    assert_same_schedule(tensor, plan, steps=200, rtol=1e-7)
+    assert_same_schedule(tensor, plan, steps=200, contract="mindspore-list")
+    with pytest.raises(bridge.ParityError, match="float64: "):  # float32 arithmetic is not float64
+        assert_same_schedule(cell, plan, steps=200)
     from mindspore import nn
 
     real = nn.cosine_decay_lr(0.0, 0.1, 200, 20, 10)  # MindSpore's own list
@@ -65,7 +68,8 @@ def test_mindspore_cell_tensor_and_list(ms):
 def test_torch_scheduler_vs_mindspore_cell(torch_mod, ms):
     s = _torch_sched(torch_mod)
     cell = bridge.to_mindspore_cell(bridge.from_torch(s))
-    assert_same_schedule(cell, s, steps=200, rtol=2e-6)
+    assert_same_schedule(cell, s, steps=200, contract="mindspore-cell")
+    assert_same_schedule(cell, s, steps=200, rtol=parity.MINDSPORE_CELL_RTOL)  # the explicit form
 
 
 def test_lists_groups_and_bad_inputs():
@@ -75,7 +79,38 @@ def test_lists_groups_and_bad_inputs():
     with pytest.raises(AssertionError, match="fewer than steps=3"):
         assert_same_schedule([1.0, 2.0], [1.0, 2.0, 3.0], steps=3)
     with pytest.raises(bridge.SpecError, match="cannot read a schedule"):
-        schedule_values(object(), 3)
+        parity.record(object(), 3)
+    with pytest.raises(bridge.SpecError, match="rtol: only with contract='tolerance'"):
+        assert_same_schedule([1.0], [1.0], steps=1, contract="mindspore-list", rtol=1e-6)
+
+
+def test_schedule_values_is_a_deprecated_alias_of_parity_record():
+    with pytest.warns(DeprecationWarning, match="use bridge.parity.record"):
+        got = schedule_values([0.1, 0.2, 0.3], 2)
+    np.testing.assert_array_equal(got, parity.record([0.1, 0.2, 0.3], 2))
+
+
+def test_default_contract_is_float64_relative_to_the_plan_base():
+    """The float64 contract: |a - b| <= 1e-12 * max(|b|, base). A cosine that ends at 0 in one
+    framework and at 1e-18 in another is the same schedule; with no base known it is not."""
+    plan = Plan.single(CosineAnnealing(2), base=0.1)  # 0.1, 0.05, 0.0
+    near_zero = [0.1, 0.05, 1e-18]
+    assert_same_schedule(near_zero, plan, steps=3)
+    assert_same_schedule(near_zero, [0.1, 0.05, 0.0], steps=3, bases=[0.1])
+    with pytest.raises(AssertionError, match="differs first at step 2"):
+        assert_same_schedule(near_zero, [0.1, 0.05, 0.0], steps=3)
+    with pytest.raises(bridge.ParityError, match=r"float64: \|err\| <= 1e-12\*max\(\|value\|, base\)"):
+        assert_same_schedule([0.1, 0.05 + 1e-13], plan, steps=2)
+
+
+def test_nan_is_never_the_same_schedule():
+    """|nan - x| > tol is False: the old check let a NaN through on either side."""
+    nan = float("nan")
+    for a, b in (([0.1, nan], [0.1, 0.1]), ([0.1, 0.1], [0.1, nan])):
+        with pytest.raises(bridge.ParityError, match="differs first at step 1"):
+            assert_same_schedule(a, b, steps=2)
+        with pytest.raises(bridge.ParityError, match="rtol=0.5, atol=0"):
+            assert_same_schedule(a, b, steps=2, rtol=0.5)
 
 
 def test_pytest_fixture(pytester_or_skip=None):

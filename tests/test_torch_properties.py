@@ -37,7 +37,7 @@ import _torch_gen as gen  # noqa: E402
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from bridge import UnsupportedError  # noqa: E402
+from bridge import UnsupportedError, parity  # noqa: E402
 from bridge.frameworks.torch import from_torch, to_torch  # noqa: E402
 from bridge.ir.plan import read_field  # noqa: E402
 
@@ -78,13 +78,10 @@ def _record(s, opt, n, fields):
 
 
 def _check(plan, rec, what):
+    """The plan follows torch's recorded fields under the float64 contract (bridge.parity)."""
     for f, theirs in rec.items():
-        n = theirs.shape[0]
-        ours = plan.values(n, f)
-        scale = np.maximum(np.abs(theirs), np.abs(plan.bases(f)))
-        err = np.abs(ours - theirs) / np.where(scale > 0, scale, 1.0)
-        t = int(np.argmax(err.max(axis=1)))
-        assert err.max() <= 1e-12, f"{what}: {f} at step {t}: ours {ours[t]}, torch {theirs[t]}"
+        r = parity.compare(plan.values(theirs.shape[0], f), theirs, plan.bases(f))
+        assert r.ok, r.summary(f"{what}: {f} vs torch")
 
 
 def _deliberate(msg):
@@ -138,11 +135,9 @@ def test_random_compositions_follow_torch(data):
         event(f"lowered to {'a native scheduler' if type(s2).__name__ != 'PlanScheduler' else 'PlanScheduler'}")
         ours = _record(s2, opt2, n, fields)
     for f in fields:
-        theirs = rec[f]
-        scale = np.maximum(np.abs(theirs), np.abs(plan.bases(f)))
-        err = np.abs(ours[f] - theirs) / np.where(scale > 0, scale, 1.0)
-        assert ours[f].shape == theirs.shape and err.max() <= 1e-12, \
-            f"to_torch ({type(s2).__name__}) of {what}: {f} at step {int(np.argmax(err.max(axis=1)))}"
+        assert ours[f].shape == rec[f].shape, (what, f, ours[f].shape, rec[f].shape)
+        r = parity.compare(ours[f], rec[f], plan.bases(f))
+        assert r.ok, r.summary(f"to_torch ({type(s2).__name__}) of {what}: {f}")
 
 
 def test_refusals_stay_rare():
@@ -189,5 +184,5 @@ def test_long_horizon_follows_torch(name):
             step()
     if name == "readme_warmup_cosine":  # it is periodic: back at the top every 2*9500 steps
         assert math.isclose(theirs[500 + 2 * 9500 * 50, 0], 0.1, rel_tol=1e-9)
-    err = np.abs(plan.values(LONG_N) - theirs) / np.maximum(np.abs(theirs), plan.bases())
-    assert err.max() <= 1e-12, (name, int(np.argmax(err.max(axis=1))))
+    r = parity.compare(plan.values(LONG_N), theirs, plan.bases())
+    assert r.ok, r.summary(name)

@@ -1201,13 +1201,16 @@ def from_mindspore(obj_or_name: Any, *args: Any, **kwargs: Any) -> Plan:
     bp = getattr(obj_or_name, "bridge_plan", None)
     if isinstance(bp, Plan):
         return bp
-    mro = [c.__name__ for c in type(obj_or_name).__mro__]
+    from .._frameworks import detect, framework_class
+
+    is_ms = detect(obj_or_name) == "mindspore"  # a user's subclass counts as its MindSpore base
+    mro = [c.__name__ for c in type(obj_or_name).__mro__] if is_ms else []
     for cls in ("ExponentialDecayLR", "NaturalExpDecayLR", "InverseDecayLR", "CosineDecayLR", "PolynomialDecayLR",
                 "WarmUpLR"):
         if cls in mro:
             return _from_cell(obj_or_name, cls)
-    mod = type(obj_or_name).__module__ or ""
-    if "lr_scheduler" in mod and hasattr(obj_or_name, "optimizer"):
+    if is_ms and "lr_scheduler" in (getattr(framework_class(obj_or_name), "__module__", None) or "") \
+            and hasattr(obj_or_name, "optimizer"):
         return _from_experimental(obj_or_name)
     if "LearningRateSchedule" in mro:
         raise UnsupportedError(

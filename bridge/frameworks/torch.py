@@ -491,6 +491,11 @@ def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None) -> Pla
     no exact IR form (custom subclasses, custom ``scale_fn``, an lr changed outside the
     scheduler); :func:`sample_torch` tabulates those.
     """
+    from .._frameworks import detect
+
+    if detect(scheduler) != "torch":
+        raise SpecError("scheduler", "must be a live torch.optim.lr_scheduler scheduler (for an MMEngine one "
+                        "use bridge.from_mmengine, for OneFlow bridge.from_oneflow)", type(scheduler).__name__)
     return _import_plan(scheduler, _torch().optim.lr_scheduler, fields)
 
 

@@ -16,6 +16,7 @@ from .nodes import (
     Cyclic,
     Exponential,
     ExponentialDecay,
+    HFLambda,
     Hold,
     InverseSqrt,
     InverseTimeDecay,
@@ -47,7 +48,7 @@ from .plan import SCHEMA, Field, Group, Plan, from_dict
 
 __all__ = [
     "KINDS", "SCHEMA", "Chain", "Constant", "CosineAnnealing", "CosineDecay", "CosineRestart", "Cyclic",
-    "Exponential", "ExponentialDecay", "Field", "Group", "Hold", "InverseSqrt", "InverseTimeDecay",
+    "Exponential", "ExponentialDecay", "Field", "Group", "HFLambda", "Hold", "InverseSqrt", "InverseTimeDecay",
     "KDecayCosine", "Lambda", "Linear", "MultiStep", "Multiplicative", "NaturalExpDecay", "Node", "Noam", "OneCycle",
     "OneCycleMomentum", "PiecewiseConstant", "Plan", "Plateau", "Polynomial", "Sequential", "Shift",
     "Step", "Table", "Timm", "WarmRestarts", "WarmupStableDecay", "Window", "Windows", "from_dict",

@@ -539,6 +539,45 @@ class WarmupStableDecay(Node):
         self._set("num_cycles", c.real("num_cycles", self.num_cycles, nonneg=True))
 
 
+HF_LAMBDAS = ("linear", "cosine", "cosine_with_restarts", "cosine_warmup_with_min_lr")
+
+
+@_register
+@dataclass(frozen=True)
+class HFLambda(Node):
+    """HF transformers' LambdaLR schedules in HF's own arithmetic: base*lr_lambda(t), lr_lambda as
+    transformers.optimization computes it (float divisions, math.cos of pi*num_cycles*2*progress).
+
+    Warm-up from 0 over num_warmup_steps W, then over num_training_steps N: ``linear``
+    max(0, (N-t)/max(1, N-W)); ``cosine`` max(0, f*(1-min_lr_rate) + min_lr_rate), f =
+    0.5*(1+cos(pi*num_cycles*2*(t-W)/max(1, N-W))), periodic past N; ``cosine_with_restarts``
+    0.5*(1+cos(pi*((num_cycles*p) % 1))), 0 from N on; ``cosine_warmup_with_min_lr`` the same cosine
+    at (t-W+1), warm-up (t+1)/W or warmup_lr_rate + (1-warmup_lr_rate)*t/(W-1).
+    """
+
+    kind: ClassVar[str] = "hf_lambda"
+    maps_to: ClassVar[Tuple[str, ...]] = (
+        "HF get_scheduler linear / cosine / cosine_with_restarts / cosine_with_min_lr / cosine_warmup_with_min_lr",)
+    name: str = "linear"
+    num_warmup_steps: int = 0
+    num_training_steps: int = 1
+    num_cycles: float = 0.5
+    min_lr_rate: float = 0.0
+    warmup_lr_rate: Optional[float] = None
+
+    def _validate(self) -> None:
+        self._set("name", c.choice("name", self.name, HF_LAMBDAS))
+        self._set("num_warmup_steps", c.integer("num_warmup_steps", self.num_warmup_steps, lo=0))
+        self._set("num_training_steps", c.integer("num_training_steps", self.num_training_steps, lo=0))
+        self._set("num_cycles", c.real("num_cycles", self.num_cycles, positive=True))
+        self._set("min_lr_rate", c.real("min_lr_rate", self.min_lr_rate))
+        self._set("warmup_lr_rate", c.opt_real("warmup_lr_rate", self.warmup_lr_rate))
+        if self.warmup_lr_rate is not None and self.name != "cosine_warmup_with_min_lr":
+            raise SpecError("warmup_lr_rate", "only cosine_warmup_with_min_lr has a warm-up rate", self.warmup_lr_rate)
+        if self.min_lr_rate != 0.0 and self.name not in ("cosine", "cosine_warmup_with_min_lr"):
+            raise SpecError("min_lr_rate", f"{self.name!r} has no min_lr_rate", self.min_lr_rate)
+
+
 @_register
 @dataclass(frozen=True)
 class KDecayCosine(Node):

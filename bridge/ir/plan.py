@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import SpecError, UnsupportedError
+from ..limits import check_disk, check_memory
 from . import _check as c
 from .nodes import Node, Table, node_from_dict
 
@@ -79,7 +80,7 @@ class Field:
     schedule: Optional[Node] = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "base", c.real("base", self.base))
+        object.__setattr__(self, "base", c.real("base", self.base, nonneg=True))
         if self.schedule is not None and not isinstance(self.schedule, Node):
             object.__setattr__(self, "schedule", node_from_dict(self.schedule))
 
@@ -171,6 +172,11 @@ class Plan:
     def schedule(self, field: str = "lr", group: int = 0) -> Optional[Node]:
         return self._field(group, field).schedule
 
+    def _group_index(self, i: Any) -> int:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= int(i) < len(self.groups):
+            raise SpecError("groups", f"must hold group indices in 0..{len(self.groups) - 1}", i)
+        return int(i)
+
     def _field(self, i: int, field: str) -> Field:
         if not 0 <= i < len(self.groups):
             raise SpecError("group", f"must be in 0..{len(self.groups) - 1}", i)
@@ -183,9 +189,15 @@ class Plan:
 
     # -- evaluation ------------------------------------------------------
     def values(self, n: int, field: str = "lr", *, start: int = 0) -> np.ndarray:
-        """Values for updates ``start..start+n-1``: float64 array of shape (n, n_groups)."""
+        """Values for updates ``start..start+n-1``: float64 array of shape (n, n_groups).
+
+        Memory O(n) whatever ``start``; a recursive (chainable) schedule is scanned from step 0 in
+        bounded blocks, and calls with increasing ``start`` continue from where the previous one
+        stopped (O(n) time each) instead of scanning from step 0 again.
+        """
         n = c.integer("n", n, lo=0)
         start = c.integer("start", start, lo=0)
+        check_memory(n, len(self.groups), "plan.values(n)")
         return self.at(np.arange(start, start + n, dtype=np.int64), field)
 
     def group_values(self, n: int, field: str = "lr", group: int = 0, *, start: int = 0) -> np.ndarray:
@@ -194,19 +206,27 @@ class Plan:
         return Plan((Group({field: f}),)).values(n, field, start=start)[:, 0]
 
     def at(self, steps: Any, field: str = "lr") -> np.ndarray:
-        """Values at arbitrary steps (array of ints): shape (len(steps), n_groups)."""
+        """Values at arbitrary steps (array of ints): shape (len(steps), n_groups).
+
+        Recursive schedules keep their state between calls on the same plan (see :meth:`values`).
+        """
         from .. import semantics
 
-        t = np.asarray(steps, dtype=np.int64).reshape(-1)
+        t = _steps_array(steps)
+        check_memory(t.shape[0], len(self.groups), "plan.at(steps)")
         out = np.empty((t.shape[0], len(self.groups)))
         for sched, cols in self._batches(field).items():
             bases = np.array([self.groups[i].fields[field].base for i in cols])
             if sched is None:
                 out[:, cols] = bases
-            elif len(cols) == len(self.groups):  # one schedule for every group: no copy
-                return semantics.evaluate(sched, t, bases)
-            else:
-                out[:, cols] = semantics.evaluate(sched, t, bases)
+                continue
+            key = (field, tuple(cols))
+            carry = _take_carry(self, key)
+            v = semantics.evaluate(sched, t, bases, carry)
+            _keep_carry(self, key, carry)
+            if len(cols) == len(self.groups):  # one schedule for every group: no copy
+                return v
+            out[:, cols] = v
         return out
 
     def value(self, t: int, field: str = "lr") -> np.ndarray:
@@ -223,11 +243,19 @@ class Plan:
                 batches[_Unique(f.schedule)] = [i]  # type: ignore[index]
         return {(k.node if isinstance(k, _Unique) else k): v for k, v in batches.items()}
 
-    def iter_values(self, n: int, field: str = "lr", chunk: int = 1 << 20) -> Iterator[np.ndarray]:
-        """Stream ``values(n, field)`` in chunks of at most ``chunk`` rows (bounded memory)."""
+    def iter_values(self, n: int, field: str = "lr", chunk: int = 1 << 20, *,
+                    groups: Optional[Sequence[int]] = None) -> Iterator[np.ndarray]:
+        """Stream ``values(n, field)`` in chunks of at most ``chunk`` rows: O(n) time and O(chunk)
+        memory for every composition (recursive schedules carry their state from chunk to chunk),
+        the same numbers as ``values(n, field)``. ``groups``: only these columns, in this order."""
         from .. import semantics
 
         n = c.integer("n", n, lo=0)
+        chunk = c.integer("chunk", chunk, lo=1)
+        if groups is not None:
+            idx = [self._group_index(i) for i in groups]
+            yield from Plan(tuple(self.groups[i] for i in idx)).iter_values(n, field, chunk)
+            return
         batches = self._batches(field)
         gens = []
         for sched, cols in batches.items():
@@ -245,19 +273,27 @@ class Plan:
             yield out
 
     def save_npy(self, path: PathLike, n: int, field: str = "lr", *, dtype: str = "float64",
-                 chunk: int = 1 << 20) -> None:
-        """Write ``values(n, field)`` to a ``.npy`` file, streaming (memory stays O(chunk))."""
+                 chunk: int = 1 << 20, groups: Optional[Sequence[int]] = None) -> None:
+        """Write ``values(n, field)`` to a ``.npy`` file, streaming (time O(n), memory O(chunk)).
+        ``groups``: only these columns, in this order."""
+        from ..outputs import atomic_output
+
         n = c.integer("n", n, lo=0)
         dt = np.dtype(dtype)
-        with open(os.fspath(path), "wb") as fh:  # plain writes: no mapped pages counted as memory
+        cols = len(self.groups) if groups is None else len([self._group_index(i) for i in groups])
+        check_disk(os.fspath(path), 128 + n * cols * dt.itemsize, "n")
+        # a temporary file renamed onto path when complete; plain writes: no mapped pages counted as memory
+        with atomic_output(path, binary=True, flag="path") as fh:
             np.lib.format.write_array_header_1_0(
                 fh, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False,
-                     "shape": (n, len(self.groups))})
-            for block in self.iter_values(n, field, chunk):
+                     "shape": (n, cols)})
+            for block in self.iter_values(n, field, chunk, groups=groups):
                 np.ascontiguousarray(block, dtype=dt).tofile(fh)
 
     def tabulate(self, n: int, fields: Optional[Sequence[str]] = None) -> Plan:
         """A copy whose schedules are explicit tables of n steps (for opaque callables)."""
+        check_memory(c.integer("n", n, lo=1), len(self.groups), "plan.tabulate(n)",
+                     advice="tabulate fewer steps")
         new = []
         sampled: Dict[str, np.ndarray] = {}  # field -> values of every group, evaluated once
         for i, g in enumerate(self.groups):
@@ -433,6 +469,53 @@ class Cursor:
 class _Unique:
     def __init__(self, node: Optional[Node]):
         self.node = node
+
+
+def _steps_array(steps: Any) -> np.ndarray:
+    """``steps`` as a 1-D int64 array; a non-integer or out-of-range step is a SpecError."""
+    try:
+        arr = np.asarray(steps)
+        if arr.dtype == object or arr.dtype.kind not in "iub":
+            if arr.size and not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+                                    for x in arr.reshape(-1).tolist()):
+                raise SpecError("steps", "must be whole numbers", steps)
+        t = arr.astype(np.int64).reshape(-1)
+    except (OverflowError, TypeError, ValueError):
+        raise SpecError("steps", f"must be whole numbers between 0 and 2**62 ({c.INT_LIMIT})", steps) from None
+    if t.size and int(t.max()) > c.INT_LIMIT:
+        raise SpecError("steps", f"must be at most 2**62 ({c.INT_LIMIT})", int(t.max()))
+    return t
+
+
+# Streaming state of recursive schedules between Plan.at / Plan.values calls, per live plan (by
+# identity; dropped with the plan) and per (field, group columns). A carry is taken out while in use,
+# so a plan shared between threads only loses the shortcut, never mixes states.
+_CARRIES: Dict[int, Tuple[Any, Dict[Tuple[str, Tuple[int, ...]], Any]]] = {}
+_CARRY_BLOCK = 1 << 18  # rows a recursive schedule computes at once when it catches up
+
+
+def _take_carry(plan: Plan, key: Tuple[str, Tuple[int, ...]]) -> Any:
+    from ..semantics import Carry
+
+    entry = _CARRIES.get(id(plan))
+    carry = entry[1].pop(key, None) if entry is not None and entry[0]() is plan else None
+    return carry if carry is not None else Carry(_CARRY_BLOCK)
+
+
+def _keep_carry(plan: Plan, key: Tuple[str, Tuple[int, ...]], carry: Any) -> None:
+    import weakref
+
+    pid = id(plan)
+    entry = _CARRIES.get(pid)
+    if entry is None or entry[0]() is not plan:
+
+        def gone(ref: Any) -> None:
+            if _CARRIES.get(pid, (None,))[0] is ref:
+                del _CARRIES[pid]
+
+        entry = (weakref.ref(plan, gone), {})
+        _CARRIES[pid] = entry
+    entry[1][key] = carry
 
 
 def _same(a: Optional[Node], b: Optional[Node]) -> bool:

@@ -1,0 +1,421 @@
+"""What "the same schedule" means, written once: the parity contracts, recording, comparing.
+
+The contracts (DESIGN.md, docs/step-contract.md) as named constants:
+
+- float64 frameworks (PyTorch, OneFlow, MMEngine):
+  ``|ours - theirs| <= FLOAT64_RTOL * max(|theirs|, |base|)`` at every step;
+- MindSpore per-step lists / Tensors: identical after rounding both sides to
+  ``MINDSPORE_LIST_DTYPE`` (float32);
+- MindSpore ``LearningRateSchedule`` cells (float32 arithmetic):
+  ``|ours - theirs| <= MINDSPORE_CELL_RTOL * |theirs|`` wherever
+  ``|theirs| >= MINDSPORE_CELL_FLOOR * |base|`` (below that floor nothing is required);
+- an explicit tolerance (probe traces, ``assert_same_schedule(rtol=...)``):
+  ``|ours - theirs| <= rtol * max(|ours|, |theirs|) + atol``, ``rtol`` defaulting to
+  ``TRACE_RTOL`` (float32 frameworks; use ``FLOAT64_RTOL`` between float64 ones).
+
+Under every contract two equal values (also two infinities of one sign) and two NaNs
+agree; a NaN on one side only never does.
+
+- :func:`compare` checks two ``(steps, groups)`` trajectories under a contract and returns a
+  :class:`Comparison` (ok, worst errors, first divergent step and group, one-line summary).
+  ``sched-bridge parity`` / ``demo``, the ``to_mmengine`` round trip,
+  :func:`bridge.testing.assert_same_schedule`, :func:`bridge.probes.compare` and the test
+  suite all call it (or :func:`agree`, its element-wise core).
+- :func:`record` reads the per-step values of a live object (torch / OneFlow scheduler,
+  MindSpore cell or Tensor, a Plan, a list or array) without changing it.
+- :func:`framework_values` lowers a Plan to a framework, steps the real framework and
+  records what it produced.
+
+No framework is imported unless an object of it is passed (or asked for by name).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ._frameworks import detect
+from .errors import SpecError
+from .ir import Plan
+
+__all__ = [
+    "CONTRACTS", "FLOAT64_RTOL", "MINDSPORE_CELL_FLOOR", "MINDSPORE_CELL_RTOL", "MINDSPORE_LIST_DTYPE",
+    "TARGET_CONTRACTS", "TRACE_RTOL", "Comparison", "agree", "compare", "contract_for", "framework_values",
+    "record",
+]
+
+#: float64 frameworks: |ours - theirs| <= FLOAT64_RTOL * max(|theirs|, |base|)
+FLOAT64_RTOL = 1e-12
+#: MindSpore lists and Tensors: both sides identical after rounding to this dtype
+MINDSPORE_LIST_DTYPE = np.float32
+#: MindSpore cells: relative error at most this ...
+MINDSPORE_CELL_RTOL = 2e-6
+#: ... wherever |theirs| >= MINDSPORE_CELL_FLOOR * |base|
+MINDSPORE_CELL_FLOOR = 1e-6
+#: default rtol of an explicit tolerance between recorded traces (float32 frameworks)
+TRACE_RTOL = 2e-6
+
+CONTRACTS = ("float64", "mindspore-list", "mindspore-cell", "tolerance")
+
+#: the contract of each target of ``sched-bridge parity`` (its row names)
+TARGET_CONTRACTS: Dict[str, str] = {
+    "torch": "float64", "torch (source)": "float64", "oneflow": "float64", "mmengine": "float64",
+    "mindspore-list": "mindspore-list", "mindspore-cell": "mindspore-cell",
+}
+
+
+def _num(x: float) -> str:
+    """``2e-06`` -> ``2e-6`` (how the contracts are written in the docs)."""
+    return f"{x:g}".replace("e-0", "e-").replace("e+0", "e+")
+
+
+def contract_for(target: str) -> str:
+    """The contract a parity row of ``target`` is held to (float64 unless a MindSpore list or cell)."""
+    return TARGET_CONTRACTS.get(target, "float64")
+
+
+def _note(contract: str, rtol: float, atol: float) -> str:
+    if contract == "float64":
+        return f"float64: |err| <= {_num(FLOAT64_RTOL)}*max(|value|, base)"
+    if contract == "mindspore-list":
+        return "float32 tensor: identical after rounding"
+    if contract == "mindspore-cell":
+        return (f"float32 cell: rel <= {_num(MINDSPORE_CELL_RTOL)} where value >= "
+                f"{_num(MINDSPORE_CELL_FLOOR)}*base")
+    return f"rtol={rtol:g}, atol={atol:g}"
+
+
+def _as_2d(x: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise SpecError(name, f"must be per-step numbers ({e})", None, show_value=False) from None
+    if arr.ndim == 1:
+        return arr[:, None]
+    if arr.ndim != 2:
+        raise SpecError(name, "must be 1-D (steps,) or 2-D (steps, groups)", arr.shape)
+    return arr
+
+
+def _bases(bases: Any, groups: int) -> np.ndarray:
+    if bases is None:
+        return np.zeros(groups)
+    b = np.abs(np.asarray(bases, dtype=np.float64)).reshape(-1)
+    if b.size == 1:
+        return np.full(groups, float(b[0]))
+    if b.size != groups:
+        raise SpecError("bases", f"must be one base or one per group ({groups})", b.tolist())
+    return b
+
+
+def _check_contract(contract: str, rtol: Optional[float], atol: float) -> Tuple[float, float]:
+    if contract not in CONTRACTS:
+        raise SpecError("contract", f"must be one of {', '.join(repr(c) for c in CONTRACTS)}", contract)
+    if contract != "tolerance" and (rtol is not None or atol):
+        raise SpecError("rtol", f"only the 'tolerance' contract takes rtol/atol; {contract!r} is fixed",
+                        rtol if rtol is not None else atol)
+    r = TRACE_RTOL if rtol is None else float(rtol)
+    a = float(atol)
+    if not (r >= 0 and a >= 0 and np.isfinite(r) and np.isfinite(a)):
+        raise SpecError("rtol" if not (r >= 0 and np.isfinite(r)) else "atol", "must be a finite number >= 0",
+                        r if not (r >= 0 and np.isfinite(r)) else a)
+    return r, a
+
+
+def _agree(x: np.ndarray, y: np.ndarray, b: np.ndarray, contract: str, rtol: float, atol: float) -> np.ndarray:
+    same = (x == y) | (np.isnan(x) & np.isnan(y))
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(x - y)
+        if contract == "float64":
+            within = err <= FLOAT64_RTOL * np.maximum(np.abs(y), b)
+        elif contract == "mindspore-list":
+            within = x.astype(MINDSPORE_LIST_DTYPE) == y.astype(MINDSPORE_LIST_DTYPE)
+        elif contract == "mindspore-cell":
+            within = (err <= MINDSPORE_CELL_RTOL * np.abs(y)) | (np.abs(y) < MINDSPORE_CELL_FLOOR * b)
+        else:
+            within = err <= rtol * np.maximum(np.abs(x), np.abs(y)) + atol
+    return same | within
+
+
+def agree(ours: Any, theirs: Any, bases: Any = None, contract: str = "float64", *,
+          rtol: Optional[float] = None, atol: float = 0.0) -> np.ndarray:
+    """Element-wise: True where ``ours`` and ``theirs`` agree under ``contract``.
+
+    ``ours`` / ``theirs``: arrays of one shape (``theirs`` is the reference: the real
+    framework); ``bases``: broadcast against them (one per group on the last axis, or one
+    for all), or None (0: the float64 contract is then purely relative, the cell floor 0).
+    ``rtol`` / ``atol`` only with ``contract="tolerance"``.
+    """
+    r, a = _check_contract(contract, rtol, atol)
+    x, y = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+    if x.shape != y.shape:
+        raise SpecError("theirs", f"must have the shape of ours {x.shape}", y.shape)
+    b = np.abs(np.asarray(0.0 if bases is None else bases, dtype=np.float64))
+    try:
+        np.broadcast_shapes(b.shape, x.shape)
+    except ValueError:
+        raise SpecError("bases", f"must broadcast against the values {x.shape}", b.shape) from None
+    return _agree(x, y, b, contract, r, a)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The result of :func:`compare`: ``ok`` when every step of every group agrees."""
+
+    contract: str
+    ours: np.ndarray
+    theirs: np.ndarray
+    bad: np.ndarray  #: (steps, groups) True where the contract fails
+    note: str  #: the contract in words, e.g. ``float64: |err| <= 1e-12*max(|value|, base)``
+
+    @property
+    def ok(self) -> bool:
+        return not bool(self.bad.any())
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.bad.shape[0])
+
+    @property
+    def n_bad_steps(self) -> int:
+        """Steps where at least one group fails."""
+        return int(self.bad.any(axis=1).sum())
+
+    @property
+    def first(self) -> Optional[Tuple[int, int]]:
+        """(step, group) of the first failure (earliest step, then lowest group), or None."""
+        rows = np.nonzero(self.bad.any(axis=1))[0]
+        if not rows.size:
+            return None
+        t = int(rows[0])
+        return t, int(np.nonzero(self.bad[t])[0][0])
+
+    @property
+    def abs_err(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.abs(self.ours - self.theirs)
+
+    @property
+    def max_abs(self) -> float:
+        return float(self.abs_err.max(initial=0.0))
+
+    @property
+    def max_rel(self) -> float:
+        """Largest ``|ours - theirs| / |theirs|`` (``/ 1`` where theirs is 0)."""
+        t = np.abs(self.theirs)
+        return float((self.abs_err / np.where(t > 0, t, 1.0)).max(initial=0.0))
+
+    def summary(self, what: str = "") -> str:
+        """One line: ok, or the first divergent step and group with both values."""
+        head = f"{what}: " if what else ""
+        if self.ok:
+            return f"{head}same over {self.n_steps} steps ({self.note})"
+        t, g = self.first  # type: ignore[misc]
+        return (f"{head}differs first at step {t} (group {g}): ours {self.ours[t, g]!r} vs theirs "
+                f"{self.theirs[t, g]!r} (abs err {self.abs_err[t, g]:.3g}; {self.note}; "
+                f"{self.n_bad_steps} of {self.n_steps} steps differ)")
+
+    def row(self, name: str) -> Dict[str, Any]:
+        """The row ``sched-bridge parity`` prints for target ``name``."""
+        first = self.first
+        return {"framework": name, "max_abs": self.max_abs, "max_rel": self.max_rel,
+                "first_divergent": None if first is None else first[0], "ok": self.ok, "note": self.note}
+
+
+def compare(ours: Any, theirs: Any, bases: Any = None, contract: str = "float64", *,
+            rtol: Optional[float] = None, atol: float = 0.0) -> Comparison:
+    """Compare two trajectories, ``(steps,)`` or ``(steps, groups)``, under ``contract``.
+
+    ``theirs`` is the reference (what the real framework produced); ``bases``: the base value
+    of each group (``plan.bases(field)``), one for all, or None (0). ``contract``: one of
+    :data:`CONTRACTS` (see the module docstring); ``rtol`` / ``atol`` only with
+    ``"tolerance"`` (``rtol`` defaults to :data:`TRACE_RTOL`).
+    """
+    r, a = _check_contract(contract, rtol, atol)
+    x, y = _as_2d(ours, "ours"), _as_2d(theirs, "theirs")
+    if x.shape != y.shape:
+        raise SpecError("theirs", f"must have the shape of ours {x.shape}", y.shape)
+    b = _bases(bases, x.shape[1])
+    bad = ~_agree(x, y, b[None, :], contract, r, a)
+    return Comparison(contract, x, y, bad, _note(contract, r, a))
+
+
+# --------------------------------------------------------------------------- recording
+
+
+def _steps(steps: Any) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise SpecError("steps", "must be a whole number >= 0", steps)
+    return int(steps)
+
+
+def _is_torch_like_scheduler(obj: Any) -> bool:
+    """Duck-typed torch-style scheduler of no known framework (a third-party class)."""
+    return hasattr(obj, "optimizer") and hasattr(obj, "last_epoch") and hasattr(obj, "state_dict")
+
+
+def _pad(arr: np.ndarray, steps: int, what: str) -> np.ndarray:
+    if arr.shape[0] < steps:
+        raise AssertionError(f"{what} has {arr.shape[0]} values, fewer than steps={steps}")
+    return arr[:steps].reshape(steps, 1)
+
+
+def _record_torch(obj: Any, steps: int, field: str) -> np.ndarray:
+    """A torch (or MMEngine: same protocol) scheduler, stepped as a deep copy."""
+    from .frameworks.torch import record_torch
+
+    s = copy.deepcopy(obj)  # copies the optimizer it references too
+    with warnings.catch_warnings():  # the copy's optimizer.step wrapper is a fresh object
+        warnings.filterwarnings("ignore", message=".*optimizer.step.*")
+        return record_torch(s, s.optimizer, steps, (field,))[field]
+
+
+def _record_oneflow(obj: Any, steps: int, field: str) -> np.ndarray:
+    from .ir.plan import read_field, write_field
+
+    # OneFlow schedulers cannot be deep-copied: step the object, then restore its state
+    groups = obj.optimizer.param_groups
+    state = copy.deepcopy(obj.state_dict())
+    keys = sorted({"lr", field})
+    saved = [{k: read_field(g, k) for k in keys} for g in groups]
+    out = np.empty((steps, len(groups)))
+    try:
+        for t in range(steps):
+            if t:
+                obj.step()
+            out[t] = [float(read_field(g, field)) for g in groups]
+    finally:
+        obj.load_state_dict(state)
+        for g, vals in zip(groups, saved):
+            for k, v in vals.items():
+                write_field(g, k, v)
+    return out
+
+
+def _record_mindspore(obj: Any, steps: int) -> np.ndarray:
+    import mindspore as ms
+
+    if isinstance(obj, ms.Tensor):
+        arr = obj.asnumpy().astype(np.float64).reshape(-1)
+        return _pad(arr, steps, "the MindSpore Tensor")
+    if not callable(obj):
+        raise SpecError("schedule", "a MindSpore object is read when it is a LearningRateSchedule cell or a "
+                        "Tensor of per-step values", type(obj).__name__)
+    out = obj(ms.Tensor(np.arange(steps, dtype=np.int32)))
+    arr = np.asarray(out.asnumpy(), dtype=np.float64).reshape(-1)
+    return np.broadcast_to(arr, (steps,)).reshape(steps, 1).copy()
+
+
+def record(obj: Any, steps: int, field: str = "lr") -> np.ndarray:
+    """Per-step values of ``obj`` as a float64 array ``(steps, groups)``; row t is update t.
+
+    ``obj``: a :class:`~bridge.Plan` (its values); a torch or MMEngine scheduler (a deep copy of
+    it and its optimizer is stepped ``optimizer.step(); scheduler.step()``, yours is untouched); a
+    OneFlow scheduler (stepped, then its ``state_dict()`` and the group values are restored:
+    OneFlow objects cannot be deep-copied); a MindSpore ``LearningRateSchedule`` cell (called
+    once on ``Tensor(arange(steps), int32)``) or ``Tensor``; a list / tuple / NumPy array
+    (1-D: one group, 2-D: ``(steps, groups)``). The framework is found with
+    :func:`bridge.detect` (a subclass of a framework class counts); nothing is imported
+    unless such an object is passed.
+    """
+    steps = _steps(steps)
+    if isinstance(obj, Plan):
+        return obj.values(steps, field)
+    fw = detect(obj)
+    if fw in ("torch", "mmengine") and hasattr(obj, "optimizer") or fw is None and _is_torch_like_scheduler(obj):
+        return _record_torch(obj, steps, field)
+    if fw == "oneflow" and hasattr(obj, "optimizer"):
+        return _record_oneflow(obj, steps, field)
+    if fw == "mindspore":
+        return _record_mindspore(obj, steps)
+    if isinstance(obj, (list, tuple, np.ndarray)) or hasattr(obj, "__array__"):
+        try:
+            arr = np.asarray(obj, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as e:
+            raise SpecError("schedule", f"a list/array of per-step values must hold numbers ({e})",
+                            obj) from None
+        if arr.ndim == 1:
+            return _pad(arr, steps, "the list")
+        if arr.ndim == 2:
+            if arr.shape[0] < steps:
+                raise AssertionError(f"the array has {arr.shape[0]} rows, fewer than steps={steps}")
+            return arr[:steps]
+        raise AssertionError(f"expected a 1-D or 2-D array of per-step values, got shape {arr.shape}")
+    what = f"{fw} " if fw else ""
+    raise SpecError("schedule", f"cannot read a schedule from a {what}{type(obj).__name__}: pass a bridge.Plan, a "
+                    "torch / OneFlow scheduler, a MindSpore cell or Tensor, or a list/array of per-step values",
+                    obj)
+
+
+# --------------------------------------------------------------------------- a plan through a framework
+
+
+def _param_groups(plan: Plan, mk: Callable[[], Any]) -> List[Dict[str, Any]]:
+    out = []
+    for g in plan.groups:
+        d: Dict[str, Any] = {"params": [mk()]}
+        for f, fld in g.fields.items():
+            if f.startswith("betas["):
+                d["betas"] = (fld.base, 0.999)
+            else:
+                d[f] = fld.base
+        out.append(d)
+    return out
+
+
+def _torch_values(plan: Plan, steps: int, field: str) -> np.ndarray:
+    from ._frameworks import import_framework
+    from .frameworks.torch import record_torch, to_torch
+
+    torch = import_framework("torch")
+    groups = _param_groups(plan, lambda: torch.zeros(1, requires_grad=True))
+    adam = any("betas" in g for g in groups)
+    opt = (torch.optim.Adam if adam else torch.optim.SGD)(groups, lr=float(plan.bases("lr")[0])
+                                                           if "lr" in plan.fields else 0.1)
+    sched = to_torch(plan, opt)
+    return record_torch(sched, opt, steps, (field,))[field]  # ours to step: no copy
+
+
+def _oneflow_values(plan: Plan, steps: int, field: str) -> np.ndarray:
+    from ._frameworks import import_framework
+    from .frameworks.oneflow import to_oneflow
+
+    flow = import_framework("oneflow")
+    groups = _param_groups(plan, lambda: flow.nn.Parameter(flow.zeros(1)))
+    opt = flow.optim.SGD(groups, lr=0.1)
+    return _record_oneflow(to_oneflow(plan, opt), steps, field)
+
+
+def _mindspore_values(plan: Plan, steps: int, field: str) -> Dict[str, np.ndarray]:
+    from ._frameworks import import_framework
+    from .frameworks.mindspore import to_mindspore_cell, to_mindspore_tensor
+
+    import_framework("mindspore")
+    G = plan.n_groups
+    lst = np.empty((steps, G))
+    cell = np.empty((steps, G))
+    for g in range(G):
+        lst[:, g] = _record_mindspore(to_mindspore_tensor(plan, steps, g, field), steps)[:, 0]
+        cell[:, g] = _record_mindspore(to_mindspore_cell(plan, g, field, sample=steps), steps)[:, 0]
+    return {"mindspore-list": lst, "mindspore-cell": cell}
+
+
+def framework_values(plan: Plan, framework: str, steps: int, field: str = "lr") -> Dict[str, np.ndarray]:
+    """Values the REAL framework produces for ``plan`` (lowered, then stepped): target -> (steps, G).
+
+    ``framework``: ``"torch"`` (``{"torch": ...}``), ``"oneflow"`` or ``"mindspore"``
+    (``{"mindspore-list": ..., "mindspore-cell": ...}``); compare each with
+    ``compare(plan.values(steps, field), theirs, plan.bases(field), contract_for(target))``.
+    """
+    steps = _steps(steps)
+    if framework == "torch":
+        return {"torch": _torch_values(plan, steps, field)}
+    if framework == "oneflow":
+        return {"oneflow": _oneflow_values(plan, steps, field)}
+    if framework == "mindspore":
+        return _mindspore_values(plan, steps, field)
+    raise SpecError("--frameworks", "expected some of torch, mindspore, oneflow", framework)
