@@ -23,7 +23,6 @@ class Case:
     expect: Tuple[str, ...] = ()  # substrings of the message (stderr), all required
     rc: int = 2
     files: Dict[str, Union[str, bytes]] = field(default_factory=dict)
-    needs: Tuple[str, ...] = ()  # frameworks the case needs (conftest markers): deselected without them
 
 
 def cli(id: str, *argv: str, expect: Union[str, Tuple[str, ...]] = (), rc: int = 2,
@@ -33,9 +32,8 @@ def cli(id: str, *argv: str, expect: Union[str, Tuple[str, ...]] = (), rc: int =
 
 
 def py(id: str, code: str, expect: Union[str, Tuple[str, ...]] = (), rc: int = 2,
-       files: Optional[Dict[str, Union[str, bytes]]] = None, needs: Tuple[str, ...] = ()) -> Case:
-    return Case(id, "py", code, (expect,) if isinstance(expect, str) else tuple(expect), rc, files or {},
-                needs)
+       files: Optional[Dict[str, Union[str, bytes]]] = None) -> Case:
+    return Case(id, "py", code, (expect,) if isinstance(expect, str) else tuple(expect), rc, files or {})
 
 
 # ---------------------------------------------------------------------------
@@ -535,8 +533,7 @@ def _py_cases() -> Iterator[Case]:
         if name == "iter-n-huge-stream-ok":
             yield py(f"py-{name}", code, rc=0)
             continue
-        # from_torch says "torch is not installed" (FrameworkMissingError) before it looks at the object
-        yield py(f"py-{name}", code, expect=want, needs=("torch",) if name.startswith("from-torch") else ())
+        yield py(f"py-{name}", code, expect=want)
 
 
 def cases() -> List[Case]:

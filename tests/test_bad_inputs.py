@@ -17,10 +17,6 @@ import pytest
 from _bad_corpus import Case, cases
 from _helpers import bridge_env
 
-# ~460 forked cases: 25-45 s here (2 shared cores), which would put tox's core env over its
-# minute; they run in py311 and oneflow
-pytestmark = pytest.mark.slow
-
 HERE = Path(__file__).resolve().parent
 CASES = cases()
 
@@ -66,8 +62,7 @@ def test_corpus_size() -> None:
     assert len(CASES) >= 300
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[getattr(pytest.mark, fw) for fw in c.needs])
-                                  for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case: Case, runner: _Runner, tmp_path: Path) -> None:
     _write(tmp_path, case.files)
     payload: Dict[str, Any] = {"kind": case.kind, "cwd": str(tmp_path)}
