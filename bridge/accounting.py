@@ -175,7 +175,7 @@ def count_updates(
     steps = batches
     callbacks: Optional[int] = None
     if is_mindspore and dataset_sink:
-        s = batches if sink_size in (None, -1) else int(sink_size)
+        s = batches if sink_size is None or sink_size == -1 else int(sink_size)
         if device_target.upper() == "CPU":
             lines.append(f"sink mode on CPU: MindSpore falls back to non-sink, steps per epoch = L = {batches}"
                          f" (sink_size={sink_size} ignored)")

@@ -611,7 +611,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     """Argument errors in one line (plus where to get help), exit code 2."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.exit(EXIT_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 

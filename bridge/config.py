@@ -432,7 +432,7 @@ def _trusted(p: str) -> Dict[str, Any]:
     try:
         from mmengine.config import Config
     except ImportError:
-        Config = None  # type: ignore[assignment,misc]
+        Config = None
     if Config is not None:
         cfg = Config.fromfile(p, lazy_import=False)
         out = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg._cfg_dict.to_dict())

@@ -198,7 +198,7 @@ def _load_mmengine(ctx: _Ctx, entries: Any, bases: Mapping[str, float]) -> None:
         ctx.skipped.append(("param_scheduler", f"no plan built ({e})"))
 
 
-def _build(ctx: _Ctx, obj: Any, config: Any) -> None:  # noqa: C901 - one dispatch over input kinds
+def _build(ctx: _Ctx, obj: Any, config: Any) -> None:  # one dispatch over input kinds
     cfg: Optional[Mapping[str, Any]] = None
     if config is not None:
         if isinstance(config, (str, os.PathLike)):

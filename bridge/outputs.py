@@ -96,7 +96,7 @@ def atomic_output(path: Any, binary: bool = False, flag: str = "-o") -> Iterator
     with atomic_path(path, flag) as tmp:
         fh: Optional[IO[Any]] = None
         try:
-            fh = open(tmp, "wb" if binary else "w", encoding=None if binary else "utf-8")  # noqa: SIM115
+            fh = open(tmp, "wb" if binary else "w", encoding=None if binary else "utf-8")
         except OSError as e:
             raise SpecError(flag, f"cannot write ({e.strerror})", os.fspath(path)) from None
         with fh:

@@ -409,7 +409,7 @@ def mindspore_probe(optimizer: Any = None, fields: Sequence[str] = DEFAULT_FIELD
         _check_framework(optimizer, "mindspore")
     ms = _import("mindspore")
     if not _MS_CLASS:
-        class MindSporeProbe(ms.train.Callback):  # type: ignore[misc,name-defined]
+        class MindSporeProbe(ms.train.Callback):  # type: ignore[name-defined]
             __doc__ = mindspore_probe.__doc__
 
             def __init__(self, optimizer: Any, fields: Sequence[str],

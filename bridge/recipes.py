@@ -232,11 +232,11 @@ def from_accelerated(optimizer: Any = None, *, total_num_epochs: Any = None, num
                                 num_cooldown_epochs=num_cooldown_epochs)
     src = optimizer
     if type(src).__name__ == "partial" and getattr(getattr(src, "func", None), "__name__", "") == "CosineLrScheduler":
-        bad = sorted(set(src.keywords) - set(_ACC_ARGS))  # type: ignore[attr-defined]
-        if bad or src.args:  # type: ignore[attr-defined]
+        bad = sorted(set(src.keywords) - set(_ACC_ARGS))
+        if bad or src.args:
             raise SpecError("optimizer", "is a partial with arguments create_scheduler_fn does not give",
-                            bad or list(src.args))  # type: ignore[attr-defined]
-        for k, v in src.keywords.items():  # type: ignore[attr-defined]
+                            bad or list(src.args))
+        for k, v in src.keywords.items():
             if not (type(v).__name__ == "TrainerPlaceholderValues" and args.get(k) is not None):
                 args[k] = v
         src = None

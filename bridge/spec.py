@@ -669,7 +669,7 @@ def _oneflow_plan(call: _Call, bases: List[float], text: str) -> Plan:
 def _guard(fn: Any) -> Plan:
     """Run an importer on stand-ins; a wrong argument type becomes a SpecError, not a traceback."""
     try:
-        return fn()  # type: ignore[no-any-return]
+        return fn()
     except (SpecError, UnsupportedError):
         raise
     except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as e:

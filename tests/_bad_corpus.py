@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,13 @@ class Case:
 
 
 def cli(id: str, *argv: str, expect: Union[str, Tuple[str, ...]] = (), rc: int = 2,
-        files: Dict[str, Union[str, bytes]] = None) -> Case:  # type: ignore[assignment]
+        files: Optional[Dict[str, Union[str, bytes]]] = None) -> Case:
     return Case(id, "cli", tuple(argv), (expect,) if isinstance(expect, str) else tuple(expect), rc,
                 files or {})
 
 
 def py(id: str, code: str, expect: Union[str, Tuple[str, ...]] = (), rc: int = 2,
-       files: Dict[str, Union[str, bytes]] = None) -> Case:  # type: ignore[assignment]
+       files: Optional[Dict[str, Union[str, bytes]]] = None) -> Case:
     return Case(id, "py", code, (expect,) if isinstance(expect, str) else tuple(expect), rc, files or {})
 
 
@@ -438,13 +438,14 @@ def _arg_cases() -> Iterator[Case]:
     outs = [("missing-dir", "nodir/x.csv", "nodir"), ("proc", "/proc/x.csv", "/proc/x.csv"),
             ("is-dir", "adir", "directory"), ("empty", "", "-o")]
     for name, path, want in outs:
-        for cmd, extra in (("values", []), ("lower", ["--to", "mindspore-list"]), ("plot", []),
-                           ("convert", None)):
-            if extra is None:
+        cmds: Tuple[Tuple[str, Optional[List[str]]], ...] = (
+            ("values", []), ("lower", ["--to", "mindspore-list"]), ("plot", []), ("convert", None))
+        for cmd, out_extra in cmds:
+            if out_extra is None:
                 yield cli(f"out-{cmd}-{name}", "convert", "p.json", "--to", "spec", "-o", path, expect=want,
                           files={"p.json": json.dumps(_plan(_STEP)), "adir/x": ""})
                 continue
-            yield cli(f"out-{cmd}-{name}", cmd, _E, "--steps", "5", *extra, "-o", path, expect=want,
+            yield cli(f"out-{cmd}-{name}", cmd, _E, "--steps", "5", *out_extra, "-o", path, expect=want,
                       files={"adir/x": ""})
     yield cli("out-npy-missing-dir", "values", _E, "--steps", "5", "-o", "nodir/x.npy", expect="nodir")
     yield cli("out-plot-suffix", "plot", _E, "--steps", "5", "-o", "p.gif2", expect="-o")

@@ -50,13 +50,13 @@ def run(case: dict) -> dict:
         if pid == 0:  # child
             os.dup2(out.fileno(), 1)
             os.dup2(err.fileno(), 2)
-            sys.stdin = open(os.devnull)  # noqa: SIM115
+            sys.stdin = open(os.devnull)
             code = 1
             try:
                 code = _child(case)
             except SystemExit as e:
                 code = e.code if isinstance(e.code, int) else 1
-            except BaseException:  # noqa: BLE001 - report like the interpreter would
+            except BaseException:  # report like the interpreter would
                 traceback.print_exc()
                 code = 1
             finally:
@@ -74,6 +74,7 @@ def run(case: dict) -> dict:
         if hang:
             os.kill(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
+        assert status is not None  # waited for above, whether it hung or not
         rc = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else (
             os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status))
         out.seek(0)
@@ -86,9 +87,9 @@ def run(case: dict) -> dict:
 def main() -> None:
     import numpy  # noqa: F401 - imported once, before the forks
 
-    import bridge.cli  # noqa: F401
-    import bridge.config  # noqa: F401
-    import bridge.spec  # noqa: F401
+    import bridge.cli
+    import bridge.config
+    import bridge.spec  # noqa: F401  (the three are imported once, before the forks)
 
     for line in sys.stdin:
         if not line.strip():

@@ -108,7 +108,7 @@ PARAMWISE_BASE = {"lr": 0.01, "weight_decay": 1e-4}
 def paramwise_model(fw: Any) -> Any:
     """conv + BN + depthwise conv + GroupNorm + Linear + LayerNorm + Embedding + a bare Parameter,
     built from ``fw.nn`` (torch and OneFlow share these names)."""
-    nn = fw.nn
+    nn: Any = fw.nn
 
     class Head(nn.Module):
         def __init__(self):

@@ -11,9 +11,13 @@ Framework markers (registered in pyproject.toml): ``torch``, ``mindspore``,
   tox sets it): then the test *fails*, so CI can never skip silently.
 
 Fixtures: ``torch_mod``, ``ms`` (MindSpore, CPU, PyNative), ``ms_graph``
-(MindSpore switched to GRAPH_MODE for the test), ``flow`` (OneFlow),
+(MindSpore switched to GRAPH_MODE for the test), ``ms_graph_module`` (the same for a
+whole module, so its tests share compilations), ``flow`` (OneFlow),
 ``mmengine_mod``, ``xfw_dir`` (directory shared by the tox environments for
 recorded cross-framework trajectories).
+
+Helpers shared by test modules (a real optimizer, the trajectory of a real training loop):
+``tests/_helpers.py``; optional non-framework dependencies: ``tests/_require.py``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ _FIXTURE_MARKS = {
     "torch_mod": "torch",
     "ms": "mindspore",
     "ms_graph": "mindspore",
+    "ms_graph_module": "mindspore",
     "flow": "oneflow",
     "mmengine_mod": "mmengine",
 }
@@ -129,6 +134,18 @@ def ms(_ms_session: ModuleType) -> ModuleType:
 @pytest.fixture
 def ms_graph(_ms_session: ModuleType) -> Iterator[ModuleType]:
     """MindSpore on CPU switched to GRAPH_MODE for the duration of one test."""
+    ms = _ms_session
+    old = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        yield ms
+    finally:
+        ms.set_context(mode=old)
+
+
+@pytest.fixture(scope="module")
+def ms_graph_module(_ms_session: ModuleType) -> Iterator[ModuleType]:
+    """MindSpore on CPU switched to GRAPH_MODE for the duration of one test module."""
     ms = _ms_session
     old = ms.get_context("mode")
     ms.set_context(mode=ms.GRAPH_MODE)

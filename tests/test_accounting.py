@@ -179,7 +179,7 @@ def test_mindspore_model_train_sink_mode_on_cpu(ms_graph: ModuleType) -> None:
     net = nn.Dense(2, 1)
     opt = nn.SGD(net.trainable_params(), 0.01)
 
-    class Count(ms.train.Callback):  # type: ignore[name-defined,misc]
+    class Count(ms.train.Callback):  # type: ignore[name-defined]
         def __init__(self) -> None:
             self.calls = 0
 
@@ -199,10 +199,10 @@ def test_mindspore_model_train_sink_mode_on_cpu(ms_graph: ModuleType) -> None:
 def _cpu_loss_scale_cell(ms: ModuleType) -> type:
     from mindspore import nn, ops
 
-    class CpuLossScaleCell(nn.TrainOneStepWithLossScaleCell):  # type: ignore[misc]
+    class CpuLossScaleCell(nn.TrainOneStepWithLossScaleCell):
         """Stock cell, but an overflow check that has CPU kernels (the stock one has none)."""
 
-        def get_overflow_status(self, status, compute_output):  # type: ignore[no-untyped-def]
+        def get_overflow_status(self, status, compute_output):
             return ops.logical_not(ms.amp.all_finite(compute_output))
 
     return CpuLossScaleCell
@@ -215,12 +215,12 @@ def test_mindspore_loss_scale_overflow_does_not_advance_global_step(ms_graph: Mo
 
     from bridge.probes import compare, mindspore_probe
 
-    class Net(nn.Cell):  # type: ignore[misc]
+    class Net(nn.Cell):
         def __init__(self) -> None:
             super().__init__()
             self.w = Parameter(Tensor(np.ones(2, np.float32)), name="w")
 
-        def construct(self, x):  # type: ignore[no-untyped-def]
+        def construct(self, x):
             return (self.w * x).sum()
 
     net = Net()

@@ -17,6 +17,7 @@ from typing import List
 
 import numpy as np
 import pytest
+from _helpers import bridge_env
 
 from bridge.cli import main
 
@@ -29,7 +30,7 @@ def _leftovers(d: Path) -> List[str]:
 
 
 def _start(args: List[str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "bridge", *args], cwd=cwd, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "bridge", *args], cwd=cwd, env=bridge_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 

@@ -8,7 +8,6 @@ so a hang or a memory blow-up fails its case instead of the suite.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Dict, Iterator
 
 import pytest
 from _bad_corpus import Case, cases
+from _helpers import bridge_env
 
 HERE = Path(__file__).resolve().parent
 CASES = cases()
@@ -23,10 +23,9 @@ CASES = cases()
 
 class _Runner:
     def __init__(self) -> None:
-        env = dict(os.environ)
-        # run the package under test (the installed wheel in tox), not tests/ on sys.path
+        # the package under test (the installed wheel in tox), not whatever tests/ or the cwd holds
         self.proc = subprocess.Popen([sys.executable, str(HERE / "_badrun.py")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=env)
+                                     stdout=subprocess.PIPE, text=True, env=bridge_env())
 
     def __call__(self, case: Dict[str, Any]) -> Dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -66,7 +65,7 @@ def test_corpus_size() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case: Case, runner: _Runner, tmp_path: Path) -> None:
     _write(tmp_path, case.files)
-    payload = {"kind": case.kind, "cwd": str(tmp_path)}
+    payload: Dict[str, Any] = {"kind": case.kind, "cwd": str(tmp_path)}
     if case.kind == "cli":
         payload["argv"] = list(case.payload)
     else:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from _helpers import bridge_env, make_opt
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "benchmarks" / "run.py"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, str(RUN), *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, str(RUN), *args], cwd=ROOT, env=bridge_env(), capture_output=True,
                           text=True, timeout=120)
 
 
@@ -72,15 +72,14 @@ _FAST_CASES = {
 }
 
 
-def _opt(torch):  # type: ignore[no-untyped-def]
-    ps = [torch.nn.Parameter(torch.zeros(1)) for _ in range(3)]
-    return torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(ps, (0.1, 0.05, 0.01))], lr=0.1)
+def _opt(torch: Any) -> Any:
+    return make_opt(torch, (0.1, 0.05, 0.01), size=1, lr=0.1)
 
 
 @pytest.mark.torch
 @pytest.mark.parametrize("case", sorted(_FAST_CASES))
-def test_fast_paths_match_torch(case: str) -> None:
-    torch = pytest.importorskip("torch")
+def test_fast_paths_match_torch(case: str, torch_mod: Any) -> None:
+    torch = torch_mod
 
     import bridge
     from bridge import parity

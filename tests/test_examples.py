@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _docblocks import ROOT
+from _helpers import bridge_env
 
 import bridge
 from bridge import parity
@@ -19,10 +19,7 @@ EX = ROOT / "examples"
 
 
 def _run(script: Path, *args: str, cwd: Path, timeout: int = 300) -> str:
-    env = dict(os.environ)
-    # the subprocess imports the same bridge as this test (the installed wheel under tox)
-    pkg_parent = str(Path(bridge.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join([pkg_parent] + [p for p in [env.get("PYTHONPATH")] if p])
+    env = bridge_env()  # the same bridge as this test (the installed wheel under tox)
     env.setdefault("GLOG_v", "3")
     proc = subprocess.run([sys.executable, str(script), *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)

@@ -115,7 +115,8 @@ def test_dict_round_trip_evaluates_identically(nd, bases):
     assert q.to_dict() == p.to_dict()
     try:
         a = p.values(120)
-    except bridge.SpecError:
+    except bridge.SpecError as e:  # a one-cycle asked past its horizon (as above); nothing else
+        assert "total_steps" in str(e)
         return
     np.testing.assert_array_equal(q.values(120), a)
 
@@ -126,7 +127,8 @@ def test_streamed_equals_in_memory(nd, bases, chunk):
     p = Plan.single(nd, bases)
     try:
         full = p.values(130)
-    except bridge.SpecError:
+    except bridge.SpecError as e:  # a one-cycle asked past its horizon (as above); nothing else
+        assert "total_steps" in str(e)
         return
     streamed = np.concatenate(list(p.iter_values(130, chunk=chunk)))
     np.testing.assert_allclose(streamed, full, rtol=1e-13, atol=1e-300)
@@ -134,8 +136,6 @@ def test_streamed_equals_in_memory(nd, bases, chunk):
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml", ".toml"])
 def test_file_round_trip(tmp_path, suffix):
-    if suffix == ".yaml":
-        pytest.importorskip("yaml")
     sched = Sequential((Linear(0.001, 1.0, 500), CosineAnnealing(9500, eta_min=1e-6)), (500,))
     p = Plan((Group({"lr": Field(0.1, sched), "weight_decay": Field(5e-4)}, "decay"),
               Group({"lr": Field(0.01, sched), "weight_decay": Field(0.0)}, "no_decay")),

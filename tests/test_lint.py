@@ -16,6 +16,7 @@ from typing import Any, List
 
 import numpy as np
 import pytest
+from _helpers import trace
 
 import bridge
 from bridge import linter as L
@@ -119,14 +120,9 @@ def _opt(torch: Any, lr: Any = 1.0, groups: int = 1) -> Any:
 
 
 def _record(torch: Any, sched: Any, opt: Any, n: int, g: int = 0) -> List[float]:
-    out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for _ in range(n):
-            out.append(float(opt.param_groups[g]["lr"]))
-            opt.step()
-            sched.step()
-    return out
+        return [float(v) for v in trace(opt, sched, n)[:, g]]
 
 
 @pytest.mark.torch

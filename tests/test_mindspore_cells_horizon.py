@@ -16,9 +16,11 @@ import subprocess
 import sys
 import warnings
 import zlib
+from typing import Any
 
 import numpy as np
 import pytest
+from _helpers import trace
 
 import bridge
 from bridge.frameworks import mindspore as bm
@@ -534,12 +536,7 @@ def test_chain_with_cosine_is_exact_to_t_max_then_says_so(ms_graph, torch_mod):
     opt = torch.optim.SGD([w], lr=B)
     lrs = torch.optim.lr_scheduler
     sch = lrs.ChainedScheduler([lrs.CosineAnnealingLR(opt, T_max=T), lrs.ExponentialLR(opt, 0.999)])
-    rec = []
-    for _ in range(H):
-        rec.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sch.step()
-    rec = np.asarray(rec)
+    rec = trace(opt, sch, H)[:, 0]
     nd = Chain((CosineAnnealing(T), Exponential(0.999)))
     for total, first_held in ((T, T + 1), (H, H)):
         with warnings.catch_warnings(record=True) as got_w:
@@ -570,11 +567,7 @@ def test_reset_then_product_child_is_not_a_product(ms, torch_mod):
     opt = torch.optim.SGD([w], lr=B)
     lrs = torch.optim.lr_scheduler
     sch = lrs.ChainedScheduler([lrs.CosineAnnealingWarmRestarts(opt, T_0=10), lrs.ExponentialLR(opt, 0.9)])
-    rec = []
-    for _ in range(50):
-        rec.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sch.step()
+    rec = trace(opt, sch, 50)[:, 0]
     nd = Chain((WarmRestarts(10), Exponential(0.9)))
     with warnings.catch_warnings(record=True) as got_w:
         warnings.simplefilter("always")
@@ -708,7 +701,7 @@ def test_written_modules_follow_the_schedule_at_every_int32_step(evaluated, tmp_
         assert err <= RTOL, (k, int(t[i]), err)
 
 
-def test_written_module_carries_the_warnings(ms):
+def test_written_module_carries_the_warnings(ms: Any) -> None:
     nd = Chain((CosineAnnealing(1000), Exponential(0.999)))
     with pytest.warns(bm.MindSporePrecisionWarning):
         src = bridge.to_mindspore_source(Plan.single(nd, base=B, total_steps=1000))
@@ -734,12 +727,7 @@ def test_mmengine_windows_with_a_cosine_past_t_max(ms, torch_mod, mmengine_mod):
 
     o = opt()
     scheds = [PARAM_SCHEDULERS.build(dict(c), default_args=dict(optimizer=o)) for c in cfgs]
-    rec = []
-    for _ in range(80):
-        rec.append(o.param_groups[0]["lr"])
-        o.step()
-        for s in scheds:
-            s.step()
+    rec = trace(o, scheds, 80)[:, 0]
     plan = bridge.from_mmengine(cfgs, opt(), epoch_length=1)
     with pytest.warns(bm.MindSporePrecisionWarning, match=rf"steps 0\.\.20 only.*steps 21\.\.59 are a table.*"
                                                           rf"steps 60\.\.{I32}"):

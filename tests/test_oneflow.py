@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from _helpers import make_opt, trace
 
 import bridge
 from bridge import parity
@@ -46,26 +47,12 @@ LRS = (0.1, 0.03)
 
 
 def _opt(flow, lrs=LRS, kind="SGD", **kw):
-    groups = [{"params": [flow.nn.Parameter(flow.zeros(2))], "lr": lr} for lr in lrs]
-    return getattr(flow.optim, kind)(groups, **kw)
+    return make_opt(flow, lrs, kind, **kw)
 
 
 def _trace(opt, sched, n, field="lr", metrics=None):
-    """Real OneFlow: row t = the field after t scheduler steps."""
-    def read():
-        out = []
-        for g in opt.param_groups:
-            out.append(g["betas"][0] if field == "betas[0]" else g[field])
-        return out
-
-    rows = [read()]
-    for t in range(n - 1):
-        if metrics is None:
-            sched.step()
-        else:
-            sched.step(metrics[t])
-        rows.append(read())
-    return np.array(rows, dtype=np.float64)
+    """Real OneFlow: row t = the field after t scheduler steps (the optimizer itself is not stepped)."""
+    return trace(opt, sched, n, field, step_optimizer=False, metrics=metrics)
 
 
 def _check(ours, theirs, base):

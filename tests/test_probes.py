@@ -122,20 +122,20 @@ def test_compare_off_by_one_and_epoch_vs_iteration(torch_mod: ModuleType) -> Non
 # ----------------------------------------------------------------------------- MindSpore
 @pytest.mark.mindspore
 def test_mindspore_probe_graph_mode_groups_match_parameter_updates(ms_graph: ModuleType) -> None:
-    """Group lrs (a LearningRateSchedule cell and a list) read by the probe == the applied update."""
-    assert ms_graph is not None
+    """Group lrs (a LearningRateSchedule cell and a list) read by the probe == the applied update
+    (``ms_graph``: in GRAPH_MODE)."""
     from mindspore import Parameter, Tensor, nn
     from mindspore.nn.learning_rate_schedule import PolynomialDecayLR
 
     from bridge.probes import mindspore_probe
 
-    class Net(nn.Cell):  # type: ignore[misc]
+    class Net(nn.Cell):
         def __init__(self) -> None:
             super().__init__()
             self.a = Parameter(Tensor(np.zeros(1, np.float32)), name="a")
             self.b = Parameter(Tensor(np.zeros(1, np.float32)), name="b")
 
-        def construct(self, x):  # type: ignore[no-untyped-def]
+        def construct(self, x):
             return (self.a * x).sum() + (self.b * x).sum()
 
     net = Net()

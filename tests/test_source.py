@@ -20,14 +20,14 @@ values = st.recursive(scalars, lambda c: st.lists(c, max_size=40) | st.lists(c, 
 @given(values)
 def test_literal_evaluates_to_the_value(v):
     text = literal(v, "    ")
-    assert eval(text) == v  # noqa: S307 - our own output
-    assert type(eval(text)) is type(v)  # noqa: S307
+    assert eval(text) == v  # our own output
+    assert type(eval(text)) is type(v)
 
 
 def test_nan_and_arrays():
-    assert math.isnan(eval(literal(float("nan")))) and eval(literal(-float("inf"))) == -float("inf")  # noqa: S307
+    assert math.isnan(eval(literal(float("nan")))) and eval(literal(-float("inf"))) == -float("inf")
     for arr in (np.linspace(0.1, 1e-9, 77), np.arange(5, dtype=np.int32), np.float32([0.1, 1 / 3])):
-        back = eval(literal(arr), {"np": np})  # noqa: S307
+        back = eval(literal(arr), {"np": np})
         assert back.dtype == arr.dtype and np.array_equal(back, arr)
 
 
@@ -45,5 +45,5 @@ def test_recorded_calls_rebuild_the_same_objects():
     assert max(len(line) for line in text.splitlines()) <= WIDTH
     direct = ns["lr_scheduler"].A("OPT", [ns["lr_scheduler"].B("OPT", gamma=0.1 + 0.2, steps=list(range(60))),
                                           ns["lr_scheduler"].B("OPT")], (500,), flag=True)
-    assert eval(text, ns) == direct  # noqa: S307
+    assert eval(text, ns) == direct
     assert Recorder()["Cell"](1).name == "Cell"

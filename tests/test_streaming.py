@@ -69,7 +69,7 @@ leaf = st.one_of(chainable, closed)
 
 def composite(children: st.SearchStrategy) -> st.SearchStrategy:
     def seq(ks: list, ms: list, rescale: bool) -> Sequential:
-        return Sequential(tuple(ks), tuple(sorted(ms)), None if rescale else False)
+        return Sequential(tuple(ks), tuple(sorted(ms)), None if rescale else (False,) * len(ms))
 
     return st.one_of(
         st.lists(children, min_size=2, max_size=3).flatmap(
@@ -93,6 +93,7 @@ bases = st.lists(st.floats(1e-3, 1.0), min_size=1, max_size=3)
 def _one_shot(p: Plan, n: int) -> np.ndarray:
     """All n steps from step 0 in one evaluation, no carried state (the reference)."""
     sched = p.schedule()
+    assert sched is not None
     return semantics.evaluate(sched, np.arange(n), p.bases())
 
 
@@ -147,7 +148,7 @@ def _scan_calls(monkeypatch: pytest.MonkeyPatch) -> list:
     calls: list = []
     real = semantics.scan_range
 
-    def spy(nd, lo, hi, *a, **k):  # type: ignore[no-untyped-def]
+    def spy(nd, lo, hi, *a, **k):
         calls.append((lo, hi))
         return real(nd, lo, hi, *a, **k)
 

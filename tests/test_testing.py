@@ -116,7 +116,7 @@ def test_nan_is_never_the_same_schedule():
 def test_pytest_fixture(pytester_or_skip=None):
     from bridge.pytest_plugin import same_schedule
 
-    check = same_schedule.__wrapped__()  # type: ignore[attr-defined]
+    check = same_schedule.__wrapped__()
     check([0.1, 0.2], [0.1, 0.2], steps=2)
     with pytest.raises(AssertionError, match="step 1"):
         check([0.1, 0.2], [0.1, 0.3], steps=2)

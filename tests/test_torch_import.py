@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
+from _require import need
 
 pytestmark = pytest.mark.torch
 
-torch = pytest.importorskip("torch")
-L = torch.optim.lr_scheduler
+torch = need("torch")  # fails instead of skipping where BRIDGE_REQUIRE has torch
+L: Any = torch.optim.lr_scheduler
 
 from bridge import SpecError, UnsupportedError, parity  # noqa: E402
 from bridge.frameworks.torch import from_torch, record_torch, sample_torch  # noqa: E402

@@ -13,6 +13,7 @@ import json
 
 import numpy as np
 import pytest
+from _helpers import make_opt, trace
 from _xfw_cases import (
     ONEFLOW_CASES,
     OPT_STEPS,
@@ -37,19 +38,6 @@ from bridge.parity import FLOAT64_RTOL
 pytestmark = pytest.mark.oneflow
 
 LRS = (0.1, 0.03)
-
-
-def _opt(flow, lrs=LRS, **kw):
-    groups = [{"params": [flow.nn.Parameter(flow.zeros(2))], "lr": lr} for lr in lrs]
-    return flow.optim.SGD(groups, **kw)
-
-
-def _trace(opt, sched, n, field="lr"):
-    rows = [[g[field] for g in opt.param_groups]]
-    for _ in range(n - 1):
-        sched.step()
-        rows.append([g[field] for g in opt.param_groups])
-    return np.array(rows, dtype=np.float64)
 
 
 def _resumed(s, o):
@@ -93,10 +81,10 @@ assert tuple(BUILDERS) == ONEFLOW_CASES
 @pytest.mark.parametrize("name", ONEFLOW_CASES)
 def test_xfw_write_oneflow(flow, name):
     build, lrs, steps = BUILDERS[name]
-    opt = _opt(flow, lrs)
+    opt = make_opt(flow, lrs)
     sched = build(flow.optim.lr_scheduler, opt)
     plan = bridge.from_oneflow(sched)
-    traj = _trace(opt, sched, steps)
+    traj = trace(opt, sched, steps, step_optimizer=False)
     check(plan.values(steps), traj, plan.bases(), name)
     write(name, plan.to_dict(), traj, "oneflow")
 
@@ -109,9 +97,9 @@ def test_xfw_read_torch(flow, name):
     steps = trajs["lr"].shape[0]
     kw = {"momentum": 0.9} if "momentum" in plan.fields else {}
     for field, want in trajs.items():
-        opt = _opt(flow, tuple(plan.bases("lr")), **kw)
+        opt = make_opt(flow, tuple(plan.bases("lr")), **kw)
         sched = bridge.to_oneflow(plan, opt)
-        check(_trace(opt, sched, steps, field), want, plan.bases(field), f"{name} {field}")
+        check(trace(opt, sched, steps, field, step_optimizer=False), want, plan.bases(field), f"{name} {field}")
 
 
 def test_xfw_write_oneflow_paramwise(flow):

@@ -2,10 +2,10 @@
 
 - ``test_xfw_write_torch``: real torch schedulers (torch-only kinds included); the IR plan is
   built by hand from the scheduler's arguments, checked against torch's own trajectory (and
-  ``bridge.from_torch``'s plan too, when that exists), and recorded for the OneFlow half.
+  ``bridge.from_torch``'s plan too), and recorded for the OneFlow half.
 - ``test_xfw_read_oneflow*``: the OneFlow half's plans (OneFlow-only kinds) are lowered to
-  torch (``bridge.to_torch`` when it exists, else the plan's own values) and to MindSpore lists
-  (when ``bridge.to_mindspore_list`` exists) and compared with the real-OneFlow recordings.
+  torch (``bridge.to_torch``) and to MindSpore lists (``bridge.to_mindspore_list``) and
+  compared with the real-OneFlow recordings.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 import pytest
+from _helpers import make_opt, trace
 from _xfw_cases import (
     ONEFLOW_CASES,
     OPT_STEPS,
@@ -57,26 +58,12 @@ pytestmark = pytest.mark.torch
 LRS = (0.1, 0.03)
 
 
-def _opt(torch, lrs=LRS, **kw):
-    groups = [{"params": [torch.nn.Parameter(torch.zeros(2))], "lr": lr} for lr in lrs]
-    return torch.optim.SGD(groups, **kw)
-
-
-def _trace(opt, sched, n, field="lr"):
-    rows = [[g[field] for g in opt.param_groups]]
-    for _ in range(n - 1):
-        opt.step()
-        sched.step()
-        rows.append([g[field] for g in opt.param_groups])
-    return np.array(rows, dtype=np.float64)
-
-
 def _single(node, lrs=LRS):
     return Plan.single(node, list(lrs))
 
 
 def _onecycle(torch):
-    opt = _opt(torch, momentum=0.9)
+    opt = make_opt(torch, LRS, momentum=0.9)
     s = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=5000)
     plan = Plan(tuple(Group({"lr": Field(lr, OneCycle(5000, max_lr=0.5)),
                              "momentum": Field(0.9, OneCycleMomentum(5000))}) for lr in LRS))
@@ -84,7 +71,7 @@ def _onecycle(torch):
 
 
 def _cyclic(torch):
-    opt = _opt(torch, momentum=0.9)
+    opt = make_opt(torch, LRS, momentum=0.9)
     s = torch.optim.lr_scheduler.CyclicLR(opt, base_lr=0.01, max_lr=0.5, step_size_up=300,
                                           mode="triangular2", base_momentum=0.8, max_momentum=0.9)
     plan = Plan(tuple(Group({"lr": Field(lr, Cyclic(high=0.5, low=0.01, step_size_up=300, mode="triangular2")),
@@ -101,7 +88,7 @@ def _case(torch, name):
         return _onecycle(torch)
     if name == "t_cyclic":
         return _cyclic(torch)
-    o = _opt(torch)
+    o = make_opt(torch, LRS)
     if name == "t_cosine":
         return o, L.CosineAnnealingLR(o, T_max=700, eta_min=1e-3), _single(CosineAnnealing(700, 1e-3)), 10000
     if name == "t_sequential":
@@ -127,28 +114,19 @@ def _case(torch, name):
     raise AssertionError(name)  # pragma: no cover
 
 
-def _maybe(name):
-    try:
-        return getattr(bridge, name)
-    except (ImportError, AttributeError):
-        return None
-
-
 @pytest.mark.parametrize("name", TORCH_CASES)
 def test_xfw_write_torch(torch_mod, name):
     opt, sched, plan, steps = _case(torch_mod, name)
-    from_torch = _maybe("from_torch")
-    imported = from_torch(sched) if from_torch is not None else None
+    imported = bridge.from_torch(sched)
     fields = [f for f in plan.fields if f in opt.param_groups[0]]
-    trajs = {f: _trace(opt, sched, steps, f) if f == "lr" else None for f in fields}
+    trajs = {f: trace(opt, sched, steps, f) if f == "lr" else None for f in fields}
     if len(fields) > 1:  # step a twin for the other fields
         for f in fields[1:]:
             o2, s2, _, _ = _case(torch_mod, name)
-            trajs[f] = _trace(o2, s2, steps, f)
+            trajs[f] = trace(o2, s2, steps, f)
     for f, traj in trajs.items():
         check(plan.values(steps, f), traj, plan.bases(f), f"{name} {f} (hand-built plan vs torch)")
-        if imported is not None:
-            check(imported.values(steps, f), traj, plan.bases(f), f"{name} {f} (bridge.from_torch vs torch)")
+        check(imported.values(steps, f), traj, plan.bases(f), f"{name} {f} (bridge.from_torch vs torch)")
     write(name, plan.to_dict(), trajs["lr"], "torch", {f: t for f, t in trajs.items() if f != "lr"})
 
 
@@ -160,12 +138,9 @@ def test_xfw_read_oneflow(torch_mod, name):
     want = trajs["lr"]
     steps = want.shape[0]
     check(plan.values(steps), want, plan.bases(), f"{name} (plan values)")
-    to_torch = _maybe("to_torch")
-    if to_torch is None:
-        return
-    opt = _opt(torch_mod, tuple(plan.bases()))
-    sched = to_torch(plan, opt)
-    check(_trace(opt, sched, steps), want, plan.bases(), f"{name} (bridge.to_torch)")
+    opt = make_opt(torch_mod, tuple(plan.bases()))
+    sched = bridge.to_torch(plan, opt)
+    check(trace(opt, sched, steps), want, plan.bases(), f"{name} (bridge.to_torch)")
 
 
 @pytest.mark.mindspore
@@ -173,13 +148,10 @@ def test_xfw_read_oneflow(torch_mod, name):
 def test_xfw_read_oneflow_mindspore_list(name):
     """MindSpore per-step lists: identical to OneFlow's values after rounding to float32."""
     plan_dict, trajs = read(name, "oneflow", "OneFlow (py39)")
-    to_list = _maybe("to_mindspore_list")
-    if to_list is None:
-        pytest.skip("bridge.to_mindspore_list does not exist yet")
     plan = bridge.from_dict(plan_dict)
     want = trajs["lr"]
     for g in range(plan.n_groups):
-        got = np.asarray(to_list(plan, want.shape[0], group=g), dtype=np.float32)
+        got = np.asarray(bridge.to_mindspore_list(plan, want.shape[0], group=g), dtype=np.float32)
         assert np.array_equal(got, want[:, g].astype(np.float32)), (name, g)
 
 

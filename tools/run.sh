@@ -2,7 +2,7 @@
 # The two entry points of the README:
 #   bash tools/run.sh demo [ARGS...]   venv .venv (Python 3.11) + `pip install -e .[dev,torch,mindspore,plot]`,
 #                                      then `sched-bridge demo` (default: --plot sched-bridge-demo.png)
-#   bash tools/run.sh test [TOX ARGS]  every tox env (oneflow, py311, lint), e.g.
+#   bash tools/run.sh test [TOX ARGS]  every tox env (core, oneflow, py311, oneflow-xfw, lint), e.g.
 #                                      bash tools/run.sh test -e py311 -- tests/smoke -x
 # Installs what it needs itself (tox into .venv-tools; a Python 3.9 via
 # tools/bootstrap_python39.sh). Exits non-zero if anything fails.

@@ -297,7 +297,7 @@ def _growth(nd: nodes.Node, ctx: _Ctx, span: Span, rate: float, per: int, scale:
                  f"with base {ctx.base:g}: the cell gives inf")
 
 
-def _lower(nd: nodes.Node, cells: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
+def _lower(nd: nodes.Node, cells: Dict[str, Any], ctx: _Ctx, K: int = 0,
            span: Span = _root_span) -> Any:
     """Expression cell for ``nd`` evaluated at step ``t + K`` (``t`` the cell's int32 input), or raise
     _NeedTable. ``span`` maps the node's steps to root steps (for warnings and exactness limits)."""
@@ -1141,7 +1141,7 @@ _EXP_SCHEDULERS = ("StepLR", "LinearLR", "ExponentialLR", "PolynomialLR", "Lambd
                    "CosineAnnealingLR", "ReduceLROnPlateau")
 
 
-def _exp_node(s: Any, g: int) -> nodes.Node:  # noqa: C901
+def _exp_node(s: Any, g: int) -> nodes.Node:
     cls = type(s).__name__
     if cls == "StepLR":
         return nodes.Step(_attr(s, "step_size"), _attr(s, "gamma"))
@@ -1274,7 +1274,7 @@ def from_mindspore(obj_or_name: Any, *args: Any, **kwargs: Any) -> Plan:
         bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
         if bad.size:
             raise SpecError(f"values[{int(bad[0])}]", "must be a finite number >= 0", float(arr[bad[0]]))
-        return Plan.single(nodes.Table(arr, after="error"),  # type: ignore[arg-type]
+        return Plan.single(nodes.Table(arr, after="error"),
                            base=float(arr[0]), total_steps=int(arr.size),
                            source="mindspore dynamic lr list")
     raise SpecError("from_mindspore", "expected a dynamic-lr function name, a LearningRateSchedule cell, an "

@@ -26,7 +26,7 @@ def _flow() -> Any:
     try:
         from .._frameworks import import_framework
     except ImportError:  # pragma: no cover - the helper module is always shipped
-        import oneflow  # type: ignore[import-not-found]
+        import oneflow
 
         return oneflow
     return import_framework("oneflow")
@@ -71,9 +71,9 @@ def _import_plan(scheduler: Any, flow: Any, name: str) -> Plan:
 
 
 def _lr_base(flow: Any) -> type:
-    from oneflow.nn.optimizer.lr_scheduler import LRScheduler  # type: ignore[import-not-found]
+    from oneflow.nn.optimizer.lr_scheduler import LRScheduler
 
-    return LRScheduler  # type: ignore[no-any-return]
+    return LRScheduler
 
 
 def _bases(s: Any, flow: Any) -> list[float]:
@@ -357,7 +357,7 @@ def _native(plan: Plan, opt: Any, sch: Any, graph: bool) -> tuple[Any, str, int]
             return None, "lambda and non-lambda groups mixed", 0
         if graph:
             return None, "LambdaLR: " + _GRAPH_NO, 0
-        return sch.LambdaLR(opt, [nd.fn for nd in lam]), "", 0  # type: ignore[attr-defined]
+        return sch.LambdaLR(opt, [nd.fn for nd in lam]), "", 0
     plat = [nd for nd in nodes if isinstance(nd, n.Plateau)]
     if plat:
         p0 = plat[0]

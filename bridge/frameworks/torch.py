@@ -697,7 +697,7 @@ def _same_shape(nodes: List[n.Node]) -> bool:
         if isinstance(a, (n.Lambda, n.Multiplicative)):
             continue
         if isinstance(a, n.OneCycle):
-            if a.to_dict() | {"max_lr": None} != b.to_dict() | {"max_lr": None}:  # type: ignore[attr-defined]
+            if a.to_dict() | {"max_lr": None} != b.to_dict() | {"max_lr": None}:
                 return False
             continue
         if isinstance(a, n.Cyclic):

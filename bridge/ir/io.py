@@ -17,7 +17,7 @@ def _kind(path: Any) -> str:
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise SpecError("path", "must be a file name (str or os.PathLike)", path)
     ext = os.path.splitext(os.fspath(path))[1].lower()
-    if ext not in SUFFIXES:
+    if not isinstance(ext, str) or ext not in SUFFIXES:  # a bytes path's b".json" is no suffix either
         raise SpecError(str(path), "unknown file type; use .json, .yaml, .yml or .toml", ext or "(none)",
                         show_value=True)
     return SUFFIXES[ext]
@@ -89,7 +89,7 @@ def load_yaml(text: str, where: str) -> Any:
     """``yaml.safe_load`` that refuses duplicate keys and alias bombs; errors are SpecErrors."""
     yaml = _yaml()
 
-    class Loader(yaml.SafeLoader):  # type: ignore[name-defined, misc]
+    class Loader(yaml.SafeLoader):  # type: ignore[name-defined]
         pass
 
     def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
@@ -109,7 +109,7 @@ def load_yaml(text: str, where: str) -> Any:
 
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     try:
-        data = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=Loader)  # a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""

@@ -709,7 +709,7 @@ class Table(Node):
         self._set("after", c.choice("after", self.after, ("hold", "error")))
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"kind": self.kind, "values": [float(x) for x in self.values],  # type: ignore[attr-defined]
+        return {"kind": self.kind, "values": [float(x) for x in self.values],
                 "relative": self.relative, "after": self.after}
 
     def __eq__(self, other: object) -> bool:

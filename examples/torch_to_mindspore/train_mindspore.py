@@ -21,12 +21,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import mindspore as ms  # noqa: E402
-from mindspore import nn  # noqa: E402
-from train_torch import GROUP_NAMES, TorchNet, build, synthetic_batch  # noqa: E402
+import mindspore as ms
+from mindspore import nn
+from train_torch import GROUP_NAMES, TorchNet, build, synthetic_batch
 
-import bridge  # noqa: E402
-from bridge.groups import translate_optimizer  # noqa: E402
+import bridge
+from bridge.groups import translate_optimizer
 
 
 class MsNet(nn.Cell):
