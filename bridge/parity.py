@@ -217,8 +217,8 @@ class Comparison:
         if self.ok:
             return f"{head}same over {self.n_steps} steps ({self.note})"
         t, g = self.first  # type: ignore[misc]
-        return (f"{head}differs first at step {t} (group {g}): ours {self.ours[t, g]!r} vs theirs "
-                f"{self.theirs[t, g]!r} (abs err {self.abs_err[t, g]:.3g}; {self.note}; "
+        return (f"{head}differs first at step {t} (group {g}): ours {float(self.ours[t, g])!r} vs theirs "
+                f"{float(self.theirs[t, g])!r} (abs err {self.abs_err[t, g]:.3g}; {self.note}; "
                 f"{self.n_bad_steps} of {self.n_steps} steps differ)")
 
     def row(self, name: str) -> Dict[str, Any]:

@@ -73,7 +73,7 @@ def assert_same_schedule(a: Any, b: Any, steps: int = 1000, field: str = "lr", *
     err = res.abs_err
     steps = res.n_steps
     lo, hi = max(0, t - context), min(steps, t + context + 1)
-    lines = [f"{field} differs first at step {t} (group {g}): {x[t, g]!r} vs {y[t, g]!r} "
+    lines = [f"{field} differs first at step {t} (group {g}): {float(x[t, g])!r} vs {float(y[t, g])!r} "
              f"(abs err {err[t, g]:.3g}; {res.note}; {res.n_bad_steps} of {steps} steps differ)",
              f"  {'step':>6}  {'a':>22}  {'b':>22}  {'abs err':>10}"]
     for s in range(lo, hi):
