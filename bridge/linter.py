@@ -404,7 +404,7 @@ def _length(nd: n.Node) -> Optional[int]:
 
 
 def _val(nd: n.Node, ts: Sequence[int], base: float) -> np.ndarray:
-    from . import semantics
+    from .ir import semantics
 
     return semantics.evaluate(nd, np.asarray(ts, dtype=np.int64), np.array([base]))[:, 0]
 
@@ -512,7 +512,7 @@ _COMPOSITE = (n.Sequential, n.Chain, n.Windows, n.Hold, n.Shift)
 
 @_check("chain-overwrite")
 def _chain_overwrite(ctx: _Ctx) -> Iterator[Hit]:
-    from . import semantics
+    from .ir import semantics
 
     for field, gs, _base, nd, path in _nodes(ctx, n.Chain):
         for j, ch in enumerate(nd.schedules[1:], 1):
@@ -614,7 +614,7 @@ def _horizon_hits(plan: Plan, total: int, is_ms_list: bool) -> Iterator[Tuple[st
 
 
 def _frozen(plan: Plan, field: str, gs: List[int], root: n.Node, total: int) -> Iterator[Tuple[str, str, str]]:
-    from . import semantics
+    from .ir import semantics
 
     if any(isinstance(x, n.Plateau) for x in root.walk()) or total < 4:
         return

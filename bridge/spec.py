@@ -621,7 +621,7 @@ def _oneflow_stub(c: _Call, flow: SimpleNamespace, bases: List[float]) -> Any:
                     node = _convert(inner, bases, flow, "WarmupLR.scheduler", False)[0]
                     import numpy as np
 
-                    from . import semantics
+                    from .ir import semantics
 
                     end = float(semantics.evaluate(node, np.array([W]), np.array([bases[0]]))[0, 0]) / bases[0]
                 w = sch.LinearLR()

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import bridge
-from bridge import semantics
+from bridge.ir import semantics
 from bridge.ir import (
     Chain,
     Constant,

@@ -240,7 +240,7 @@ def _prod_limit(nd: n.Node) -> Optional[float]:
 
 def _is_reset(nd: n.Node) -> bool:
     """Chainable update is x -> closed(t) (an absolute update) in bridge.semantics."""
-    from .. import semantics
+    from ..ir import semantics
 
     if isinstance(nd, (n.Linear,)) and nd.start_factor == 0.0:
         return True
@@ -341,7 +341,7 @@ def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
     if isinstance(nd, n.CosineRestart):
         return _cosine_restart(nd, C, K)
     if isinstance(nd, (n.OneCycle, n.OneCycleMomentum)):
-        from .. import semantics
+        from ..ir import semantics
 
         _fit(nd, total_steps=nd.total_steps)
         ends = semantics._phases(nd)
@@ -408,7 +408,7 @@ def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
 
 def _sequential(nd: n.Sequential, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
     """Milestones as selects; child i sees the node step minus its milestone (rescale) or the node step."""
-    from .. import semantics
+    from ..ir import semantics
 
     if semantics.needs_scan(nd):
         raise _NeedTable
@@ -489,7 +489,7 @@ def _window_child_offset(begin: int, last: Optional[int], every: int, off: int) 
 def _warm_restarts(nd: n.WarmRestarts, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
     """SGDR cycles i of length T_0*T_mult**i. T_mult == 1: i = s // T_0 in int32; otherwise a table
     of every cycle that meets steps K..K+2**31-1 (a few dozen at most), computed in Python ints."""
-    from .. import semantics
+    from ..ir import semantics
 
     T0, Tm, lim = nd.T_0, nd.T_mult, nd.restart_limit
     k = _overflow_k(nd.decay_rate, ctx.base)

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
 from ..ir.plan import Cursor, Field, Group, Plan, field_key, has_field, write_field
-from ..semantics import float_cycle_index
+from ..ir.semantics import float_cycle_index
 from ._source import Recorder, Src, base_value_lines
 
 __all__ = ["from_oneflow", "native_source", "to_oneflow"]

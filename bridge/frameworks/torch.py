@@ -365,7 +365,7 @@ class _Import:
 
     def _first_value(self, nd: n.Node, v0: float, g: int) -> n.Node:
         """``nd`` with its value at step 0 replaced by ``v0`` (a reset; the identity afterwards)."""
-        from .. import semantics
+        from ..ir import semantics
 
         base = self.base[g]
         now = float(semantics.evaluate(nd, np.zeros(1, dtype=np.int64), np.array([base]))[0, 0])
@@ -536,7 +536,7 @@ def _as_built(nd: n.Node, base: float, now: float, name: str) -> n.Node:
     step 0 (``sequential[constant(factor=now/base)]``, the identity afterwards) is chained
     after it.
     """
-    from .. import semantics
+    from ..ir import semantics
 
     v0 = float(semantics.evaluate(nd, np.zeros(1, dtype=np.int64), np.array([base]))[0, 0])
     if abs(v0 - now) <= _TOL * max(abs(now), abs(base)):

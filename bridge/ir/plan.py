@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import SpecError, UnsupportedError
 from ..limits import check_disk, check_memory
 from . import _check as c
+from . import semantics
 from .nodes import Node, Table, node_from_dict
 
 SCHEMA = 1
@@ -210,8 +211,6 @@ class Plan:
 
         Recursive schedules keep their state between calls on the same plan (see :meth:`values`).
         """
-        from .. import semantics
-
         t = _steps_array(steps)
         check_memory(t.shape[0], len(self.groups), "plan.at(steps)")
         out = np.empty((t.shape[0], len(self.groups)))
@@ -248,8 +247,6 @@ class Plan:
         """Stream ``values(n, field)`` in chunks of at most ``chunk`` rows: O(n) time and O(chunk)
         memory for every composition (recursive schedules carry their state from chunk to chunk),
         the same numbers as ``values(n, field)``. ``groups``: only these columns, in this order."""
-        from .. import semantics
-
         n = c.integer("n", n, lo=0)
         chunk = c.integer("chunk", chunk, lo=1)
         if groups is not None:
@@ -373,8 +370,6 @@ class Cursor:
     """
 
     def __init__(self, plan: Plan, field: str, chunk: int = 1024):
-        from .. import semantics
-
         self.field = field
         self.chunk = c.integer("chunk", chunk, lo=1)
         self.n_groups = plan.n_groups
@@ -443,8 +438,6 @@ class Cursor:
             self.scan_state = dict(saved)
 
     def _block(self, lo: int, hi: int) -> np.ndarray:
-        from .. import semantics
-
         out = np.empty((hi - lo, self.n_groups))
         for b, (sched, cols, bases, rec) in enumerate(self.batches):
             if sched is None:
@@ -495,11 +488,9 @@ _CARRY_BLOCK = 1 << 18  # rows a recursive schedule computes at once when it cat
 
 
 def _take_carry(plan: Plan, key: Tuple[str, Tuple[int, ...]]) -> Any:
-    from ..semantics import Carry
-
     entry = _CARRIES.get(id(plan))
     carry = entry[1].pop(key, None) if entry is not None and entry[0]() is plan else None
-    return carry if carry is not None else Carry(_CARRY_BLOCK)
+    return carry if carry is not None else semantics.Carry(_CARRY_BLOCK)
 
 
 def _keep_carry(plan: Plan, key: Tuple[str, Tuple[int, ...]], carry: Any) -> None:

@@ -25,8 +25,8 @@ from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import numpy as np
 
-from .errors import SpecError, UnsupportedError
-from .ir import nodes as n
+from ..errors import SpecError, UnsupportedError
+from . import nodes as n
 
 Array = np.ndarray
 
