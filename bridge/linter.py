@@ -516,7 +516,7 @@ def _chain_overwrite(ctx: _Ctx) -> Iterator[Hit]:
 
     for field, gs, _base, nd, path in _nodes(ctx, n.Chain):
         for j, ch in enumerate(nd.schedules[1:], 1):
-            if nd.mode != "recursive" or type(ch) in semantics._CHAIN or isinstance(ch, _COMPOSITE):
+            if nd.mode != "recursive" or semantics.chainable(ch) or isinstance(ch, _COMPOSITE):
                 continue
             before = ", ".join(c.describe() for c in nd.schedules[:j])
             yield (_where(ctx.plan, gs, field, f"{path}.schedules[{j}]"),

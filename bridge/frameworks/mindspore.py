@@ -250,7 +250,7 @@ def _is_reset(nd: n.Node) -> bool:
         return nd.mode == "nested"
     if isinstance(nd, (n.Sequential, n.Windows, n.Hold, n.Shift, n.Plateau, n.Multiplicative)):
         return False
-    return type(nd) not in semantics._CHAIN
+    return not semantics.chainable(nd)
 
 
 def _window_limit(nd: n.Node) -> Optional[float]:
@@ -344,7 +344,7 @@ def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
         from ..ir import semantics
 
         _fit(nd, total_steps=nd.total_steps)
-        ends = semantics._phases(nd)
+        ends = semantics.phase_ends(nd)
         if isinstance(nd, n.OneCycle):
             mx, rel = (1.0, True) if nd.max_lr is None else (nd.max_lr, False)
             init = mx / nd.div_factor
@@ -620,7 +620,7 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
     Each MindSporePrecisionWarning it emits is also appended to ``notes``.
     """
     plan = _check_plan(plan)
-    f = plan._field(group, field)
+    f = plan.field(group, field)
     if sample is not None:
         sample = _check_steps(sample, "sample")
     if field == "weight_decay":
@@ -822,7 +822,7 @@ def to_mindspore_group_params(plan: Plan, params_per_group: Sequence[Sequence[An
                     f"groups[{i}].{name}: MindSpore group dicts take only params, lr, weight_decay, "
                     f"grad_centralization and order_params, so a scheduled {name!r} cannot be expressed; "
                     "use mindspore.experimental.optim with an IR-driven loop, or keep it constant")
-    dyn = [plan._field(i, "lr").schedule is not None for i in range(plan.n_groups)]
+    dyn = [plan.field(i, "lr").schedule is not None for i in range(plan.n_groups)]
     if lr_as == "float" and any(dyn):
         raise UnsupportedError(
             f"lr_as='float': groups {[i for i, d in enumerate(dyn) if d]} have a scheduled lr; "
@@ -830,7 +830,7 @@ def to_mindspore_group_params(plan: Plan, params_per_group: Sequence[Sequence[An
     out: List[Dict[str, Any]] = []
     for i, params in enumerate(params_per_group):
         d: Dict[str, Any] = {"params": list(params)}
-        base = float(plan._field(i, "lr").base)
+        base = float(plan.field(i, "lr").base)
         if lr_as == "float":
             d["lr"] = base
         elif lr_as == "list":

@@ -28,6 +28,9 @@ import numpy as np
 from ..errors import SpecError, UnsupportedError
 from . import nodes as n
 
+__all__ = ["Carry", "chainable", "coeffs", "evaluate", "float_cycle_index", "iter_chunks", "needs_scan",
+           "phase_ends", "scan", "scan_range"]
+
 Array = np.ndarray
 
 # ---------------------------------------------------------------------------
@@ -211,7 +214,11 @@ def _c_cosine_restart(nd: n.CosineRestart, t: Array, base: Array) -> Array:
     return em + (base * _col(w) - em) * _col(cos)
 
 
-def _phases(nd: Any) -> list:
+def phase_ends(nd: Any) -> list:
+    """The step at which each phase of a ``one_cycle`` / ``one_cycle_momentum`` node ends, as
+    torch's OneCycleLR computes its ``end_step``: ``[pct_start*T - 1, T - 1]``, or
+    ``[pct_start*T - 1, 2*pct_start*T - 2, T - 1]`` with ``three_phase`` (``T = total_steps``;
+    the first ones are floats)."""
     T = nd.total_steps
     p = nd.pct_start
     if nd.three_phase:
@@ -230,7 +237,7 @@ def _phase_eval(nd: Any, t: Array, base: Array, ends_values: list) -> Array:
     if t.size and int(t.max()) > nd.total_steps:
         raise SpecError(f"{nd.kind}.total_steps", f"defines steps 0..{nd.total_steps} only (torch raises "
                         f"'Tried to step {int(t.max())} times'); asked for step", int(t.max()))
-    ends = _phases(nd)
+    ends = phase_ends(nd)
     shape = (t.shape[0], np.shape(base)[-1])
     out = np.empty(shape)
     done = np.zeros(t.shape, dtype=bool)
@@ -609,6 +616,16 @@ _CHAIN: Dict[type, Callable[[Any, Array, Array], Tuple[Array, Array]]] = {
     n.CosineRestart: _k_cosine_restart,
     n.Multiplicative: _k_multiplicative,
 }
+
+
+def chainable(nd: n.Node) -> bool:
+    """Whether ``nd``'s kind has a chainable update of its own in :func:`coeffs`, x -> a*x + b (the
+    recursive forms of torch's and MMEngine's schedulers): constant, linear, step, multistep,
+    exponential, polynomial, cosine_annealing, cosine_restart, multiplicative. Of these, a linear
+    from ``start_factor=0`` and a cycling polynomial still update absolutely. Any other leaf in a
+    recursive chain updates absolutely (x -> its closed form at t; plateau cannot be chained);
+    composites compose their children's updates."""
+    return type(nd) in _CHAIN
 
 
 # ---------------------------------------------------------------------------
