@@ -1,7 +1,7 @@
 """sched-bridge: one schedule IR, exact across PyTorch, MindSpore, OneFlow and MMEngine.
 
-``import bridge`` imports NumPy and nothing else heavy; each framework is
-imported only inside the call that needs it.
+``import bridge`` imports neither NumPy nor a framework: the IR (and NumPy with it)
+loads on first use of a name below, each framework only inside the call that needs it.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ _LAZY = {
     "from_oneflow": (".frameworks.oneflow", "from_oneflow"),
     "to_oneflow": (".frameworks.oneflow", "to_oneflow"),
     "from_mmengine": (".frameworks.mmengine", "from_mmengine"),
+    "to_mmengine": (".frameworks.mmengine", "to_mmengine"),
     "load_config": (".config", "load_config"),
     "from_hf": (".recipes", "from_hf"),
     "from_timm": (".recipes", "from_timm"),
@@ -76,6 +77,7 @@ _LAZY = {
     "lint": (".linter", "lint"),
     "assert_same_schedule": (".testing", "assert_same_schedule"),
     "detect": ("._frameworks", "detect"),
+    "plot_plan": (".plot", "plot_plan"),
     "parity": (".parity", None),
 }
 

@@ -40,7 +40,7 @@ from typing import Any, Optional
 
 from bridge.errors import FrameworkMissingError, SpecError
 
-__all__ = ["FRAMEWORKS", "available", "detect", "framework_class", "import_framework"]
+__all__ = ["FRAMEWORKS", "PARITY_FRAMEWORKS", "available", "detect", "framework_class", "import_framework"]
 
 #: Framework name -> (top-level module, extra of ``sched-bridge`` that installs it).
 _SPECS: dict[str, tuple[str, str]] = {
@@ -50,7 +50,13 @@ _SPECS: dict[str, tuple[str, str]] = {
     "mmengine": ("mmengine", "mmengine"),
 }
 
+#: Every framework sched-bridge reads or writes: the one list (the CLI, bridge.accounting, ... import it).
 FRAMEWORKS: tuple[str, ...] = tuple(_SPECS)
+
+#: The frameworks :func:`bridge.parity.framework_values` lowers a Plan to and steps
+#: (``sched-bridge parity --frameworks``, ``plot --overlay``). MMEngine is not one: a Plan
+#: becomes an MMEngine config (``bridge.to_mmengine``), which is checked when it is written.
+PARITY_FRAMEWORKS: tuple[str, ...] = tuple(f for f in FRAMEWORKS if f != "mmengine")
 
 #: top-level module -> framework name (what :func:`detect` matches a class's module against)
 _BY_MODULE: dict[str, str] = {module: name for name, (module, _) in _SPECS.items()}

@@ -42,6 +42,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from bridge._frameworks import FRAMEWORKS
 from bridge.errors import SpecError
 
 __all__ = ["ACCUM_CONVENTIONS", "UpdateCount", "apply_skips", "count_updates"]
@@ -52,9 +53,6 @@ ACCUM_CONVENTIONS = {
     "ceil": "ceil", "flush": "ceil", "hf": "ceil", "accelerate": "ceil",
     "continuous": "continuous", "global": "continuous",
 }
-
-_FRAMEWORKS = ("torch", "mindspore", "oneflow", "mmengine")
-
 
 @dataclass(frozen=True)
 class UpdateCount:
@@ -129,8 +127,8 @@ def count_updates(
     w = _pos_int("world_size", world_size)
     e = _pos_int("epochs", epochs, allow_none=True)
     assert n is not None and b is not None and a is not None and w is not None
-    if framework not in _FRAMEWORKS:
-        raise SpecError("framework", f"must be one of {', '.join(map(repr, _FRAMEWORKS))}", framework)
+    if framework not in FRAMEWORKS:
+        raise SpecError("framework", f"must be one of {', '.join(map(repr, FRAMEWORKS))}", framework)
     conv = ACCUM_CONVENTIONS.get(accum) if isinstance(accum, str) else None
     if conv is None:
         raise SpecError("accum", f"must be one of {', '.join(map(repr, ACCUM_CONVENTIONS))}", accum)
@@ -142,13 +140,13 @@ def count_updates(
 
     lines: List[str] = []
     notes: List[str] = []
-    ms = framework == "mindspore"
+    is_mindspore = framework == "mindspore"
     # 1. sharding
     if w == 1:
         per_rank = n
         lines.append(f"samples per rank = N = {n}")
     else:
-        sdl = bool(drop_last if sampler_drop_last is None else sampler_drop_last) and not ms
+        sdl = bool(drop_last if sampler_drop_last is None else sampler_drop_last) and not is_mindspore
         if sdl:
             per_rank = n // w
             lines.append(f"samples per rank = floor(N/W) = floor({n}/{w}) = {per_rank}"
@@ -156,7 +154,7 @@ def count_updates(
         else:
             per_rank = -(-n // w)
             pad = per_rank * w - n
-            who = "MindSpore num_shards" if ms else "DistributedSampler"
+            who = "MindSpore num_shards" if is_mindspore else "DistributedSampler"
             lines.append(f"samples per rank = ceil(N/W) = ceil({n}/{w}) = {per_rank}"
                          + (f" ({who} pads {pad} sample(s) by wrapping around)" if pad else ""))
     if per_rank == 0:
@@ -164,7 +162,7 @@ def count_updates(
     # 2. batching
     if drop_last:
         batches = per_rank // b
-        kw = "drop_remainder" if ms else "drop_last"
+        kw = "drop_remainder" if is_mindspore else "drop_last"
         lines.append(f"batches per epoch L = floor({per_rank}/B) = floor({per_rank}/{b}) = {batches}"
                      f" ({kw}=True)")
     else:
@@ -176,7 +174,7 @@ def count_updates(
     # 3. MindSpore sink mode: what one "epoch" of Model.train is
     steps = batches
     callbacks: Optional[int] = None
-    if ms and dataset_sink:
+    if is_mindspore and dataset_sink:
         s = batches if sink_size in (None, -1) else int(sink_size)
         if device_target.upper() == "CPU":
             lines.append(f"sink mode on CPU: MindSpore falls back to non-sink, steps per epoch = L = {batches}"

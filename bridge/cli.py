@@ -1,8 +1,13 @@
 """The ``sched-bridge`` command line (also ``python -m bridge``).
 
+Argument parsing, calls into the library, printing and exit codes; nothing else. The work is
+done by the public API: ``bridge.spec.resolve`` (SPEC -> Plan), ``Plan.iter_values``, the
+lowerings (``bridge.frameworks.*``), ``bridge.parity``, ``bridge.probes``, ``bridge.linter``,
+``bridge.plot`` and ``bridge.demo`` (docs/architecture.md).
+
 Exit codes: 0 ok, 1 a parity mismatch (or a lint error finding), 2 a bad input (spec, file, argument),
 3 a framework or feature not available here (a missing framework or matplotlib,
-or a schedule the target cannot express).
+or a schedule the target cannot express), 128 + the signal number when interrupted (130: Ctrl-C).
 
 Adding a subcommand is one decorated function::
 
@@ -20,21 +25,18 @@ import contextlib
 import json
 import math
 import os
-import pprint
 import sys
-import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import BridgeError, FrameworkMissingError, Plan, SpecError, UnsupportedError, parity
-from .ir import Field, Group
+from ._frameworks import PARITY_FRAMEWORKS
 from .limits import check_disk, check_memory, check_steps
 from .outputs import Interrupted, atomic_output, atomic_path, check_destination, signals_raise
+from .plot import MAX_INCHES, phase_switches
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130  # Ctrl-C (SIGTERM: 143)
-FRAMEWORKS = ("torch", "mindspore", "oneflow")
 
 Handler = Callable[[argparse.Namespace], int]
 _COMMANDS: List[Tuple[str, str, bool, Sequence[Tuple[Tuple[str, ...], Dict[str, Any]]], Handler]] = []
@@ -72,9 +74,10 @@ def _floats(text: str) -> List[float]:
 
 def _names(text: str) -> List[str]:
     out = [x.strip().lower() for x in text.split(",") if x.strip()]
-    bad = [x for x in out if x not in FRAMEWORKS]
+    bad = [x for x in out if x not in PARITY_FRAMEWORKS]
     if bad:
-        raise argparse.ArgumentTypeError(f"unknown framework {bad[0]!r}; expected some of {', '.join(FRAMEWORKS)}")
+        raise argparse.ArgumentTypeError(f"unknown framework {bad[0]!r}; expected some of "
+                                         f"{', '.join(PARITY_FRAMEWORKS)}")
     return out
 
 
@@ -133,18 +136,18 @@ def load_plan(args: argparse.Namespace) -> Plan:
 def _steps(args: argparse.Namespace, plan: Plan, default: int = 1000) -> int:
     if getattr(args, "steps", None):
         return check_steps(int(args.steps))
-    n = int(plan.total_steps or default)
-    if n > default and n > 1 << 31:
-        check_steps(n, "--steps", what="steps (the plan's total_steps)")
-    return n
+    steps = int(plan.total_steps or default)
+    if steps > default and steps > 1 << 31:
+        check_steps(steps, "--steps", what="steps (the plan's total_steps)")
+    return steps
 
 
-def _in_memory(plan: Plan, n: int, cols: int, flag: str = "--steps") -> int:
-    """``n`` after checking that ``n`` x ``cols`` values fit the memory limit (sched_bridge.limits)."""
-    check_steps(n, flag)
-    check_memory(n, cols, flag, advice="pass a smaller --steps, or write them to a file with "
+def _in_memory(steps: int, cols: int) -> int:
+    """``steps`` after checking that ``steps`` x ``cols`` values fit the memory limit (bridge.limits)."""
+    check_steps(steps)
+    check_memory(steps, cols, "--steps", advice="pass a smaller --steps, or write them to a file with "
                  "`sched-bridge values -o FILE` (streamed)")
-    return n
+    return steps
 
 
 def _finite(block: np.ndarray, lo: int, field: str) -> None:
@@ -156,12 +159,12 @@ def _finite(block: np.ndarray, lo: int, field: str) -> None:
 
 
 @contextlib.contextmanager
-def _output(path: Optional[str], binary: bool = False) -> Any:
-    """stdout for None / '-', else a file replaced atomically when the block succeeds."""
+def _output(path: Optional[str]) -> Any:
+    """stdout for None / '-', else a text file replaced atomically when the block succeeds."""
     if path in (None, "-"):
-        yield sys.stdout.buffer if binary else sys.stdout
+        yield sys.stdout
         return
-    with atomic_output(path, binary) as fh:
+    with atomic_output(path) as fh:
         yield fh
 
 
@@ -177,26 +180,6 @@ def _groups(plan: Plan, group: Optional[int]) -> List[int]:
     if not 0 <= group < plan.n_groups:
         raise SpecError("--group", f"must be between 0 and {plan.n_groups - 1}", group)
     return [group]
-
-
-def _milestones(plan: Plan, field: str = "lr") -> List[int]:
-    """Steps where the first group's schedule switches phase (top-level composites)."""
-    from .ir import nodes as n
-
-    nd = plan.schedule(field, 0)
-    out: List[int] = []
-    off = 0
-    while isinstance(nd, n.Shift):
-        off += nd.offset
-        nd = nd.schedule
-    if isinstance(nd, n.Sequential):
-        out = list(nd.milestones)
-    elif isinstance(nd, n.Windows):
-        out = sorted({w.begin * w.every for w in nd.windows if w.begin} |
-                     {w.end * w.every for w in nd.windows if w.end is not None})
-    elif isinstance(nd, n.MultiStep):
-        out = list(nd.milestones)
-    return [m - off for m in out if m - off > 0]
 
 
 def _table(plan: Plan, steps: List[int], field: str = "lr") -> str:
@@ -247,10 +230,11 @@ def cmd_show(args: argparse.Namespace) -> int:
                 _finite(block, done, f)
                 lo_v, hi_v = np.minimum(lo_v, block.min(axis=0)), np.maximum(hi_v, block.max(axis=0))
                 done += block.shape[0]
-        ms = _milestones(plan, f)
+        switches = phase_switches(plan, f)
         print(f"\n{f} over {N} updates: min {lo_v.tolist()}, max {hi_v.tolist()}"
-              + (f", phases switch at {ms}" if ms else ""))
-        marks = sorted({0, 1, N // 2, N - 1} | {m for m in ms if m < N} | {m - 1 for m in ms if 0 < m <= N})
+              + (f", phases switch at {switches}" if switches else ""))
+        marks = sorted({0, 1, N // 2, N - 1} | {m for m in switches if m < N}
+                       | {m - 1 for m in switches if 0 < m <= N})
         print(_table(plan, marks, f))
     return EXIT_OK
 
@@ -311,39 +295,6 @@ def cmd_values(args: argparse.Namespace) -> int:
 # lower
 # ---------------------------------------------------------------------------
 
-_SNIPPET = {
-    "torch": "scheduler = bridge.to_torch(plan, {opt})  # step it once per optimizer update",
-    "oneflow": "scheduler = bridge.to_oneflow(plan, {opt})  # step it once per optimizer update",
-    "mindspore-cell": "lr_cell = bridge.to_mindspore_cell(plan, group={group}, field={field!r})"
-                      "  # learning_rate=lr_cell",
-}
-
-
-def snippet(plan: Plan, target: str, *, optimizer: str = "optimizer", group: int = 0, field: str = "lr") -> str:
-    """Python source that rebuilds ``plan`` and lowers it for ``target`` (paste into a training script).
-
-    torch / oneflow: plain ``lr_scheduler`` constructors when a native scheduler is an exact twin
-    (what :func:`bridge.to_torch` / :func:`bridge.to_oneflow` would build); otherwise, and for
-    mindspore-cell, the plan as a dict lowered by sched-bridge at run time.
-    """
-    if target == "torch":
-        from .frameworks.torch import native_source
-
-        native = native_source(plan, optimizer, adam=any("betas[0]" in g.fields for g in plan.groups))
-        if native is not None:
-            return native
-    if target == "oneflow":
-        from .frameworks import oneflow
-
-        native = oneflow.native_source(plan, optimizer)
-        if native is not None:
-            return native
-    body = pprint.pformat(plan.to_dict(), indent=1, width=100, sort_dicts=False)
-    return ("import bridge\n\n"
-            f"plan = bridge.from_dict({body})\n"
-            + _SNIPPET[target].format(opt=optimizer, group=group, field=field) + "\n")
-
-
 @command("lower", "write a list file or a Python snippet for a framework", spec=True, args=[
     arg("--to", required=True, choices=("torch", "oneflow", "mindspore-list", "mindspore-cell")),
     arg("--steps", type=_positive, help="list length for mindspore-list (default: the plan's total_steps)"),
@@ -369,7 +320,7 @@ def cmd_lower(args: argparse.Namespace) -> int:
     if args.to == "mindspore-list":
         if not args.steps and not plan.total_steps:
             raise SpecError("--steps", "is needed for a list (the plan has no total_steps)", None, show_value=False)
-        N = _in_memory(plan, _steps(args, plan), 1)
+        N = _in_memory(_steps(args, plan), 1)
         if args.output not in (None, "-"):
             check_destination(args.output)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -385,6 +336,8 @@ def cmd_lower(args: argparse.Namespace) -> int:
         return _write_text(args.output, json.dumps([float(v) for v in vals]) + "\n")
     if not args.optimizer.isidentifier():
         raise SpecError("--optimizer", "must be a Python variable name", args.optimizer)
+    from .frameworks._source import snippet
+
     return _write_text(args.output, snippet(plan, args.to, optimizer=args.optimizer, group=group, field=field))
 
 
@@ -399,45 +352,32 @@ def _write_text(path: Optional[str], text: str) -> int:
 # ---------------------------------------------------------------------------
 
 
-#: what the real framework produces for a plan: bridge.parity.framework_values (kept under this name)
-framework_values = parity.framework_values
-
-
 def _error_row(name: str, e: BaseException) -> Dict[str, Any]:
     return {"framework": name, "max_abs": float("nan"), "max_rel": float("nan"), "first_divergent": 0,
             "ok": False, "note": f"raised {type(e).__name__}: {e}"}
 
 
-def _expression_rows(args: argparse.Namespace, plan: Plan, ours: np.ndarray, bases: np.ndarray, N: int,
+def _row(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) -> Dict[str, Any]:
+    """One row of the parity table, under the contract of the ``name`` target (bridge.parity)."""
+    return parity.compare(ours, theirs, bases, parity.contract_for(name)).row(name)
+
+
+def _expression_rows(args: argparse.Namespace, plan: Plan, ours: np.ndarray, bases: np.ndarray, steps: int,
                      field: str) -> List[Dict[str, Any]]:
     """A torch expression is also compared with torch built from the expression itself (the
     other rows compare the plan with its own lowering)."""
-    from .spec import build_torch, is_expression
+    from .spec import is_expression
 
     if not is_expression(args.spec) or not (plan.source or "").startswith("torch expression"):
         return []
-    from ._frameworks import import_framework
-    from .frameworks.torch import record_torch
-
-    torch = import_framework("torch")
     name = "torch (source)"
-    groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": float(b)} for b in plan.bases("lr")]
-    opt = torch.optim.SGD(groups, lr=float(plan.bases("lr")[0]), momentum=0.9 if "momentum" in plan.fields else 0.0)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sched = build_torch(args.spec, opt, dialect=args.dialect)
-            theirs = record_torch(sched, opt, N, (field,))[field]
+        theirs = parity.expression_values(args.spec, plan, steps, field, dialect=args.dialect)
     except BridgeError:
         raise
     except Exception as e:  # torch refuses the expression itself
         return [_error_row(name, e)]
-    return [compare(name, ours, theirs, bases)]
-
-
-def compare(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) -> Dict[str, Any]:
-    """One row of the parity table under the contract of the ``name`` target (bridge.parity)."""
-    return parity.compare(ours, theirs, bases, parity.contract_for(name)).row(name)
+    return [_row(name, ours, theirs, bases)]
 
 
 @command("parity", "step the real frameworks and compare them with the plan", spec=True, args=[
@@ -458,12 +398,13 @@ def cmd_parity(args: argparse.Namespace) -> int:
         return _parity_trace(args)
     plan = load_plan(args)
     field = _field(plan, args.field)
-    N = _in_memory(plan, int(args.steps or min(plan.total_steps or 10_000, 10_000)), 2 * plan.n_groups)
-    wanted = args.frameworks or [f for f in FRAMEWORKS if available(f)]
+    N = _in_memory(int(args.steps or min(plan.total_steps or 10_000, 10_000)), 2 * plan.n_groups)
+    installed = [f for f in PARITY_FRAMEWORKS if available(f)]
+    wanted = args.frameworks or installed
     missing = [f for f in wanted if not available(f)]
     if missing:
         raise FrameworkMissingError(f"--frameworks: {', '.join(missing)} not installed in this environment "
-                                    f"(installed: {', '.join(f for f in FRAMEWORKS if available(f)) or 'none'})")
+                                    f"(installed: {', '.join(installed) or 'none'})")
     if not wanted:
         raise FrameworkMissingError("parity needs torch, mindspore or oneflow installed; none is")
     ours = plan.values(N, field)
@@ -473,14 +414,14 @@ def cmd_parity(args: argparse.Namespace) -> int:
         rows.extend(_expression_rows(args, plan, ours, bases, N, field))
     for fw in wanted:
         try:
-            got = framework_values(plan, fw, N, field)
+            got = parity.framework_values(plan, fw, N, field)
         except BridgeError:
             raise
         except Exception as e:  # the framework refused what it was given: a failed row, not a traceback
             rows.append(_error_row(fw, e))
             continue
         for name, theirs in got.items():
-            rows.append(compare(name, ours, theirs, bases))
+            rows.append(_row(name, ours, theirs, bases))
     print(f"parity of {field} over {N} steps ({plan.source or args.spec})")
     print(f"{'framework':<16}{'max abs err':>14}{'max rel err':>14}{'first divergent':>17}  note")
     for r in rows:
@@ -490,29 +431,13 @@ def cmd_parity(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r["ok"] for r in rows) else EXIT_MISMATCH
 
 
-def _is_trace_file(path: str) -> bool:
-    from .probes import TRACE_FORMAT
-
-    low = path.lower()
-    if low.endswith(".csv"):
-        return True
-    if not low.endswith(".json") or not os.path.isfile(path):
-        return False
-    try:
-        with open(path) as fh:
-            doc = json.load(fh)
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("format") == TRACE_FORMAT
-
-
 def _parity_trace(args: argparse.Namespace) -> int:
     """``parity SPEC --trace A``: what a run applied (probe trace A) vs a plan or trace B."""
     from .probes import compare as compare_traces
-    from .probes import load_trace
+    from .probes import is_trace_file, load_trace
 
     a = load_trace(args.trace)
-    b: Any = load_trace(args.spec) if _is_trace_file(args.spec) else load_plan(args)
+    b: Any = load_trace(args.spec) if is_trace_file(args.spec) else load_plan(args)
     rep = compare_traces(a, b, rtol=parity.TRACE_RTOL if args.rtol is None else args.rtol, skipped=args.skipped,
                          fields=None if args.field == "lr" else [args.field])
     print(rep.format())
@@ -565,65 +490,9 @@ def _size(text: str) -> Tuple[float, float]:
         w, h = (float(x) for x in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in inches like 8x4.5, got {text!r}") from None
-    if not (math.isfinite(w) and math.isfinite(h) and 0 < w <= _MAX_INCHES and 0 < h <= _MAX_INCHES):
-        raise argparse.ArgumentTypeError(f"width and height must be > 0 and <= {_MAX_INCHES} inches, got {text!r}")
+    if not (math.isfinite(w) and math.isfinite(h) and 0 < w <= MAX_INCHES and 0 < h <= MAX_INCHES):
+        raise argparse.ArgumentTypeError(f"width and height must be > 0 and <= {MAX_INCHES} inches, got {text!r}")
     return w, h
-
-
-#: plot limits: matplotlib refuses images over 2**16 pixels a side; 100 inches is a wall poster
-_MAX_INCHES, _MAX_PIXELS_SIDE = 100.0, 1 << 15
-
-
-def plot_plan(plan: Plan, path: str, *, steps: int, field: str = "lr", overlay: Sequence[str] = (),
-              log: bool = False, size: Tuple[float, float] = (8.0, 4.5), dpi: int = 100,
-              title: Optional[str] = None) -> None:
-    """Draw ``field`` per group (plus framework overlays and phase marks) into a .png / .svg file."""
-    check_destination(path)
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in (".png", ".svg"):
-        raise SpecError("-o", "must end in .png or .svg", path)
-    px = max(size) * dpi
-    if px > _MAX_PIXELS_SIDE:
-        raise SpecError("--dpi", f"--size {size[0]:g}x{size[1]:g} at --dpi {dpi} is {px:.0f} pixels wide, more "
-                        f"than {_MAX_PIXELS_SIDE}; lower --dpi or --size", dpi)
-    _in_memory(plan, steps, plan.n_groups * (1 + len(overlay)))
-    try:
-        import matplotlib
-    except ImportError:
-        raise FrameworkMissingError("plot needs matplotlib: pip install matplotlib") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    vals = plan.values(steps, field)
-    x = np.arange(steps)
-    fig, ax = plt.subplots(figsize=size, dpi=dpi)
-    try:
-        for g in range(plan.n_groups):
-            name = plan.groups[g].name
-            ax.plot(x, vals[:, g], lw=1.6, label=f"plan group {g}" + (f" ({name})" if name else ""))
-        for fw in overlay:
-            for label, theirs in framework_values(plan, fw, steps, field).items():
-                for g in range(plan.n_groups):
-                    ax.plot(x, theirs[:, g], ls="--", lw=1.0, label=f"{label} group {g}")
-        for m in _milestones(plan, field):
-            if m < steps:
-                ax.axvline(m, color="grey", ls=":", lw=1)
-                ax.annotate(f"step {m}", (m, 1.0), xycoords=("data", "axes fraction"), fontsize=8,
-                            ha="left", va="top", color="grey")
-        if log:
-            ax.set_yscale("log")
-        ax.set_xlabel("optimizer update")
-        ax.set_ylabel(field)
-        import textwrap
-
-        # about 11 characters of 9-pt text per inch of figure width
-        ax.set_title(textwrap.fill(title or (plan.source or "schedule"), max(20, int(size[0] * 11))), fontsize=9)
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=dpi)
-    finally:
-        plt.close(fig)
 
 
 @command("plot", "draw the schedule into a .png or .svg", spec=True, args=[
@@ -636,6 +505,8 @@ def plot_plan(plan: Plan, path: str, *, steps: int, field: str = "lr", overlay: 
     arg("--dpi", type=_positive, default=100),
 ])
 def cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import plot_plan
+
     plan = load_plan(args)
     field = _field(plan, args.field)
     plot_plan(plan, args.output, steps=_steps(args, plan), field=field, overlay=args.overlay, log=args.log,
@@ -647,66 +518,6 @@ def cmd_plot(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 # convert
 # ---------------------------------------------------------------------------
-
-
-def to_mmengine(plan: Plan, *, check_steps: Optional[int] = None) -> List[Dict[str, Any]]:
-    """MMEngine ``param_scheduler`` dicts (iteration-based) for the lr of ``plan``.
-
-    Only what maps exactly is written; the result is read back with from_mmengine and
-    compared over ``check_steps`` (default total_steps or 10000) before it is returned.
-    """
-    from .frameworks.mmengine import from_mmengine
-    from .ir import nodes as n
-
-    fields = [f for f in plan.fields if plan.schedule(f, 0) is not None]
-    if fields != ["lr"]:
-        raise UnsupportedError(f"only an lr schedule maps to MMEngine here (the plan schedules {fields})")
-    nodes = [g.fields["lr"].schedule for g in plan.groups]
-    if any(nd != nodes[0] for nd in nodes):
-        raise UnsupportedError("the param groups follow different lr schedules; MMEngine applies one to all")
-    nd = nodes[0]
-    parts: List[Tuple[Any, Any, Optional[int]]] = []
-    if isinstance(nd, n.Sequential) and all(nd.rescale or ()):
-        bounds = [0, *nd.milestones, None]
-        parts = [(ch, bounds[i], bounds[i + 1]) for i, ch in enumerate(nd.schedules)]
-    else:
-        parts = [(nd, 0, None)]
-    out: List[Dict[str, Any]] = []
-    for ch, begin, end in parts:
-        while isinstance(ch, n.Chain) and len(ch.schedules) == 1:
-            ch = ch.schedules[0]
-        d: Dict[str, Any]
-        if isinstance(ch, n.Linear):
-            d = dict(type="LinearLR", start_factor=ch.start_factor, end_factor=ch.end_factor,
-                     end=begin + ch.total_iters + 1)
-        elif isinstance(ch, n.Constant) and ch.total_iters is not None:
-            d = dict(type="ConstantLR", factor=ch.factor, end=begin + ch.total_iters + 1)
-        elif isinstance(ch, n.CosineAnnealing):
-            d = dict(type="CosineAnnealingLR", T_max=ch.T_max, eta_min=ch.eta_min, end=begin + ch.T_max)
-        elif isinstance(ch, n.Step):
-            d = dict(type="StepLR", step_size=ch.step_size, gamma=ch.gamma)
-        elif isinstance(ch, n.MultiStep):
-            d = dict(type="MultiStepLR", milestones=list(ch.milestones), gamma=ch.gamma)
-        elif isinstance(ch, n.Exponential):
-            d = dict(type="ExponentialLR", gamma=ch.gamma)
-        else:
-            raise UnsupportedError(f"a {ch.kind} schedule has no MMEngine mapping here")
-        d["by_epoch"] = False
-        d["begin"] = begin
-        if end is not None and (d.get("end") is None or d["end"] > end):
-            d["end"] = end
-        out.append(d)
-    N = int(check_steps or min(plan.total_steps or 10_000, 10_000))
-    back = from_mmengine(out, bases={"lr": [float(b) for b in plan.bases("lr")]}, max_iters=plan.total_steps)
-    a, b = plan.values(N), back.values(N)
-    res = parity.compare(b, a, plan.bases("lr"), "float64")  # MMEngine's reading vs the plan
-    if not res.ok:
-        t = res.first[0]  # type: ignore[index]
-        why = (" MMEngine's next scheduler continues from the current value where torch's SequentialLR "
-               "restarts from the base" if len(parts) > 1 else "")
-        raise UnsupportedError(f"MMEngine's schedulers do not reproduce this plan exactly: from step "
-                               f"{t} they give {b[t, 0]!r}, the plan {a[t, 0]!r}.{why}")
-    return out
 
 
 @command("convert", "MMEngine config <-> IR plan file", args=[
@@ -730,6 +541,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
             check_destination(args.output)
             plan.dump(args.output)
         return EXIT_OK
+    from .frameworks.mmengine import to_mmengine
+
     entries = to_mmengine(plan, check_steps=args.steps)
     lines = ["param_scheduler = ["] + [f"    dict({', '.join(f'{k}={v!r}' for k, v in e.items())})," for e in entries]
     lines.append("]")
@@ -746,59 +559,44 @@ def cmd_convert(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 
 
-#: the built-in example: a detection recipe's torch scheduler (2 groups: default, norm and bias)
-DEMO_RECIPE = ("SequentialLR([LinearLR(start_factor=0.001, total_iters=500), CosineAnnealingLR(T_max=89500)], "
-               "milestones=[500])")
-
-
-def demo_plan(total: int = 90_000) -> Plan:
-    """The built-in example: :data:`DEMO_RECIPE` imported (parsed, not run) with base lrs 0.02 / 0.002,
-    plus each group's constant weight decay."""
-    from .spec import resolve
-
-    lr = resolve(DEMO_RECIPE, lr=[0.02, 0.002], dialect="torch")
-    groups = tuple(Group({"lr": g.fields["lr"], "weight_decay": Field(wd)}, name)
-                   for g, wd, name in zip(lr.groups, (1e-4, 0.0), ("default", "norm_and_bias")))
-    return Plan(groups, total_steps=total, source=f"built-in demo (torch recipe): {DEMO_RECIPE}")
-
-
 @command("demo", "the built-in warm-up + cosine example: evaluate, lower, parity-check, plot", args=[
     arg("--steps", type=_positive, default=2000, help="steps of the parity check (default 2000)"),
     arg("--plot", default=None, help="also write this .png/.svg (default: none)"),
 ])
 def cmd_demo(args: argparse.Namespace) -> int:
     from ._frameworks import available
+    from .demo import demo_plan
+    from .plot import plot_plan
 
     plan = demo_plan()
-    n = plan.total_steps or 1
+    total = plan.total_steps or 1
     print("sched-bridge demo:", plan.source)
     print(plan.describe())
-    v = plan.values(n)
-    print(f"\nlr over {n} updates: first {v[0].tolist()}, last {v[-1].tolist()}, "
-          f"max {v.max(axis=0).tolist()}")
-    marks = sorted({0, 1, 250, 499, 500, 501, n // 2, n - 2, n - 1})
-    print(_table(plan, marks))
-    have = [f for f in FRAMEWORKS if available(f)]
+    lrs = plan.values(total)
+    print(f"\nlr over {total} updates: first {lrs[0].tolist()}, last {lrs[-1].tolist()}, "
+          f"max {lrs.max(axis=0).tolist()}")
+    print(_table(plan, sorted({0, 1, 250, 499, 500, 501, total // 2, total - 2, total - 1})))
+    have = [f for f in PARITY_FRAMEWORKS if available(f)]
     rc = EXIT_OK
     if have:
-        N = min(int(args.steps), n)
-        ours, bases = plan.values(N), plan.bases("lr")
-        print(f"\nparity over the first {N} updates (real frameworks installed here: {', '.join(have)}):")
+        steps = min(int(args.steps), total)
+        ours, bases = plan.values(steps), plan.bases("lr")
+        print(f"\nparity over the first {steps} updates (real frameworks installed here: {', '.join(have)}):")
         for fw in have:
             try:
-                res = framework_values(plan, fw, N)
+                got = parity.framework_values(plan, fw, steps)
             except (FrameworkMissingError, UnsupportedError) as e:
                 print(f"  {fw:<15} skipped: {e}")
                 continue
-            for name, theirs in res.items():
-                r = compare(name, ours, theirs, bases)
+            for name, theirs in got.items():
+                r = _row(name, ours, theirs, bases)
                 rc = rc if r["ok"] else EXIT_MISMATCH
                 print(f"  {name:<15} max abs err {r['max_abs']:.3g}  {'ok' if r['ok'] else 'MISMATCH'}")
     else:
         print("\n(no framework installed: install torch, mindspore or oneflow to parity-check)")
     if args.plot:
         try:
-            plot_plan(plan, args.plot, steps=n)
+            plot_plan(plan, args.plot, steps=total)
             print(f"wrote {args.plot}")
         except FrameworkMissingError as e:
             print(f"(plot skipped: {e})")
@@ -861,6 +659,32 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_INPUT
     except BrokenPipeError:  # `... | head`
         return EXIT_OK
+
+
+#: names that lived here before the library took them over: old name -> (module, name there, the
+#: name to use now). Each still resolves, with a DeprecationWarning, for one release.
+_MOVED: Dict[str, Tuple[str, str, str]] = {
+    "to_mmengine": ("bridge.frameworks.mmengine", "to_mmengine", "bridge.to_mmengine"),
+    "plot_plan": ("bridge.plot", "plot_plan", "bridge.plot_plan"),
+    "DEMO_RECIPE": ("bridge.demo", "DEMO_RECIPE", "bridge.demo.DEMO_RECIPE"),
+    "demo_plan": ("bridge.demo", "demo_plan", "bridge.demo.demo_plan"),
+    "snippet": ("bridge.frameworks._source", "snippet", "bridge.frameworks._source.snippet"),
+    "framework_values": ("bridge.parity", "framework_values", "bridge.parity.framework_values"),
+    "compare": ("bridge.cli", "_row", "bridge.parity.compare(ours, theirs, bases, contract).row(name)"),
+    "FRAMEWORKS": ("bridge._frameworks", "PARITY_FRAMEWORKS", "bridge._frameworks.PARITY_FRAMEWORKS"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    moved = _MOVED.get(name)
+    if moved is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    import warnings
+
+    module, attr, use = moved
+    warnings.warn(f"bridge.cli.{name} is deprecated; use {use}", DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(module), attr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -346,6 +346,8 @@ def _load_py(p: str, stack: tuple) -> Dict[str, Any]:
         tree = ast.parse(src, filename=p)
     except SyntaxError as e:
         raise SpecError(f"{p}:{e.lineno}", f"syntax error ({e.msg})", None, show_value=False) from None
+    except ValueError as e:  # a NUL byte (Python 3.9 raises ValueError, not SyntaxError)
+        raise SpecError(p, f"syntax error ({e})", None, show_value=False) from None
     except (RecursionError, MemoryError):
         raise SpecError(p, "is nested too deeply to parse (an expression of thousands of nested terms)", None,
                         show_value=False) from None

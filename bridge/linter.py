@@ -25,8 +25,7 @@ import numpy as np
 from . import mappings
 from ._frameworks import detect, framework_class
 from .errors import BridgeError, SpecError
-from .ir import Plan, from_dict
-from .ir import nodes as n
+from .ir import Plan, from_dict, nodes
 
 if sys.version_info >= (3, 11):
     import tomllib as _toml
@@ -330,7 +329,7 @@ def _build_group_params(ctx: _Ctx, lrs: List[Any]) -> None:
     groups = []
     for g, v in enumerate(lrs):
         if isinstance(v, np.ndarray):
-            groups.append(Group({"lr": Field(float(v[0]), n.Table(v, after="error"))}))
+            groups.append(Group({"lr": Field(float(v[0]), nodes.Table(v, after="error"))}))
         elif v is not None and not isinstance(v, float):
             ctx.ms_float_steps = True
             try:
@@ -349,10 +348,10 @@ def _build_group_params(ctx: _Ctx, lrs: List[Any]) -> None:
 # ---------------------------------------------------------------------------
 
 
-def _schedules(plan: Plan) -> Iterator[Tuple[str, List[int], n.Node, float]]:
+def _schedules(plan: Plan) -> Iterator[Tuple[str, List[int], nodes.Node, float]]:
     """(field, groups sharing it, schedule, base of the first of them) per distinct schedule."""
     for field in plan.fields:
-        seen: List[Tuple[n.Node, float, List[int]]] = []
+        seen: List[Tuple[nodes.Node, float, List[int]]] = []
         for g, grp in enumerate(plan.groups):
             f = grp.fields.get(field)
             if f is None or f.schedule is None:
@@ -372,45 +371,45 @@ def _where(plan: Any, groups: List[int], field: str, path: str = "") -> str:
     return f"groups[{gs}].{field}" + (f" {path}" if path else "")
 
 
-def _walk(nd: n.Node, path: str = "schedule") -> Iterator[Tuple[n.Node, str]]:
+def _walk(nd: nodes.Node, path: str = "schedule") -> Iterator[Tuple[nodes.Node, str]]:
     yield nd, path
-    if isinstance(nd, (n.Sequential, n.Chain)):
+    if isinstance(nd, (nodes.Sequential, nodes.Chain)):
         for i, ch in enumerate(nd.schedules):
             yield from _walk(ch, f"{path}.schedules[{i}]")
-    elif isinstance(nd, n.Windows):
+    elif isinstance(nd, nodes.Windows):
         for i, w in enumerate(nd.windows):
             yield from _walk(w.schedule, f"{path}.windows[{i}]")
-    elif isinstance(nd, (n.Hold, n.Shift)):
+    elif isinstance(nd, (nodes.Hold, nodes.Shift)):
         yield from _walk(nd.schedule, f"{path}.schedule")
 
 
-def _length(nd: n.Node) -> Optional[int]:
+def _length(nd: nodes.Node) -> Optional[int]:
     """Local step at which a finite leaf reaches its final value (None: no end)."""
-    if isinstance(nd, (n.Linear, n.Polynomial)) and not getattr(nd, "cycle", False):
+    if isinstance(nd, (nodes.Linear, nodes.Polynomial)) and not getattr(nd, "cycle", False):
         return nd.total_iters
-    if isinstance(nd, n.CosineAnnealing):
+    if isinstance(nd, nodes.CosineAnnealing):
         return nd.T_max
-    if isinstance(nd, n.CosineDecay):
+    if isinstance(nd, nodes.CosineDecay):
         return nd.decay_steps
-    if isinstance(nd, n.Constant):
+    if isinstance(nd, nodes.Constant):
         return nd.total_iters
-    if isinstance(nd, (n.OneCycle, n.OneCycleMomentum)):
+    if isinstance(nd, (nodes.OneCycle, nodes.OneCycleMomentum)):
         return nd.total_steps - 1
-    if isinstance(nd, n.WarmupStableDecay):
+    if isinstance(nd, nodes.WarmupStableDecay):
         return nd.warmup_steps + nd.stable_steps + nd.decay_steps
-    if isinstance(nd, n.Table):
+    if isinstance(nd, nodes.Table):
         return len(nd.values) - 1
     return None
 
 
-def _val(nd: n.Node, ts: Sequence[int], base: float) -> np.ndarray:
+def _val(nd: nodes.Node, ts: Sequence[int], base: float) -> np.ndarray:
     from .ir import semantics
 
     return semantics.evaluate(nd, np.asarray(ts, dtype=np.int64), np.array([base]))[:, 0]
 
 
-def _ranges(nd: n.Node, lo: int, hi: int, path: str, ended: bool = False
-            ) -> Iterator[Tuple[n.Node, int, int, str, bool]]:
+def _ranges(nd: nodes.Node, lo: int, hi: int, path: str, ended: bool = False
+            ) -> Iterator[Tuple[nodes.Node, int, int, str, bool]]:
     """Each node with the local steps [lo, hi) it sees during a run of plan steps [0, hi0).
 
     ``ended``: a SequentialLR milestone (not the end of the run) ends the range.
@@ -418,7 +417,7 @@ def _ranges(nd: n.Node, lo: int, hi: int, path: str, ended: bool = False
     yield nd, lo, hi, path, ended
     if hi <= lo:
         return
-    if isinstance(nd, n.Sequential):
+    if isinstance(nd, nodes.Sequential):
         starts = (0,) + tuple(nd.milestones)
         stops: Tuple[Optional[int], ...] = tuple(nd.milestones) + (None,)
         resc = (True,) + tuple(nd.rescale or ())
@@ -428,18 +427,18 @@ def _ranges(nd: n.Node, lo: int, hi: int, path: str, ended: bool = False
             off = starts[i] if resc[i] else 0
             yield from _ranges(ch, a - off, max(a, b) - off, f"{path}.schedules[{i}]",
                                ended or (stop is not None and stop < hi))
-    elif isinstance(nd, n.Chain):
+    elif isinstance(nd, nodes.Chain):
         for i, ch in enumerate(nd.schedules):
             yield from _ranges(ch, lo, hi, f"{path}.schedules[{i}]", ended)
-    elif isinstance(nd, n.Windows):
+    elif isinstance(nd, nodes.Windows):
         for i, w in enumerate(nd.windows):
             k0, k1 = -(-lo // w.every), -(-hi // w.every)  # scheduler steps k with k*every in [lo, hi)
             a = max(k0, w.begin)
             b = k1 if w.end is None else min(k1, w.end)
             yield from _ranges(w.schedule, a - w.begin, max(a, b) - w.begin, f"{path}.windows[{i}]", ended)
-    elif isinstance(nd, n.Hold):
+    elif isinstance(nd, nodes.Hold):
         yield from _ranges(nd.schedule, lo // nd.every, (hi - 1) // nd.every + 1, f"{path}.schedule", ended)
-    elif isinstance(nd, n.Shift):
+    elif isinstance(nd, nodes.Shift):
         yield from _ranges(nd.schedule, lo + nd.offset, hi + nd.offset, f"{path}.schedule", ended)
 
 
@@ -464,7 +463,7 @@ def _nodes(ctx: _Ctx, cls: Any) -> Iterator[Tuple[str, List[int], float, Any, st
 
 @_check("sequential-milestone-jump")
 def _seq_jump(ctx: _Ctx) -> Iterator[Hit]:
-    for field, gs, base, nd, path in _nodes(ctx, n.Sequential):
+    for field, gs, base, nd, path in _nodes(ctx, nodes.Sequential):
         starts = (0,) + tuple(nd.milestones)
         for i, m in enumerate(nd.milestones):
             prev = nd.schedules[i]
@@ -485,9 +484,9 @@ def _seq_jump(ctx: _Ctx) -> Iterator[Hit]:
 
 @_check("sequential-continues")
 def _seq_continues(ctx: _Ctx) -> Iterator[Hit]:
-    for field, gs, base, nd, path in _nodes(ctx, n.Sequential):
+    for field, gs, base, nd, path in _nodes(ctx, nodes.Sequential):
         for i, ch in enumerate(nd.schedules[1:], 1):
-            if isinstance(ch, n.Multiplicative) and nd.rescale[i - 1]:
+            if isinstance(ch, nodes.Multiplicative) and nd.rescale[i - 1]:
                 m = nd.milestones[i - 1]
                 v = _val(nd, [m - 1] if m > 0 else [0], base)[0]
                 yield (_where(ctx.plan, gs, field, f"{path}.schedules[{i}]"),
@@ -497,24 +496,24 @@ def _seq_continues(ctx: _Ctx) -> Iterator[Hit]:
 
 @_check("oneflow-global-step")
 def _oneflow_global(ctx: _Ctx) -> Iterator[Hit]:
-    for field, gs, _base, nd, path in _nodes(ctx, n.Sequential):
+    for field, gs, _base, nd, path in _nodes(ctx, nodes.Sequential):
         for i, r in enumerate(nd.rescale):
             ch = nd.schedules[i + 1]
-            if not r and nd.milestones[i] > 0 and not isinstance(ch, n.Constant):
+            if not r and nd.milestones[i] > 0 and not isinstance(ch, nodes.Constant):
                 yield (_where(ctx.plan, gs, field, f"{path}.schedules[{i + 1}]"),
                        f"{ch.describe()} starts at milestone {nd.milestones[i]} but is evaluated at "
                        f"the global step (interval_rescaling=False): it begins {nd.milestones[i]} steps "
                        "into its own curve")
 
 
-_COMPOSITE = (n.Sequential, n.Chain, n.Windows, n.Hold, n.Shift)
+_COMPOSITE = (nodes.Sequential, nodes.Chain, nodes.Windows, nodes.Hold, nodes.Shift)
 
 
 @_check("chain-overwrite")
 def _chain_overwrite(ctx: _Ctx) -> Iterator[Hit]:
     from .ir import semantics
 
-    for field, gs, _base, nd, path in _nodes(ctx, n.Chain):
+    for field, gs, _base, nd, path in _nodes(ctx, nodes.Chain):
         for j, ch in enumerate(nd.schedules[1:], 1):
             if nd.mode != "recursive" or semantics.chainable(ch) or isinstance(ch, _COMPOSITE):
                 continue
@@ -524,16 +523,16 @@ def _chain_overwrite(ctx: _Ctx) -> Iterator[Hit]:
                    f"base, so {before} before it in the chain has no effect")
 
 
-def _floors(nd: n.Node) -> Iterator[Tuple[str, float]]:
-    if isinstance(nd, (n.CosineAnnealing, n.CosineRestart)) and nd.eta_min_ratio is None and nd.eta_min:
+def _floors(nd: nodes.Node) -> Iterator[Tuple[str, float]]:
+    if isinstance(nd, (nodes.CosineAnnealing, nodes.CosineRestart)) and nd.eta_min_ratio is None and nd.eta_min:
         yield "eta_min", nd.eta_min
-    elif isinstance(nd, n.CosineDecay) and nd.eta_min is not None:
+    elif isinstance(nd, nodes.CosineDecay) and nd.eta_min is not None:
         yield "eta_min", nd.eta_min
-    elif isinstance(nd, n.WarmRestarts) and nd.eta_min:
+    elif isinstance(nd, nodes.WarmRestarts) and nd.eta_min:
         yield "eta_min", nd.eta_min
-    elif isinstance(nd, n.Polynomial) and nd.end_value:
+    elif isinstance(nd, nodes.Polynomial) and nd.end_value:
         yield "end_value (end_learning_rate / eta_min)", nd.end_value
-    elif isinstance(nd, n.Plateau) and nd.min_lr:
+    elif isinstance(nd, nodes.Plateau) and nd.min_lr:
         yield "min_lr", nd.min_lr
 
 
@@ -572,34 +571,34 @@ def _horizon_hits(plan: Plan, total: int, is_ms_list: bool) -> Iterator[Tuple[st
             if hi <= lo or isinstance(nd, _COMPOSITE):
                 continue
             last = hi - 1
-            if isinstance(nd, n.Table) and nd.after == "error" and hi > len(nd.values):
+            if isinstance(nd, nodes.Table) and nd.after == "error" and hi > len(nd.values):
                 rule = "mindspore-list-short" if is_ms_list else "horizon-cut-off"
                 yield (rule, where, f"the list has {len(nd.values)} values but the run needs {hi}: update "
                        f"{len(nd.values)} raises (Gather index out of range)")
                 continue
-            if isinstance(nd, (n.OneCycle, n.OneCycleMomentum)) and last > nd.total_steps:
+            if isinstance(nd, (nodes.OneCycle, nodes.OneCycleMomentum)) and last > nd.total_steps:
                 yield ("one-cycle-overrun", where, f"total_steps={nd.total_steps} but the run steps it {last} "
                        f"times: step {nd.total_steps + 1} raises ValueError")
                 continue
-            if isinstance(nd, n.CosineAnnealing) and last > nd.T_max:
+            if isinstance(nd, nodes.CosineAnnealing) and last > nd.T_max:
                 T = nd.T_max
                 lows = (last // T + 1) // 2
                 yield ("horizon-periodic", where, f"T_max={T} but it runs {last + 1} steps: it reaches its "
                        f"minimum {lows} time(s) and climbs back to the base in between (periodic past T_max)")
                 continue
-            if isinstance(nd, n.MultiStep):
+            if isinstance(nd, nodes.MultiStep):
                 late = [m for m in nd.milestones if m > last]
                 if late:
                     yield ("horizon-cut-off", where, f"milestones {late} are past the last step it sees ({last}): "
                            f"{len(late)} of {len(nd.milestones)} decays never happen")
                 continue
-            if isinstance(nd, n.Step):
+            if isinstance(nd, nodes.Step):
                 if nd.step_size > last:
                     yield ("horizon-cut-off", where, f"step_size={nd.step_size} is past the last step it sees "
                            f"({last}): it never decays")
                 continue
             L = _length(nd)
-            if L is None or last >= L or ended or isinstance(nd, (n.Constant, n.Table)):
+            if L is None or last >= L or ended or isinstance(nd, (nodes.Constant, nodes.Table)):
                 continue
             try:
                 v0, v_last, v_end = _val(nd, [0, last, L], base)
@@ -613,10 +612,10 @@ def _horizon_hits(plan: Plan, total: int, is_ms_list: bool) -> Iterator[Tuple[st
         yield from _frozen(plan, field, gs, root, total)
 
 
-def _frozen(plan: Plan, field: str, gs: List[int], root: n.Node, total: int) -> Iterator[Tuple[str, str, str]]:
+def _frozen(plan: Plan, field: str, gs: List[int], root: nodes.Node, total: int) -> Iterator[Tuple[str, str, str]]:
     from .ir import semantics
 
-    if any(isinstance(x, n.Plateau) for x in root.walk()) or total < 4:
+    if any(isinstance(x, nodes.Plateau) for x in root.walk()) or total < 4:
         return
     if total > FLOAT32_EXACT and semantics.needs_scan(root):
         return  # a chainable schedule is scanned step by step: too long a run to check here
@@ -818,7 +817,7 @@ def _mm_field(e: Mapping[str, Any]) -> str:
     return "momentum" if t.endswith("Momentum") else "lr"
 
 
-def _windows_of(ctx: _Ctx) -> Iterator[Tuple[str, List[Tuple[n.Window, str]]]]:
+def _windows_of(ctx: _Ctx) -> Iterator[Tuple[str, List[Tuple[nodes.Window, str]]]]:
     """Per field: its MMEngine windows (group 0) with their config paths."""
     if ctx.plan is None:
         return
@@ -828,7 +827,7 @@ def _windows_of(ctx: _Ctx) -> Iterator[Tuple[str, List[Tuple[n.Window, str]]]]:
         by_field.setdefault("lr" if f == "lr" else f, []).append(i)
     for field in ctx.plan.fields:
         nd = ctx.plan.groups[0].fields[field].schedule if field in ctx.plan.groups[0].fields else None
-        if not isinstance(nd, n.Windows):
+        if not isinstance(nd, nodes.Windows):
             continue
         idx = by_field.get(field) or by_field.get("momentum" if field == "betas[0]" else field) or []
         paths = [f"param_scheduler[{idx[j]}]" if j < len(idx) else f"groups[0].{field} schedule.windows[{j}]"
@@ -836,14 +835,14 @@ def _windows_of(ctx: _Ctx) -> Iterator[Tuple[str, List[Tuple[n.Window, str]]]]:
         yield field, list(zip(nd.windows, paths))
 
 
-def _span(w: n.Window, total: Optional[int]) -> Tuple[int, int]:
+def _span(w: nodes.Window, total: Optional[int]) -> Tuple[int, int]:
     end = w.end * w.every if w.end is not None else (total if total is not None else 1 << 62)
     return w.begin * w.every, end
 
 
-def _warmup(nd: n.Node) -> bool:
-    return (isinstance(nd, n.Linear) and nd.start_factor < nd.end_factor) or \
-        (isinstance(nd, n.Constant) and nd.factor < 1.0 and nd.total_iters is not None)
+def _warmup(nd: nodes.Node) -> bool:
+    return (isinstance(nd, nodes.Linear) and nd.start_factor < nd.end_factor) or \
+        (isinstance(nd, nodes.Constant) and nd.factor < 1.0 and nd.total_iters is not None)
 
 
 @_check("windows-gap")

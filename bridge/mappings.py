@@ -21,6 +21,7 @@ else:  # pragma: no cover - Python 3.9/3.10
     import tomli as _toml
 
 __all__ = [
+    "APIS",
     "TABLES",
     "constructor_rules",
     "data_dir",
@@ -35,8 +36,19 @@ __all__ = [
 #: The tables shipped, by name (file ``mappings/<name>.toml``).
 TABLES = ("optimizers", "param_groups", "param_names", "constructor_args")
 
-#: Framework keys used in the tables.
-FRAMEWORKS = ("torch", "oneflow", "mindspore.nn", "mindspore.experimental")
+#: The framework APIs the tables have a column for (MindSpore has two). Not
+#: ``bridge._frameworks.FRAMEWORKS``, the frameworks themselves.
+APIS = ("torch", "oneflow", "mindspore.nn", "mindspore.experimental")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FRAMEWORKS":  # the old name of APIS
+        import warnings
+
+        warnings.warn("bridge.mappings.FRAMEWORKS is deprecated; use bridge.mappings.APIS",
+                      DeprecationWarning, stacklevel=2)
+        return APIS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def data_dir() -> Path:
@@ -84,7 +96,7 @@ def optimizer_spec(optimizer: str, framework: str) -> Dict[str, Any]:
         raise SpecError("optimizer", f"unknown optimizer; known: {', '.join(table)}", optimizer)
     spec = table[optimizer]
     if framework not in spec:
-        have = [f for f in FRAMEWORKS if f in spec]
+        have = [f for f in APIS if f in spec]
         raise SpecError(f"{optimizer}", f"has no {framework} class (only {', '.join(have)})", framework,
                         show_value=False)
     out: Dict[str, Any] = spec[framework]

@@ -24,7 +24,9 @@ agree; a NaN on one side only never does.
 - :func:`record` reads the per-step values of a live object (torch / OneFlow scheduler,
   MindSpore cell or Tensor, a Plan, a list or array) without changing it.
 - :func:`framework_values` lowers a Plan to a framework, steps the real framework and
-  records what it produced.
+  records what it produced; :func:`expression_values` builds a torch expression with torch
+  itself (``sched-bridge parity``'s ``torch (source)`` row: an importer error cannot pass as a
+  plan agreeing with its own lowering).
 
 No framework is imported unless an object of it is passed (or asked for by name).
 """
@@ -38,14 +40,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ._frameworks import detect
+from ._frameworks import PARITY_FRAMEWORKS, detect
 from .errors import SpecError
 from .ir import Plan
 
 __all__ = [
     "CONTRACTS", "FLOAT64_RTOL", "MINDSPORE_CELL_FLOOR", "MINDSPORE_CELL_RTOL", "MINDSPORE_LIST_DTYPE",
-    "TARGET_CONTRACTS", "TRACE_RTOL", "Comparison", "agree", "compare", "contract_for", "format_number",
-    "framework_values", "record",
+    "TARGET_CONTRACTS", "TRACE_RTOL", "Comparison", "agree", "compare", "contract_for", "expression_values",
+    "format_number", "framework_values", "record",
 ]
 
 #: float64 frameworks: |ours - theirs| <= FLOAT64_RTOL * max(|theirs|, |base|)
@@ -418,4 +420,30 @@ def framework_values(plan: Plan, framework: str, steps: int, field: str = "lr") 
         return {"oneflow": _oneflow_values(plan, steps, field)}
     if framework == "mindspore":
         return _mindspore_values(plan, steps, field)
-    raise SpecError("--frameworks", "expected some of torch, mindspore, oneflow", framework)
+    raise SpecError("--frameworks", f"expected some of {', '.join(PARITY_FRAMEWORKS)}", framework)
+
+
+def expression_values(expression: str, plan: Plan, steps: int, field: str = "lr", *,
+                      dialect: Optional[str] = None) -> np.ndarray:
+    """What torch itself produces for a torch scheduler ``expression`` (``(steps, groups)``).
+
+    The expression is built with real torch (:func:`bridge.spec.build_torch`) on an SGD
+    optimizer with one group per ``plan`` group at its base lr (momentum 0.9 when ``plan`` has
+    a momentum field: a CyclicLR / OneCycleLR that cycles momentum) and stepped; ``plan`` is
+    the expression's import (``bridge.spec.resolve``). Compare the result with
+    ``plan.values(steps, field)`` under the float64 contract. What torch raises for the
+    expression itself propagates.
+    """
+    from ._frameworks import import_framework
+    from .frameworks.torch import record_torch
+    from .spec import build_torch
+
+    steps = _steps(steps)
+    torch = import_framework("torch")
+    bases = plan.bases("lr")
+    groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": float(b)} for b in bases]
+    opt = torch.optim.SGD(groups, lr=float(bases[0]), momentum=0.9 if "momentum" in plan.fields else 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sched = build_torch(expression, opt, dialect=dialect)
+        return record_torch(sched, opt, steps, (field,))[field]

@@ -37,7 +37,7 @@ from bridge.errors import SpecError
 from bridge.parity import TRACE_RTOL, agree
 
 __all__ = [
-    "TRACE_COLUMNS", "CompareReport", "FieldReport", "Trace", "apply_skips", "compare",
+    "TRACE_COLUMNS", "CompareReport", "FieldReport", "Trace", "apply_skips", "compare", "is_trace_file",
     "load_trace", "mindspore_probe", "oneflow_probe", "probe", "torch_probe",
 ]
 
@@ -172,6 +172,23 @@ def load_trace(path: PathLike) -> Trace:
         except ValueError:
             raise SpecError(f"{p}: line {i}", "must be framework,field,group,update,value", row) from None
     return t
+
+
+def is_trace_file(path: PathLike) -> bool:
+    """Whether ``path`` names a trace file: any ``.csv``, or a ``.json`` file holding a JSON object
+    with ``format`` :data:`TRACE_FORMAT` (a plan file is ``.json`` too). Never raises."""
+    p = str(path)
+    low = p.lower()
+    if low.endswith(".csv"):
+        return True
+    if not low.endswith(".json") or not os.path.isfile(p):
+        return False
+    try:
+        with open(p) as fh:
+            doc = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == TRACE_FORMAT
 
 
 # --------------------------------------------------------------------------- torch / OneFlow

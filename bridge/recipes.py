@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .errors import SpecError, UnsupportedError
-from .ir import Field, Group, Plan
+from .ir import Field, Group, Plan, nodes
 from .ir import _check as c
-from .ir import nodes as n
 
 __all__ = ["from_hf", "from_timm", "from_accelerated", "HF_SCHEDULERS", "TIMM_CLASSES", "TIMM_SCHEDS"]
 
@@ -59,15 +58,15 @@ def _need(name: str, what: str, v: Any) -> int:
     return c.integer(what, v, lo=0)
 
 
-def _warm(W: int) -> n.Node:
+def _warm(W: int) -> nodes.Node:
     """HF warm-up: t/max(1, W), starting at 0."""
-    return n.Linear(0.0, 1.0, max(1, W))
+    return nodes.Linear(0.0, 1.0, max(1, W))
 
 
-def _seq(W: int, main: n.Node, warm: Optional[n.Node] = None) -> n.Node:
+def _seq(W: int, main: nodes.Node, warm: Optional[nodes.Node] = None) -> nodes.Node:
     if W <= 0:
         return main
-    return n.Sequential((warm or _warm(W), main), (W,))
+    return nodes.Sequential((warm or _warm(W), main), (W,))
 
 
 def from_hf(name: str, optimizer: Any = None, *, num_warmup_steps: Optional[int] = None,
@@ -106,23 +105,23 @@ def from_hf(name: str, optimizer: Any = None, *, num_warmup_steps: Optional[int]
         raise SpecError("default_lr", f"HF {what} reads optimizer.defaults['lr'] for every group; pass "
                         "default_lr=... (or the optimizer)", None, show_value=False)
 
-    per_group: Optional[List[n.Node]] = None
-    node: Optional[n.Node] = None
+    per_group: Optional[List[nodes.Node]] = None
+    node: Optional[nodes.Node] = None
     if key == "constant":
-        node = n.Constant(1.0, None)
+        node = nodes.Constant(1.0, None)
     elif key == "reduce_lr_on_plateau":
         pk = {k: kw[k] for k in ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
                                  "min_lr", "eps") if k in kw}
         if isinstance(pk.get("min_lr"), (list, tuple)):
-            per_group = [n.Plateau(**{**pk, "min_lr": m}, metrics=kw.get("metrics")) for m in pk["min_lr"]]
+            per_group = [nodes.Plateau(**{**pk, "min_lr": m}, metrics=kw.get("metrics")) for m in pk["min_lr"]]
         else:
-            node = n.Plateau(**pk, metrics=kw.get("metrics"))
+            node = nodes.Plateau(**pk, metrics=kw.get("metrics"))
     else:
         W = _need(key, "num_warmup_steps", num_warmup_steps)
         if key == "constant_with_warmup":
-            node = _warm(W) if W > 0 else n.Constant(1.0, None)
+            node = _warm(W) if W > 0 else nodes.Constant(1.0, None)
         elif key == "inverse_sqrt":
-            node = n.InverseSqrt(W, c.opt_int("timescale", kw.get("timescale"), lo=1))
+            node = nodes.InverseSqrt(W, c.opt_int("timescale", kw.get("timescale"), lo=1))
         elif key == "warmup_stable_decay":
             D = _need(key, "num_decay_steps", kw.get("num_decay_steps"))
             S = kw.get("num_stable_steps")
@@ -133,18 +132,18 @@ def from_hf(name: str, optimizer: Any = None, *, num_warmup_steps: Optional[int]
             if S < 0:
                 raise UnsupportedError(f"warmup_stable_decay: num_training_steps leaves {S} stable steps "
                                        "(< 0); HF then starts decaying inside the warm-up, not modelled")
-            node = n.WarmupStableDecay(W, S, D, kw.get("min_lr_ratio", 0.0), kw.get("warmup_type", "linear"),
+            node = nodes.WarmupStableDecay(W, S, D, kw.get("min_lr_ratio", 0.0), kw.get("warmup_type", "linear"),
                                        kw.get("decay_type", "cosine"), kw.get("num_cycles", 0.5))
         else:
             N = _need(key, "num_training_steps", num_training_steps)
             if key == "linear":
-                node = n.HFLambda("linear", W, N)
+                node = nodes.HFLambda("linear", W, N)
             elif key == "cosine":
                 cyc = c.real("num_cycles", kw.get("num_cycles", 0.5), positive=True)
-                node = n.HFLambda("cosine", W, N, cyc)
+                node = nodes.HFLambda("cosine", W, N, cyc)
             elif key == "cosine_with_restarts":
                 cyc = c.real("num_cycles", kw.get("num_cycles", 1), positive=True)
-                node = n.HFLambda("cosine_with_restarts", W, N, cyc)
+                node = nodes.HFLambda("cosine_with_restarts", W, N, cyc)
             elif key == "polynomial":
                 lr_end = c.real("lr_end", kw.get("lr_end", 1e-7))
                 power = c.real("power", kw.get("power", 1.0), nonneg=True)
@@ -155,7 +154,7 @@ def from_hf(name: str, optimizer: Any = None, *, num_warmup_steps: Optional[int]
                 if N <= W:
                     raise UnsupportedError("polynomial with num_training_steps <= num_warmup_steps divides by "
                                            "zero in HF")
-                per_group = [_seq(W, n.Polynomial(N - W, power, lr * lr_end / lr_init)) for lr in lrs]
+                per_group = [_seq(W, nodes.Polynomial(N - W, power, lr * lr_end / lr_init)) for lr in lrs]
             elif key in ("cosine_with_min_lr", "cosine_warmup_with_min_lr"):
                 cyc = c.real("num_cycles", kw.get("num_cycles", 0.5), positive=True)
                 if kw.get("min_lr") is not None and kw.get("min_lr_rate") is not None:
@@ -168,10 +167,10 @@ def from_hf(name: str, optimizer: Any = None, *, num_warmup_steps: Optional[int]
                     raise SpecError("min_lr_rate", f"{key} needs min_lr or min_lr_rate (HF raises)", None,
                                     show_value=False)
                 if key == "cosine_with_min_lr":
-                    node = n.HFLambda("cosine", W, N, cyc, rate)
+                    node = nodes.HFLambda("cosine", W, N, cyc, rate)
                 else:
                     wr = kw.get("warmup_lr_rate")
-                    node = n.HFLambda("cosine_warmup_with_min_lr", W, N, cyc, rate,
+                    node = nodes.HFLambda("cosine_warmup_with_min_lr", W, N, cyc, rate,
                                       None if wr is None else c.real("warmup_lr_rate", wr))
     plan_groups = []
     for g, lr in enumerate(lrs):
@@ -244,7 +243,7 @@ def from_accelerated(optimizer: Any = None, *, total_num_epochs: Any = None, num
     elif type(src).__name__ == "CosineLrScheduler" and hasattr(src, "total_iterations"):
         # the live object already holds update counts
         lrs = [c.real(f"scheduler.base_lr_values[{i}]", v) for i, v in enumerate(src.base_lr_values)]
-        node = n.KDecayCosine(src.total_iterations, src.warmup_iterations, src.num_cooldown_iterations,
+        node = nodes.KDecayCosine(src.total_iterations, src.warmup_iterations, src.num_cooldown_iterations,
                               src.k_decay, src.lr_min, src.lr_min_ratio, src.warmup_lr_init, src.warmup_lr_ratio)
         return Plan(tuple(Group({"lr": Field(lr, node)}) for lr in lrs), total_steps=node.total_steps,
                     source="accelerated:CosineLrScheduler")
@@ -265,7 +264,7 @@ def from_accelerated(optimizer: Any = None, *, total_num_epochs: Any = None, num
                   min_lr_ratio=("min_lr_ratio", args["min_lr_ratio"]),
                   warmup_start=("warmup_starting_lr", args["warmup_starting_lr"]),
                   warmup_start_ratio=("warmup_starting_lr_ratio", args["warmup_starting_lr_ratio"]))
-    node = _build(n.KDecayCosine, {"total_steps": ("total_num_epochs", total), **fields})
+    node = _build(nodes.KDecayCosine, {"total_steps": ("total_num_epochs", total), **fields})
     return Plan(tuple(Group({"lr": Field(lr, node)}) for lr in lrs), total_steps=total,
                 source="accelerated:CosineLrScheduler")
 
@@ -335,12 +334,12 @@ def _v2_to_class(kw: Dict[str, Any]) -> tuple:
                                "form here. Use noise=None (or sample the real scheduler into a Table)")
     T, W, D = a["num_epochs"], a["warmup_epochs"], a["decay_epochs"]
     D = 90 if D is None else D
-    ms = a["decay_milestones"]  # cooldown_epochs only lengthens the run: lr_min is held past the cycles
+    milestones = a["decay_milestones"]  # cooldown_epochs only lengthens the run: lr_min is held past the cycles
     upe = a["updates_per_epoch"]
     if not a["step_on_epochs"]:
         upe = c.integer("updates_per_epoch", upe, lo=1)
         T, W, D = T * upe, W * upe, D * upe
-        ms = [d * upe for d in ms]
+        milestones = [d * upe for d in milestones]
     warm = dict(warmup_lr_init=a["warmup_lr"], warmup_t=W, warmup_prefix=a["warmup_prefix"])
     cyc = dict(cycle_mul=a["cycle_mul"], cycle_decay=a["cycle_decay"], cycle_limit=a["cycle_limit"])
     on = a["step_on_epochs"]
@@ -358,7 +357,7 @@ def _v2_to_class(kw: Dict[str, Any]) -> tuple:
         dt, dr = (D, a["decay_rate"]) if sched == "step" else (1, 1.0)
         return "StepLRScheduler", dict(decay_t=dt, decay_rate=dr, t_in_epochs=on, **warm)
     if sched == "multistep":
-        return "MultiStepLRScheduler", dict(decay_t=ms, decay_rate=a["decay_rate"], t_in_epochs=on, **warm)
+        return "MultiStepLRScheduler", dict(decay_t=milestones, decay_rate=a["decay_rate"], t_in_epochs=on, **warm)
     if not on:
         raise SpecError("step_on_epochs", "must be True for sched='plateau' (timm asserts it)", on)
     warm.pop("warmup_prefix")
@@ -432,7 +431,7 @@ def from_timm(scheduler: Any = "cosine", optimizer: Any = None, *, updates_per_e
             raise SpecError("lr_scales", f"must have one entry per param group ({len(lrs)})", scales)
     sc = [1.0 if s is None else c.real(f"lr_scales[{i}]", s, nonneg=True) for i, s in enumerate(scales or [None] * len(lrs))]
     if name == "none":
-        return Plan(tuple(Group({"lr": Field(lr, n.Constant(1.0, None))}) for lr in lrs), source="timm:none")
+        return Plan(tuple(Group({"lr": Field(lr, nodes.Constant(1.0, None))}) for lr in lrs), source="timm:none")
     if ck.get("noise_range_t") is not None:
         raise UnsupportedError("from_timm: noise_range_t adds seeded random noise to the lr; it has no closed "
                                "form here. Use noise_range_t=None (or sample the real scheduler into a Table)")
@@ -445,7 +444,7 @@ def from_timm(scheduler: Any = "cosine", optimizer: Any = None, *, updates_per_e
                             "(t_in_epochs / step_on_epochs); pass the optimizer updates per epoch (1 for an "
                             "epoch axis)", None, show_value=False)
         every = c.integer("updates_per_epoch", updates_per_epoch, lo=1)
-    nodes: List[n.Node] = []
+    per_group: List[nodes.Node] = []
     bases: List[float] = []
     for g, (lr, s) in enumerate(zip(lrs, sc)):
         if name == "PlateauLRScheduler":
@@ -456,12 +455,12 @@ def from_timm(scheduler: Any = "cosine", optimizer: Any = None, *, updates_per_e
                 spec["milestones"] = spec.pop("decay_t", ())
             defaults_prefix = name in ("StepLRScheduler", "MultiStepLRScheduler")
             spec.setdefault("warmup_prefix", defaults_prefix)
-            node = _build(n.Timm, {k: (rename.get(k, "decay_t" if k == "milestones" and not v2 else k), v)
+            node = _build(nodes.Timm, {k: (rename.get(k, "decay_t" if k == "milestones" and not v2 else k), v)
                                    for k, v in {"shape": _SHAPE[name], **spec, "scale": s}.items()})
             b = lr
-        nodes.append(node if every == 1 else n.Hold(node, every))
+        per_group.append(node if every == 1 else nodes.Hold(node, every))
         bases.append(b)
-    return Plan(tuple(Group({"lr": Field(b, nd)}) for b, nd in zip(bases, nodes)),
+    return Plan(tuple(Group({"lr": Field(b, nd)}) for b, nd in zip(bases, per_group)),
                 source=f"timm:{name}")
 
 
@@ -473,7 +472,7 @@ def _timm_plateau(ck: Mapping[str, Any], g: int, lr: float, scale: float, metric
     (base*lr_scale), so the plan's base for this group is base*lr_scale.
     """
     W = c.integer(rename.get("warmup_t", "warmup_t"), ck.get("warmup_t", 0), lo=0)
-    ms = None if metrics is None else c.real_list("metrics", metrics)
+    values = None if metrics is None else c.real_list("metrics", metrics)
     lr_min = ck.get("lr_min", 0.0)
     if isinstance(lr_min, (list, tuple)):  # a live ReduceLROnPlateau keeps one min_lr per group
         lr_min = lr_min[g]
@@ -482,11 +481,11 @@ def _timm_plateau(ck: Mapping[str, Any], g: int, lr: float, scale: float, metric
               threshold=("threshold", ck.get("threshold", 1e-4)),
               threshold_mode=("threshold_mode", ck.get("threshold_mode", "rel")),
               cooldown=("cooldown_t", ck.get("cooldown_t", 0)), min_lr=(rename.get("lr_min", "lr_min"), lr_min),
-              eps=("eps", ck.get("eps", 1e-8)), metrics=("metrics", None if ms is None else ms[W:]))
-    plateau = _build(n.Plateau, pk)
+              eps=("eps", ck.get("eps", 1e-8)), metrics=("metrics", None if values is None else values[W:]))
+    plateau = _build(nodes.Plateau, pk)
     b = lr * scale
     if not W:
         return plateau, b
     init = c.real(rename.get("warmup_lr_init", "warmup_lr_init"), ck.get("warmup_lr_init", 0.0), nonneg=True)
-    warm = n.Timm("step", decay_rate=1.0, warmup_t=W, warmup_lr_init=init * scale, warmup_prefix=True)
-    return n.Sequential((warm, plateau), (W,)), b
+    warm = nodes.Timm("step", decay_rate=1.0, warmup_t=W, warmup_lr_init=init * scale, warmup_prefix=True)
+    return nodes.Sequential((warm, plateau), (W,)), b

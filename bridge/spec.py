@@ -208,6 +208,9 @@ def _parse(text: str, dialect: Optional[str]) -> Tuple[_Call, str]:
     except SyntaxError as e:
         raise SpecError(f"expression, col {e.offset or 0}", f"is not valid Python syntax ({e.msg})", None,
                         show_value=False) from None
+    except (ValueError, RecursionError, MemoryError) as e:  # a NUL byte (Python 3.9), absurd nesting
+        raise SpecError("expression", f"is not valid Python syntax ({e or 'nested too deeply'})", None,
+                        show_value=False) from None
     if not isinstance(tree.body, ast.Call):
         raise _err(tree.body, "", "expected a scheduler constructor call such as StepLR(step_size=30)")
     hint = _dialect_hints(tree.body)
@@ -494,12 +497,12 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
     if c.name in ("SequentialLR", "ChainedScheduler"):
         s._schedulers = [_torch_stub(k, ns, opt) for k in a["schedulers"]]
         if c.name == "SequentialLR":
-            ms = a["milestones"]
-            if not isinstance(ms, list) or len(ms) != len(s._schedulers) - 1 or \
-                    not all(isinstance(m, int) and not isinstance(m, bool) for m in ms):
+            milestones = a["milestones"]
+            if not isinstance(milestones, list) or len(milestones) != len(s._schedulers) - 1 or \
+                    not all(isinstance(m, int) and not isinstance(m, bool) for m in milestones):
                 raise SpecError(f"expression, col {c.col + 1}, SequentialLR.milestones",
-                                f"expected {len(s._schedulers) - 1} integer(s), one less than the schedulers", ms)
-            s._milestones = list(ms)
+                                f"expected {len(s._schedulers) - 1} integer(s), one less than the schedulers", milestones)
+            s._milestones = list(milestones)
         return s
     ints = {"step_size", "total_iters", "T_max", "T_0", "T_mult", "total_steps", "epochs", "steps_per_epoch"}
     for p, v in a.items():
@@ -639,13 +642,13 @@ def _oneflow_stub(c: _Call, flow: SimpleNamespace, bases: List[float]) -> Any:
     if c.name in ("SequentialLR", "ChainedScheduler"):
         s.schedulers = [_oneflow_stub(k, flow, bases) for k in a["schedulers"]]
         if c.name == "SequentialLR":
-            ms = a["milestones"]
-            if not isinstance(ms, list) or len(ms) != len(s.schedulers) - 1:
+            milestones = a["milestones"]
+            if not isinstance(milestones, list) or len(milestones) != len(s.schedulers) - 1:
                 raise SpecError(f"expression, col {c.col + 1}, SequentialLR.milestones",
-                                f"expected {len(s.schedulers) - 1} integer(s), one less than the schedulers", ms)
+                                f"expected {len(s.schedulers) - 1} integer(s), one less than the schedulers", milestones)
             r = a["interval_rescaling"]
-            s.milestones = list(ms)
-            s.interval_rescaling = list(r) if isinstance(r, list) else [bool(r)] * len(ms)
+            s.milestones = list(milestones)
+            s.interval_rescaling = list(r) if isinstance(r, list) else [bool(r)] * len(milestones)
         return s
     for p, v in a.items():
         setattr(s, p, v)

@@ -371,6 +371,7 @@ _CONFIGS: List[Tuple[str, str, str]] = [
     ("del", _OPT + "x = 1\ndel x\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "del"),
     ("while", _OPT + "while True:\n    pass\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "while"),
     ("class", _OPT + "class A:\n    pass\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "class"),
+    ("nul-byte", _OPT + "x = 1\x00\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "syntax error"),
 ]
 
 

@@ -425,3 +425,42 @@ def test_lint_subprocess(tmp_path):
     assert clean.returncode == 0 and clean.stdout.strip() == "no findings", clean.stdout + clean.stderr
     bad = run("lint", "StepLR(step_size=3)", "--select", "nope")
     assert bad.returncode == 2 and "unknown rule id" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- layout: the command line parses, calls the library and prints ---
+
+
+def test_cli_defines_only_commands_and_the_subcommand_api():
+    """Library code (lowerings, plotting, the demo, parity) lives in the library, not in bridge/cli.py:
+    its public functions are the subcommands, the parser and the API of docs/cli.md."""
+    import ast
+
+    tree = ast.parse((ROOT / "bridge" / "cli.py").read_text(encoding="utf-8"))
+    public = {nd.name for nd in tree.body if isinstance(nd, (ast.FunctionDef, ast.ClassDef))
+              and not nd.name.startswith("_") and not nd.name.startswith("cmd_")}
+    assert public == {"arg", "command", "load_plan", "build_parser", "main"}, public
+
+
+def test_moved_names_resolve_with_a_deprecation_warning():
+    """Names that moved out of bridge.cli (and mappings.FRAMEWORKS, renamed APIS) still resolve, with a
+    DeprecationWarning naming the new place, to the very objects at the new place."""
+    import bridge
+    import bridge.cli as cli
+    from bridge import _frameworks, demo, mappings, plot
+    from bridge.frameworks import _source, mmengine
+
+    moved = {"to_mmengine": mmengine.to_mmengine, "plot_plan": plot.plot_plan, "demo_plan": demo.demo_plan,
+             "DEMO_RECIPE": demo.DEMO_RECIPE, "snippet": _source.snippet,
+             "framework_values": parity.framework_values, "FRAMEWORKS": _frameworks.PARITY_FRAMEWORKS}
+    for name, new in moved.items():
+        with pytest.warns(DeprecationWarning, match=rf"bridge\.cli\.{name} is deprecated; use "):
+            assert getattr(cli, name) is new
+    with pytest.warns(DeprecationWarning, match=r"bridge\.cli\.compare is deprecated"):
+        row = cli.compare("torch", np.ones((3, 1)), np.array([[1.0], [2.0], [1.0]]), np.ones(1))
+    assert not row["ok"] and row["first_divergent"] == 1 and row["framework"] == "torch"
+    with pytest.raises(AttributeError):
+        _ = cli.no_such_name
+    assert bridge.to_mmengine is mmengine.to_mmengine and bridge.plot_plan is plot.plot_plan
+    with pytest.warns(DeprecationWarning, match=r"mappings\.FRAMEWORKS is deprecated"):
+        assert mappings.FRAMEWORKS == mappings.APIS
+    assert _frameworks.PARITY_FRAMEWORKS == ("torch", "mindspore", "oneflow")

@@ -144,3 +144,19 @@ def test_duplicate_base_keys(tmp_path):
     (tmp_path / "m.py").write_text("_base_ = ['c1.py', 'c2.py']\n")
     with pytest.raises(SpecError, match="duplicate keys"):
         bridge.load_config(tmp_path / "m.py")
+
+
+@pytest.mark.parametrize("name", ["malicious.py", "sneaky_call.py"])
+@pytest.mark.parametrize("argv", [["values", "--steps", "5"], ["show"], ["lint"], ["parity", "--steps", "5"],
+                                  ["plot", "-o", "p.png"], ["lower", "--to", "torch"],
+                                  ["convert", "--to", "spec"]])
+def test_no_command_executes_a_config_without_trust(tmp_path, monkeypatch, capsys, name, argv):
+    """Canary: every command that reads a SPEC refuses the config (exit 2) and runs none of it."""
+    from bridge.cli import main
+
+    p, marker = _copy_malicious(tmp_path, name)
+    monkeypatch.chdir(tmp_path)
+    cmd, rest = argv[0], argv[1:]
+    assert main([cmd, str(p), *rest]) == 2
+    assert "trust" in capsys.readouterr().err
+    assert not marker.exists()

@@ -31,7 +31,7 @@ def _resolve(path: str):
 
 def _cases():
     for opt, spec in mappings.optimizers().items():
-        for fw in mappings.FRAMEWORKS:
+        for fw in mappings.APIS:
             if fw in spec:
                 yield pytest.param(opt, fw, marks=getattr(pytest.mark, MARK[fw]), id=f"{opt}-{fw}")
 

@@ -19,7 +19,7 @@ from test_torch_import import CASES, assert_follows, make_opt  # noqa: E402
 
 import bridge  # noqa: E402
 from bridge import Plan, SpecError, parity  # noqa: E402
-from bridge.cli import snippet  # noqa: E402
+from bridge.frameworks._source import snippet  # noqa: E402
 from bridge.frameworks.torch import from_torch, record_torch, to_torch  # noqa: E402
 from bridge.ir import (  # noqa: E402
     Chain,

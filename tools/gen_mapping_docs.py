@@ -187,7 +187,7 @@ weight decay against real MMEngine on the same torch model.
 def render_optimizers() -> str:
     out: List[str] = [HEADER, OPT_INTRO]
     for opt, spec in mappings.optimizers().items():
-        fws = [f for f in mappings.FRAMEWORKS if f in spec]
+        fws = [f for f in mappings.APIS if f in spec]
         out.append(f"## {opt}\n\n{spec['summary']}\n")
         if "torch_equivalent" in spec:
             out.append(f"\nTorch equivalent: {spec['torch_equivalent']}.\n")

@@ -4,6 +4,8 @@ A lowering that builds framework objects from classes it is handed can be run wi
 :class:`Recorder` instead: each constructor call then returns a :class:`Call`, whose
 ``repr`` is the source that would build the same object. One builder serves both the
 live objects and the written code, so the two cannot drift apart.
+
+:func:`snippet` is the source ``sched-bridge lower --to torch|oneflow|mindspore-cell`` writes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..errors import SpecError
 from ..ir.plan import Plan, field_key
 
 #: Line width the written calls wrap at.
@@ -127,3 +130,42 @@ def base_value_lines(plan: Plan, optimizer: str, lowering: str) -> List[str]:
         lines.append(f"    if v is not None:\n        g[{key!r}] = {rhs}")
     lines.append(f"for g in {optimizer}.param_groups:\n    g['initial_lr'] = g['lr']")
     return lines
+
+
+#: the lowering call a :func:`snippet` that rebuilds the plan ends with, per target
+_LOWER_CALL = {
+    "torch": "scheduler = bridge.to_torch(plan, {opt})  # step it once per optimizer update",
+    "oneflow": "scheduler = bridge.to_oneflow(plan, {opt})  # step it once per optimizer update",
+    "mindspore-cell": "lr_cell = bridge.to_mindspore_cell(plan, group={group}, field={field!r})"
+                      "  # learning_rate=lr_cell",
+}
+
+
+def snippet(plan: Plan, target: str, *, optimizer: str = "optimizer", group: int = 0, field: str = "lr") -> str:
+    """Python source that rebuilds ``plan`` and lowers it for ``target`` (paste into a training script).
+
+    ``target``: ``"torch"``, ``"oneflow"`` or ``"mindspore-cell"``. torch / oneflow: plain
+    ``lr_scheduler`` constructors when a native scheduler is an exact twin (what
+    :func:`bridge.to_torch` / :func:`bridge.to_oneflow` would build); otherwise, and for
+    mindspore-cell, the plan as a dict lowered by sched-bridge at run time.
+    """
+    import pprint
+
+    if target not in _LOWER_CALL:
+        raise SpecError("target", f"must be one of {', '.join(map(repr, _LOWER_CALL))}", target)
+    if target == "torch":
+        from .torch import native_source
+
+        native = native_source(plan, optimizer, adam=any("betas[0]" in g.fields for g in plan.groups))
+        if native is not None:
+            return native
+    if target == "oneflow":
+        from .oneflow import native_source as oneflow_native_source
+
+        native = oneflow_native_source(plan, optimizer)
+        if native is not None:
+            return native
+    body = pprint.pformat(plan.to_dict(), indent=1, width=100, sort_dicts=False)
+    return ("import bridge\n\n"
+            f"plan = bridge.from_dict({body})\n"
+            + _LOWER_CALL[target].format(opt=optimizer, group=group, field=field) + "\n")

@@ -25,7 +25,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from ..errors import SpecError, UnsupportedError
-from ..ir import nodes as n
+from ..ir import nodes
+from ..ir._check import boolean, integer, real
 from ..ir.plan import Field, Group, Plan
 from ._source import Call, Recorder, one_line
 
@@ -67,11 +68,9 @@ def _warn(message: str) -> None:
 
 
 def _ms() -> Any:
-    try:
-        from .._frameworks import import_framework
-    except ImportError:  # pragma: no cover - layer missing
-        import mindspore as ms  # noqa: F401
-        return ms
+    """The mindspore module (imported on first use), or FrameworkMissingError."""
+    from .._frameworks import import_framework
+
     return import_framework("mindspore")
 
 
@@ -173,7 +172,7 @@ def _part_span(span: Span, a: int, b: Optional[int], shift: int) -> Span:
     return f
 
 
-def _window_span(span: Span, w: n.Window, last: Optional[int]) -> Span:
+def _window_span(span: Span, w: nodes.Window, last: Optional[int]) -> Span:
     """The child of an MMEngine window sees clamp(s // every - begin, 0, last) from s = begin*every on."""
     def f(lo: int, hi: Optional[int]) -> Optional[Tuple[int, int]]:
         if last is not None and lo > last:
@@ -211,7 +210,7 @@ class _Ctx:
 
 # -- which compositions have a closed form in ops -------------------------------
 
-def _prod_limit(nd: n.Node) -> Optional[float]:
+def _prod_limit(nd: nodes.Node) -> Optional[float]:
     """First step from which ``nd``'s chainable update is no longer a pure product whose running
     product equals closed/base (math.inf: never; None: not such a product at all).
 
@@ -219,44 +218,44 @@ def _prod_limit(nd: n.Node) -> Optional[float]:
     (base - eta_min)*(1 - cos(pi/T_max))/2, so inside a product the cosine restarts from the
     base, not from the product: the closed form holds for steps 0..T_max only.
     """
-    if isinstance(nd, n.Constant):
+    if isinstance(nd, nodes.Constant):
         return math.inf if nd.factor > 0.0 else None
-    if isinstance(nd, n.Linear):
+    if isinstance(nd, nodes.Linear):
         return math.inf if nd.start_factor > 0.0 else None
-    if isinstance(nd, (n.Step, n.MultiStep, n.Exponential)):
+    if isinstance(nd, (nodes.Step, nodes.MultiStep, nodes.Exponential)):
         return math.inf
-    if isinstance(nd, n.Polynomial):
+    if isinstance(nd, nodes.Polynomial):
         return math.inf if nd.end_value == 0.0 and not nd.cycle else None
-    if isinstance(nd, n.CosineAnnealing):
+    if isinstance(nd, nodes.CosineAnnealing):
         return float(nd.T_max + 1) if nd.eta_min == 0.0 and not nd.eta_min_ratio else None
-    if isinstance(nd, n.Hold):
+    if isinstance(nd, nodes.Hold):
         lim = _prod_limit(nd.schedule)
         return lim if lim is None or lim == math.inf else lim * nd.every
-    if isinstance(nd, n.Chain) and nd.mode == "recursive":
+    if isinstance(nd, nodes.Chain) and nd.mode == "recursive":
         lims = [_prod_limit(c) for c in nd.schedules]
         return None if any(x is None for x in lims) else min(lims)  # type: ignore[type-var]
     return None
 
 
-def _is_reset(nd: n.Node) -> bool:
-    """Chainable update is x -> closed(t) (an absolute update) in bridge.semantics."""
+def _is_reset(nd: nodes.Node) -> bool:
+    """Chainable update is x -> closed(t) (an absolute update) in bridge.ir.semantics."""
     from ..ir import semantics
 
-    if isinstance(nd, (n.Linear,)) and nd.start_factor == 0.0:
+    if isinstance(nd, (nodes.Linear,)) and nd.start_factor == 0.0:
         return True
-    if isinstance(nd, n.Polynomial) and nd.cycle:
+    if isinstance(nd, nodes.Polynomial) and nd.cycle:
         return True
-    if isinstance(nd, n.Chain):
+    if isinstance(nd, nodes.Chain):
         return nd.mode == "nested"
-    if isinstance(nd, (n.Sequential, n.Windows, n.Hold, n.Shift, n.Plateau, n.Multiplicative)):
+    if isinstance(nd, (nodes.Sequential, nodes.Windows, nodes.Hold, nodes.Shift, nodes.Plateau, nodes.Multiplicative)):
         return False
     return not semantics.chainable(nd)
 
 
-def _window_limit(nd: n.Node) -> Optional[float]:
+def _window_limit(nd: nodes.Node) -> Optional[float]:
     """A window run alone: affine chainable updates that compose to the closed form."""
-    if _is_reset(nd) or isinstance(nd, (n.CosineRestart, n.CosineAnnealing)) or (
-            isinstance(nd, n.Polynomial) and not nd.cycle):
+    if _is_reset(nd) or isinstance(nd, (nodes.CosineRestart, nodes.CosineAnnealing)) or (
+            isinstance(nd, nodes.Polynomial) and not nd.cycle):
         return math.inf  # alone, even torch's additive cosine step lands on the closed form
     return _prod_limit(nd)
 
@@ -270,12 +269,12 @@ def _unsupported(what: str, why: str) -> UnsupportedError:
                             "computed exactly there; use to_mindspore_list / to_mindspore_tensor")
 
 
-def _period(nd: n.Node, name: str, d: int, K: int) -> None:
+def _period(nd: nodes.Node, name: str, d: int, K: int) -> None:
     if d > I32 and K % d:
         raise _unsupported(f"{nd.kind}.{name}", f"a period of {d} steps (> 2**31-1) resumed at step {K}")
 
 
-def _fit(nd: n.Node, **values: int) -> None:
+def _fit(nd: nodes.Node, **values: int) -> None:
     for name, v in values.items():
         if v > I32:
             raise _unsupported(f"{nd.kind}.{name}", f"{v} steps is more than 2**31-1")
@@ -288,7 +287,7 @@ def _overflow_k(rate: float, scale: float) -> Optional[int]:
     return math.floor(math.log(FLOAT32_MAX / abs(scale)) / math.log(rate)) + 1
 
 
-def _growth(nd: n.Node, ctx: _Ctx, span: Span, rate: float, per: int, scale: Optional[float] = None) -> None:
+def _growth(nd: nodes.Node, ctx: _Ctx, span: Span, rate: float, per: int, scale: Optional[float] = None) -> None:
     """Warn where scale*rate**k (k growing by one every ``per`` steps; scale: the plan's base) passes
     float32's largest value."""
     scale = ctx.base if scale is None else scale
@@ -298,54 +297,54 @@ def _growth(nd: n.Node, ctx: _Ctx, span: Span, rate: float, per: int, scale: Opt
                  f"with base {ctx.base:g}: the cell gives inf")
 
 
-def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
+def _lower(nd: nodes.Node, cells: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
            span: Span = _root_span) -> Any:
     """Expression cell for ``nd`` evaluated at step ``t + K`` (``t`` the cell's int32 input), or raise
     _NeedTable. ``span`` maps the node's steps to root steps (for warnings and exactness limits)."""
-    if isinstance(nd, n.Constant):
+    if isinstance(nd, nodes.Constant):
         if nd.total_iters is None:
-            return C["Const"](nd.factor, False)
-        return C["ConstantCell"](nd.factor, nd.total_iters, K)
-    if isinstance(nd, n.Linear):
-        return C["LinearCell"](nd.start_factor, nd.end_factor, nd.total_iters, K)
-    if isinstance(nd, n.Step):
+            return cells["Const"](nd.factor, False)
+        return cells["ConstantCell"](nd.factor, nd.total_iters, K)
+    if isinstance(nd, nodes.Linear):
+        return cells["LinearCell"](nd.start_factor, nd.end_factor, nd.total_iters, K)
+    if isinstance(nd, nodes.Step):
         _period(nd, "step_size", nd.step_size, K)
         _growth(nd, ctx, span, nd.gamma, nd.step_size)
-        return C["PowCell"](nd.gamma, nd.step_size, None, False, K)
-    if isinstance(nd, n.MultiStep):
+        return cells["PowCell"](nd.gamma, nd.step_size, None, False, K)
+    if isinstance(nd, nodes.MultiStep):
         k = _overflow_k(nd.gamma, ctx.base)
         if k is not None and k <= len(nd.milestones):
             ctx.note(nd.kind, span(nd.milestones[k - 1], None), f"{nd.describe()} grows past float32's largest "
                      f"value (3.4e38) with base {ctx.base:g}: the cell gives inf")
-        return C["PowCell"](nd.gamma, 1, list(nd.milestones), False, K)
-    if isinstance(nd, n.Exponential):
+        return cells["PowCell"](nd.gamma, 1, list(nd.milestones), False, K)
+    if isinstance(nd, nodes.Exponential):
         _growth(nd, ctx, span, nd.gamma, 1)
-        return C["PowCell"](nd.gamma, 1, None, False, K)
-    if isinstance(nd, n.Polynomial):
+        return cells["PowCell"](nd.gamma, 1, None, False, K)
+    if isinstance(nd, nodes.Polynomial):
         if nd.cycle:
             _period(nd, "total_iters", nd.total_iters, K)
         if nd.power > POLY_POWER_MAX:
             ctx.note(nd.kind, span(0, None if nd.cycle else nd.total_iters),
                      f"power {nd.power:g} > {POLY_POWER_MAX:g}: float32 pow((T-t)/T, power) may be off by more "
                      "than 2e-6 relative")
-        return C["PolyCell"](nd.total_iters, nd.power, nd.end_value, nd.cycle, K)
-    if isinstance(nd, n.CosineAnnealing):
+        return cells["PolyCell"](nd.total_iters, nd.power, nd.end_value, nd.cycle, K)
+    if isinstance(nd, nodes.CosineAnnealing):
         _period(nd, "T_max", 2 * nd.T_max, K)
-        return C["CosCell"](nd.T_max, nd.eta_min, nd.eta_min_ratio, False, K)
-    if isinstance(nd, n.CosineDecay):
+        return cells["CosCell"](nd.T_max, nd.eta_min, nd.eta_min_ratio, False, K)
+    if isinstance(nd, nodes.CosineDecay):
         if nd.eta_min is not None:
-            return C["CosCell"](nd.decay_steps, nd.eta_min, None, True, K)
-        return C["CosCell"](nd.decay_steps, 0.0, nd.alpha, True, K)
-    if isinstance(nd, n.WarmRestarts):
-        return _warm_restarts(nd, C, ctx, K, span)
-    if isinstance(nd, n.CosineRestart):
-        return _cosine_restart(nd, C, K)
-    if isinstance(nd, (n.OneCycle, n.OneCycleMomentum)):
+            return cells["CosCell"](nd.decay_steps, nd.eta_min, None, True, K)
+        return cells["CosCell"](nd.decay_steps, 0.0, nd.alpha, True, K)
+    if isinstance(nd, nodes.WarmRestarts):
+        return _warm_restarts(nd, cells, ctx, K, span)
+    if isinstance(nd, nodes.CosineRestart):
+        return _cosine_restart(nd, cells, K)
+    if isinstance(nd, (nodes.OneCycle, nodes.OneCycleMomentum)):
         from ..ir import semantics
 
         _fit(nd, total_steps=nd.total_steps)
         ends = semantics.phase_ends(nd)
-        if isinstance(nd, n.OneCycle):
+        if isinstance(nd, nodes.OneCycle):
             mx, rel = (1.0, True) if nd.max_lr is None else (nd.max_lr, False)
             init = mx / nd.div_factor
             lo = init / nd.final_div_factor
@@ -354,16 +353,16 @@ def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
             b, m = nd.base_momentum, nd.max_momentum
             v, rel = ([(m, b), (b, m), (m, m)] if nd.three_phase else [(m, b), (b, m)]), False
         # past total_steps torch raises ("Tried to step ... times"): the cell holds v(total_steps)
-        return C["PhaseCell"](ends, [a for a, _ in v], [c for _, c in v], rel, nd.anneal == "cos",
+        return cells["PhaseCell"](ends, [a for a, _ in v], [c for _, c in v], rel, nd.anneal == "cos",
                               nd.total_steps, K)
-    if isinstance(nd, n.Cyclic):
+    if isinstance(nd, nodes.Cyclic):
         down = nd.step_size_down if nd.step_size_down is not None else nd.step_size_up
         _fit(nd, **{"step_size_up + step_size_down": nd.step_size_up + down})
         if nd.mode == "exp_range":
             _growth(nd, ctx, span, nd.gamma, 1, nd.high - (ctx.base if nd.low is None else nd.low))
-        return C["CyclicCell"](nd.high, nd.low, nd.step_size_up, down, nd.mode, nd.gamma, nd.inverted, K)
-    if isinstance(nd, (n.ExponentialDecay, n.NaturalExpDecay, n.InverseTimeDecay)):
-        which = {n.ExponentialDecay: 0, n.NaturalExpDecay: 1, n.InverseTimeDecay: 2}[type(nd)]
+        return cells["CyclicCell"](nd.high, nd.low, nd.step_size_up, down, nd.mode, nd.gamma, nd.inverted, K)
+    if isinstance(nd, (nodes.ExponentialDecay, nodes.NaturalExpDecay, nodes.InverseTimeDecay)):
+        which = {nodes.ExponentialDecay: 0, nodes.NaturalExpDecay: 1, nodes.InverseTimeDecay: 2}[type(nd)]
         if nd.staircase:
             _period(nd, "decay_steps", nd.decay_steps, K)
         if which == 0 and nd.decay_rate > 1.0:
@@ -371,56 +370,56 @@ def _lower(nd: n.Node, C: Dict[str, Any], ctx: _Ctx, K: int = 0,  # noqa: C901
                 _growth(nd, ctx, span, nd.decay_rate, nd.decay_steps)
             else:
                 _growth(nd, ctx, span, nd.decay_rate ** (1.0 / nd.decay_steps), 1)
-        return C["DecayCell"](which, nd.decay_rate, nd.decay_steps, nd.staircase, K)
-    if isinstance(nd, n.PiecewiseConstant):
-        return C["PiecewiseCell"](list(nd.boundaries), list(nd.values), nd.relative, nd.inclusive, K)
-    if isinstance(nd, n.InverseSqrt):
+        return cells["DecayCell"](which, nd.decay_rate, nd.decay_steps, nd.staircase, K)
+    if isinstance(nd, nodes.PiecewiseConstant):
+        return cells["PiecewiseCell"](list(nd.boundaries), list(nd.values), nd.relative, nd.inclusive, K)
+    if isinstance(nd, nodes.InverseSqrt):
         W = nd.warmup_steps
         ts = nd.timescale if nd.timescale is not None else (W or 10_000)
         _fit(nd, warmup_steps=W, timescale=ts)
-        return C["InvSqrtCell"](W, ts, K)
-    if isinstance(nd, n.Noam):
-        return C["NoamCell"](nd.d_model, nd.warmup_steps, nd.offset, K)
-    if isinstance(nd, n.WarmupStableDecay):
+        return cells["InvSqrtCell"](W, ts, K)
+    if isinstance(nd, nodes.Noam):
+        return cells["NoamCell"](nd.d_model, nd.warmup_steps, nd.offset, K)
+    if isinstance(nd, nodes.WarmupStableDecay):
         if nd.decay_type == "cosine" and nd.num_cycles > 0.25:
             _fit(nd, decay_steps=2 * max(1, nd.decay_steps))
             if nd.num_cycles > 100_000:
                 raise _unsupported(f"{nd.kind}.num_cycles", f"{nd.num_cycles:g} cosine cycles (at most 100000)")
-        return C["WsdCell"](nd.warmup_steps, nd.stable_steps, nd.decay_steps, nd.min_lr_ratio,
+        return cells["WsdCell"](nd.warmup_steps, nd.stable_steps, nd.decay_steps, nd.min_lr_ratio,
                             nd.warmup_type, nd.decay_type, nd.num_cycles, K)
-    if isinstance(nd, n.Table):
-        return C["TableCell"](np.asarray(nd.values), nd.relative, K)
-    if isinstance(nd, n.Sequential):
-        return _sequential(nd, C, ctx, K, span)
-    if isinstance(nd, n.Chain):
-        return _chain(nd, C, ctx, K, span)
-    if isinstance(nd, n.Windows):
-        return _windows(nd, C, ctx, K, span)
-    if isinstance(nd, n.Hold):
+    if isinstance(nd, nodes.Table):
+        return cells["TableCell"](np.asarray(nd.values), nd.relative, K)
+    if isinstance(nd, nodes.Sequential):
+        return _sequential(nd, cells, ctx, K, span)
+    if isinstance(nd, nodes.Chain):
+        return _chain(nd, cells, ctx, K, span)
+    if isinstance(nd, nodes.Windows):
+        return _windows(nd, cells, ctx, K, span)
+    if isinstance(nd, nodes.Hold):
         _period(nd, "every", nd.every, K)
         kq, kr = divmod(K, nd.every)
-        child = _lower(nd.schedule, C, ctx, kq, _hold_span(span, nd.every))
-        return C["Reindex"](child, nd.every, kr)
-    if isinstance(nd, n.Shift):
-        return _lower(nd.schedule, C, ctx, K + nd.offset, _shift_span(span, nd.offset))
+        child = _lower(nd.schedule, cells, ctx, kq, _hold_span(span, nd.every))
+        return cells["Reindex"](child, nd.every, kr)
+    if isinstance(nd, nodes.Shift):
+        return _lower(nd.schedule, cells, ctx, K + nd.offset, _shift_span(span, nd.offset))
     raise _NeedTable  # Plateau, Lambda, Multiplicative, Timm, KDecayCosine, unknown kinds
 
 
-def _sequential(nd: n.Sequential, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
+def _sequential(nd: nodes.Sequential, cells: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
     """Milestones as selects; child i sees the node step minus its milestone (rescale) or the node step."""
     from ..ir import semantics
 
     if semantics.needs_scan(nd):
         raise _NeedTable
     kids = list(nd.schedules)
-    ms_ = [0] + list(nd.milestones)
+    milestones = [0] + list(nd.milestones)
     ends: List[Optional[int]] = [m - 1 for m in nd.milestones] + [None]
     out = None
     for i, child in enumerate(kids):
-        m = ms_[i]
+        m = milestones[i]
         if i > 0 and m - K > I32:  # this child (and every later one) starts after 2**31-1
             break
-        if i + 1 < len(kids) and ms_[i + 1] - K <= 0:  # over before t = 0
+        if i + 1 < len(kids) and milestones[i + 1] - K <= 0:  # over before t = 0
             continue
         resc = i > 0 and nd.rescale[i - 1]  # type: ignore[index]
         shift = -m if resc else 0  # child step = node step + shift
@@ -428,12 +427,12 @@ def _sequential(nd: n.Sequential, C: Dict[str, Any], ctx: _Ctx, K: int, span: Sp
         sub = 0
         if ck < 0:  # a subtraction in int32 (t >= m - K there, so it cannot wrap)
             sub, ck = -ck, 0
-        cell = _lower(child, C, ctx, ck, _part_span(span, m, ends[i], shift))
-        out = cell if out is None else C["Switch"](out, cell, m - 1 - K, sub)
+        cell = _lower(child, cells, ctx, ck, _part_span(span, m, ends[i], shift))
+        out = cell if out is None else cells["Switch"](out, cell, m - 1 - K, sub)
     return out
 
 
-def _chain(nd: n.Chain, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
+def _chain(nd: nodes.Chain, cells: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
     kids = list(nd.schedules)
     if nd.mode == "recursive" and len(kids) > 1:
         resets = [i for i, k in enumerate(kids) if _is_reset(k)]
@@ -451,13 +450,13 @@ def _chain(nd: n.Chain, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any
             if lim != math.inf:
                 ctx.inexact(span(int(lim), None), "a recursive chain with a cosine: past T_max torch restarts the "
                             "cosine from the base (an additive step), not from the product")
-    out = _lower(kids[0], C, ctx, K, span)
+    out = _lower(kids[0], cells, ctx, K, span)
     for k in kids[1:]:
-        out = C["Nest"](out, _lower(k, C, ctx, K, span))
+        out = cells["Nest"](out, _lower(k, cells, ctx, K, span))
     return out
 
 
-def _windows(nd: n.Windows, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
+def _windows(nd: nodes.Windows, cells: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
     ws = list(nd.windows)
     lasts = [None if w.end is None else w.end - 1 - w.begin for w in ws]
     lims = [_prod_limit(w.schedule) for w in ws] if len(ws) > 1 else [_window_limit(ws[0].schedule)]
@@ -475,8 +474,8 @@ def _windows(nd: n.Windows, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) ->
             ctx.inexact(wspan(int(lim), None), "MMEngine windows with a cosine: past T_max its chainable step "
                         "restarts the cosine from the base, not from the product")
         ck = _window_child_offset(w.begin, last, w.every, K)
-        cell = C["WindowCell"](_lower(w.schedule, C, ctx, ck, wspan), w.begin, last, w.every, K)
-        out = cell if out is None else C["Nest"](out, cell)
+        cell = cells["WindowCell"](_lower(w.schedule, cells, ctx, ck, wspan), w.begin, last, w.every, K)
+        out = cell if out is None else cells["Nest"](out, cell)
     return out
 
 
@@ -486,7 +485,7 @@ def _window_child_offset(begin: int, last: Optional[int], every: int, off: int) 
     return kk - begin if last is None and kk >= begin else 0
 
 
-def _warm_restarts(nd: n.WarmRestarts, C: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
+def _warm_restarts(nd: nodes.WarmRestarts, cells: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
     """SGDR cycles i of length T_0*T_mult**i. T_mult == 1: i = s // T_0 in int32; otherwise a table
     of every cycle that meets steps K..K+2**31-1 (a few dozen at most), computed in Python ints."""
     from ..ir import semantics
@@ -498,7 +497,7 @@ def _warm_restarts(nd: n.WarmRestarts, C: Dict[str, Any], ctx: _Ctx, K: int, spa
         ctx.note(nd.kind, span(st, None), f"{nd.describe()}: the peaks pass float32's largest value (3.4e38) "
                  f"with base {ctx.base:g}: the cell gives inf")
     if Tm == 1 and T0 <= I32 and (I32 + K % T0) // T0 + 2 > 64 and not (lim is not None and lim - K // T0 <= 64):
-        return C["PeriodicRestartCell"](T0, nd.eta_min, nd.decay_rate, lim, K)
+        return cells["PeriodicRestartCell"](T0, nd.eta_min, nd.decay_rate, lim, K)
     if Tm == 1:
         i = K // T0
         start, L = i * T0, T0
@@ -532,7 +531,7 @@ def _warm_restarts(nd: n.WarmRestarts, C: Dict[str, Any], ctx: _Ctx, K: int, spa
             if lim is not None and fi >= lim:
                 c = 0.0
             exc.append((st - K, c, _pow(nd.decay_rate, fi)))
-    return C["RestartCell"](bounds, ends, [ln for _, _, ln in cycles], peaks, nd.eta_min, None, None, dead,
+    return cells["RestartCell"](bounds, ends, [ln for _, _, ln in cycles], peaks, nd.eta_min, None, None, dead,
                             exc or None)
 
 
@@ -543,7 +542,7 @@ def _pow(x: float, k: int) -> float:
         return FLOAT32_MAX
 
 
-def _cosine_restart(nd: n.CosineRestart, C: Dict[str, Any], K: int) -> Any:
+def _cosine_restart(nd: nodes.CosineRestart, cells: Dict[str, Any], K: int) -> Any:
     """MMEngine CosineRestart: a table of its periods; the value freezes at step sum(periods) - 1."""
     total = sum(nd.periods)
     freeze = total - 1 - K
@@ -556,11 +555,11 @@ def _cosine_restart(nd: n.CosineRestart, C: Dict[str, Any], K: int) -> Any:
             if st + p > K and st <= K + min(freeze, I32)]
     bounds = [st - K for st, _, _ in rows[1:]]
     ends = [st + p - K for st, p, _ in rows]
-    return C["RestartCell"](bounds, ends, [p for _, p, _ in rows], [w for _, _, w in rows], nd.eta_min,
+    return cells["RestartCell"](bounds, ends, [p for _, p, _ in rows], [w for _, _, w in rows], nd.eta_min,
                             nd.eta_min_ratio, min(freeze, I32), None, None)
 
 
-def _native(nd: n.Node, base: float, ms_lrs: Any) -> Any:
+def _native(nd: nodes.Node, base: float, ms_lrs: Any) -> Any:
     """MindSpore's own cell when it reproduces ``nd`` within the float32 cell contract at every
     int32 step (they cast global_step to float32; the ones kept here stay within 2e-6 anyway).
 
@@ -570,18 +569,18 @@ def _native(nd: n.Node, base: float, ms_lrs: Any) -> Any:
     above 2**24)."""
     if not (isinstance(base, float) and base > 0.0):
         return None
-    if isinstance(nd, n.Linear) and nd.start_factor == 0.0 and nd.end_factor == 1.0 and nd.total_iters <= I32:
+    if isinstance(nd, nodes.Linear) and nd.start_factor == 0.0 and nd.end_factor == 1.0 and nd.total_iters <= I32:
         return ms_lrs.WarmUpLR(base, nd.total_iters)
-    if isinstance(nd, n.InverseTimeDecay) and nd.decay_rate > 0.0 and not nd.staircase and nd.decay_steps <= I32:
+    if isinstance(nd, nodes.InverseTimeDecay) and nd.decay_rate > 0.0 and not nd.staircase and nd.decay_steps <= I32:
         return ms_lrs.InverseDecayLR(base, float(nd.decay_rate), nd.decay_steps, False)
     # CosineDecayLR / PolynomialDecayLR compute 1+sin(..) and 1-p in float32: near a floor
     # below ~10% of the peak their relative error exceeds 2e-6, so use them only above it.
-    if isinstance(nd, n.CosineDecay) and nd.decay_steps <= I32:
+    if isinstance(nd, nodes.CosineDecay) and nd.decay_steps <= I32:
         floor = nd.eta_min if nd.eta_min is not None else nd.alpha * base
         if 0.1 * base <= floor < base:
             return ms_lrs.CosineDecayLR(float(floor), base, nd.decay_steps)
         return None
-    if isinstance(nd, n.Polynomial) and not nd.cycle and nd.power == 1.0 and 0.1 * base <= nd.end_value < base \
+    if isinstance(nd, nodes.Polynomial) and not nd.cycle and nd.power == 1.0 and 0.1 * base <= nd.end_value < base \
             and nd.total_iters <= I32:
         return ms_lrs.PolynomialDecayLR(base, float(nd.end_value), nd.total_iters, 1.0)
     return None
@@ -603,17 +602,17 @@ def to_mindspore_cell(plan: Plan, group: int = 0, field: str = "lr", *, sample: 
     ``optimizer``: the optimizer class or name the cell is for (checks that a
     weight-decay cell is accepted there).
     """
-    C = _classes()  # first: a missing MindSpore is reported by _ms()
+    cells = _classes()  # first: a missing MindSpore is reported by _ms()
     import mindspore.nn.learning_rate_schedule as ms_lrs
 
-    cell = _cell_tree(plan, group, field, sample, native, optimizer, C, ms_lrs)
+    cell = _cell_tree(plan, group, field, sample, native, optimizer, cells, ms_lrs)
     cell.bridge_plan = plan
     return cell
 
 
 def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native: bool, optimizer: Any,
-               C: Any, ms_lrs: Any, notes: Optional[List[str]] = None) -> Any:
-    """The cell for ``to_mindspore_cell``, built from the classes in ``C`` / ``ms_lrs``.
+               cells: Any, ms_lrs: Any, notes: Optional[List[str]] = None) -> Any:
+    """The cell for ``to_mindspore_cell``, built from the classes in ``cells`` / ``ms_lrs``.
 
     Called with the real classes, or with ``_source.Recorder`` stand-ins that
     write the same constructor calls out as Python source (:func:`to_mindspore_source`).
@@ -635,7 +634,7 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
         _warn(message)
 
     if nd is None:
-        return C["Schedule"](C["Const"](base, True), base, f"constant {base!r}")
+        return cells["Schedule"](cells["Const"](base, True), base, f"constant {base!r}")
     if nd.opaque:
         if sample is None:
             raise UnsupportedError(
@@ -650,7 +649,7 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
     expr = None
     if not nd.opaque:
         try:
-            expr = _lower(nd, C, ctx)
+            expr = _lower(nd, cells, ctx)
         except _NeedTable:
             expr = None
     if expr is not None and ctx.first_bad == 0:
@@ -660,12 +659,12 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
             raise UnsupportedError(
                 f"{where}: {nd.kind} (as composed here) has no closed form in MindSpore ops; "
                 "pass sample=N (or set plan.total_steps) to build a table-lookup cell of N steps")
-        if isinstance(nd, n.Plateau) and nd.metrics is None:
+        if isinstance(nd, nodes.Plateau) and nd.metrics is None:
             raise UnsupportedError("plateau: ReduceLROnPlateau depends on run-time metrics and cannot be "
                                    "precomputed into a cell; step MindSpore's experimental ReduceLROnPlateau "
                                    "instead, or give the node a 'metrics' trace")
         vals = plan.group_values(horizon, field, group)
-        expr = C["TableCell"](vals, False)
+        expr = cells["TableCell"](vals, False)
         desc = f"table of {horizon} steps of {nd.describe()}"
         if horizon <= I32:
             warn(f"{where}: {nd.kind} (as composed here) has no closed form in MindSpore ops: the cell is a "
@@ -678,12 +677,12 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
         if first is not None:
             if horizon is not None and horizon > first:
                 tail = plan.group_values(horizon, field, group)[first:]
-                expr = C["Tail"](expr, first, tail)
+                expr = cells["Tail"](expr, first, tail)
                 end = horizon
                 how = (f"steps {first}..{horizon - 1} are a table, and at steps {horizon}..{I32} (2**31-1) it holds "
                        f"v({horizon - 1})")
             else:
-                expr = C["Tail"](expr, first, None)
+                expr = cells["Tail"](expr, first, None)
                 end = first
                 how = f"at steps {first}..{I32} (2**31-1) it holds v({first - 1})"
             desc = f"{desc}, exact to step {first - 1}, then a table to step {end - 1}"
@@ -693,7 +692,7 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
                      "further, or use to_mindspore_list")
     for note in ctx.notes:
         warn(note)
-    return C["Schedule"](expr, base, desc)
+    return cells["Schedule"](expr, base, desc)
 
 
 #: Most table entries :func:`to_mindspore_source` writes inline (~20 bytes each).
@@ -738,8 +737,8 @@ def to_mindspore_source(plan: Plan, group: Optional[int] = None, field: str = "l
     def describe(tree: Call) -> str:
         return one_line(tree.args[2] if tree.name == "Schedule" else f"MindSpore's own {tree.name}")
 
-    cells = Path(__file__).with_name("mindspore_cells.py").read_text(encoding="utf-8")
-    doc_end = cells.index('"""', 3) + 3
+    classes_source = Path(__file__).with_name("mindspore_cells.py").read_text(encoding="utf-8")
+    doc_end = classes_source.index('"""', 3) + 3
     warned = "".join(f"\nMindSporePrecisionWarning: {one_line(m)}\n" for m in notes)
     head = (f"# {field!r} of {one_line(plan.source or 'a sched-bridge plan')}\n"
             f'"""MindSpore LearningRateSchedule cells for the {field!r} of '
@@ -757,11 +756,11 @@ def to_mindspore_source(plan: Plan, group: Optional[int] = None, field: str = "l
         lines.append(f"    if group == {g}:  # {describe(tree)}")
         lines.append(f"        return {tree.source('        ')}")
     lines.append(f"    raise ValueError(f\"group must be one of {list(groups)}, got {{group!r}}\")")
-    return head + cells[doc_end:].rstrip() + "\n\n\n" + "\n".join(lines) + "\n"
+    return head + classes_source[doc_end:].rstrip() + "\n\n\n" + "\n".join(lines) + "\n"
 
 
-def _opaque_names(nd: n.Node) -> str:
-    return ", ".join(sorted({x.kind for x in nd.walk() if isinstance(x, (n.Lambda, n.Multiplicative))}))
+def _opaque_names(nd: nodes.Node) -> str:
+    return ", ".join(sorted({x.kind for x in nd.walk() if isinstance(x, (nodes.Lambda, nodes.Multiplicative))}))
 
 
 def _opt_name(optimizer: Any) -> Optional[str]:
@@ -844,9 +843,9 @@ def to_mindspore_group_params(plan: Plan, params_per_group: Sequence[Sequence[An
             else:
                 _check_wd_optimizer(optimizer, True)
                 if lr_as == "list" and total_steps is not None:
-                    C = _classes()
+                    cells = _classes()
                     vals = plan.group_values(total_steps, "weight_decay", i)
-                    d["weight_decay"] = C["Schedule"](C["TableCell"](vals, False), float(wf.base),
+                    d["weight_decay"] = cells["Schedule"](cells["TableCell"](vals, False), float(wf.base),
                                                       f"table of {total_steps} weight-decay steps")
                 else:
                     d["weight_decay"] = to_mindspore_cell(plan, i, "weight_decay", sample=sample)
@@ -959,40 +958,27 @@ def _bind(name: str, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Dict[str,
     return got
 
 
-def _pint(path: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise SpecError(path, "must be a positive int", v)
-    return int(v)
-
-
-def _real(path: str, v: Any, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v):
-        raise SpecError(path, "must be a finite number", v)
-    v = float(v)
-    if positive and v <= 0:
-        raise SpecError(path, "must be > 0", v)
-    if nonneg and v < 0:
-        raise SpecError(path, "must be >= 0", v)
-    return v
-
-
-def _flag(path: str, v: Any) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise SpecError(path, "must be a bool", v)
-    return bool(v)
+def _count(path: str, v: Any) -> int:
+    """A step or epoch count of a dynamic-lr function: an integer >= 1. MindSpore refuses a
+    float there, whole or not, so this does too (``bridge.ir._check.integer`` would take 12.0)."""
+    if isinstance(v, (float, np.floating)):
+        raise SpecError(path, "must be an integer (MindSpore refuses a float)", v)
+    return integer(path, v, lo=1)
 
 
 def _from_function(name: str, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Plan:
-    a = _bind(name, args, kwargs)
+    # NumPy scalars as the Python numbers they hold (np.bool_ included: the validators take bool)
+    a = {k: v.item() if isinstance(v, np.generic) else v for k, v in _bind(name, args, kwargs).items()}
     src = f"mindspore.nn.{name}"
     if name == "piecewise_constant_lr":
-        ms_, lrs = a["milestone"], a["learning_rates"]
-        if not isinstance(ms_, (list, tuple)) or not isinstance(lrs, (list, tuple)):
-            raise SpecError(name, "milestone and learning_rates must be lists", (ms_, lrs))
-        if len(ms_) != len(lrs) or not ms_:
-            raise SpecError(f"{name}.learning_rates", f"must have one value per milestone ({len(ms_)})", list(lrs))
-        ends = [_pint(f"{name}.milestone[{i}]", m) for i, m in enumerate(ms_)]
-        vals = [_real(f"{name}.learning_rates[{i}]", x) for i, x in enumerate(lrs)]
+        milestones, lrs = a["milestone"], a["learning_rates"]
+        if not isinstance(milestones, (list, tuple)) or not isinstance(lrs, (list, tuple)):
+            raise SpecError(name, "milestone and learning_rates must be lists", (milestones, lrs))
+        if len(milestones) != len(lrs) or not milestones:
+            raise SpecError(f"{name}.learning_rates", f"must have one value per milestone ({len(milestones)})",
+                            list(lrs))
+        ends = [_count(f"{name}.milestone[{i}]", m) for i, m in enumerate(milestones)]
+        vals = [real(f"{name}.learning_rates[{i}]", x) for i, x in enumerate(lrs)]
         for i in range(1, len(ends)):
             if ends[i] < ends[i - 1]:
                 raise SpecError(f"{name}.milestone[{i}]", f"must be >= milestone[{i - 1}] ({ends[i - 1]}); "
@@ -1007,55 +993,55 @@ def _from_function(name: str, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> 
                 bounds.append(prev)
             values.append(v)
             prev = e
-        node: n.Node = n.PiecewiseConstant(tuple(bounds), tuple(values))
+        node: nodes.Node = nodes.PiecewiseConstant(tuple(bounds), tuple(values))
         return Plan.single(node, base=values[0], total_steps=ends[-1], source=src)
-    total = _pint(f"{name}.total_step", a["total_step"])
-    spe = _pint(f"{name}.step_per_epoch", a["step_per_epoch"])
+    total = _count(f"{name}.total_step", a["total_step"])
+    spe = _count(f"{name}.step_per_epoch", a["step_per_epoch"])
     if name in ("exponential_decay_lr", "natural_exp_decay_lr", "inverse_decay_lr"):
-        lr = _real(f"{name}.learning_rate", a["learning_rate"], positive=True)
-        rate = _real(f"{name}.decay_rate", a["decay_rate"], positive=True)
-        de = _pint(f"{name}.decay_epoch", a["decay_epoch"])
-        stair = _flag(f"{name}.is_stair", a["is_stair"])
+        lr = real(f"{name}.learning_rate", a["learning_rate"], positive=True)
+        rate = real(f"{name}.decay_rate", a["decay_rate"], positive=True)
+        de = _count(f"{name}.decay_epoch", a["decay_epoch"])
+        stair = boolean(f"{name}.is_stair", a["is_stair"])
         if name == "exponential_decay_lr":
-            node = n.ExponentialDecay(rate, de, stair)
+            node = nodes.ExponentialDecay(rate, de, stair)
         elif name == "inverse_decay_lr":
-            node = n.InverseTimeDecay(rate, de, stair)
+            node = nodes.InverseTimeDecay(rate, de, stair)
         elif stair:  # exp(-rate * floor(E/de) * de)
-            node = n.NaturalExpDecay(rate * de, de, True)
+            node = nodes.NaturalExpDecay(rate * de, de, True)
         else:  # MindSpore ignores decay_epoch here: exp(-rate * E)
-            node = n.NaturalExpDecay(rate, 1, False)
+            node = nodes.NaturalExpDecay(rate, 1, False)
         return Plan.single(_hold(node, spe), base=lr, total_steps=total, source=src)
     if name == "cosine_decay_lr":
-        lo = _real(f"{name}.min_lr", a["min_lr"], nonneg=True)
-        hi = _real(f"{name}.max_lr", a["max_lr"], positive=True)
+        lo = real(f"{name}.min_lr", a["min_lr"], nonneg=True)
+        hi = real(f"{name}.max_lr", a["max_lr"], positive=True)
         if lo >= hi:
             raise SpecError(f"{name}.max_lr", f"must be greater than min_lr ({lo})", hi)
-        de = _pint(f"{name}.decay_epoch", a["decay_epoch"])
-        return Plan.single(_hold(n.CosineDecay(de, eta_min=lo), spe), base=hi, total_steps=total, source=src)
+        de = _count(f"{name}.decay_epoch", a["decay_epoch"])
+        return Plan.single(_hold(nodes.CosineDecay(de, eta_min=lo), spe), base=hi, total_steps=total, source=src)
     if name == "polynomial_decay_lr":
-        lr = _real(f"{name}.learning_rate", a["learning_rate"], positive=True)
-        end = _real(f"{name}.end_learning_rate", a["end_learning_rate"], nonneg=True)
-        power = _real(f"{name}.power", a["power"], positive=True)
-        de = _pint(f"{name}.decay_epoch", a["decay_epoch"])
-        upd = _flag(f"{name}.update_decay_epoch", a["update_decay_epoch"])
+        lr = real(f"{name}.learning_rate", a["learning_rate"], positive=True)
+        end = real(f"{name}.end_learning_rate", a["end_learning_rate"], nonneg=True)
+        power = real(f"{name}.power", a["power"], positive=True)
+        de = _count(f"{name}.decay_epoch", a["decay_epoch"])
+        upd = boolean(f"{name}.update_decay_epoch", a["update_decay_epoch"])
         return Plan.single(_hold(_poly(de, power, end, upd), spe), base=lr, total_steps=total, source=src)
     # warmup_lr
-    lr = _real(f"{name}.learning_rate", a["learning_rate"], nonneg=True)
-    we = _pint(f"{name}.warmup_epoch", a["warmup_epoch"])
-    return Plan.single(_hold(n.Linear(0.0, 1.0, we), spe), base=lr, total_steps=total, source=src)
+    lr = real(f"{name}.learning_rate", a["learning_rate"], nonneg=True)
+    we = _count(f"{name}.warmup_epoch", a["warmup_epoch"])
+    return Plan.single(_hold(nodes.Linear(0.0, 1.0, we), spe), base=lr, total_steps=total, source=src)
 
 
-def _hold(node: n.Node, every: int) -> n.Node:
-    return node if every == 1 else n.Hold(node, every)
+def _hold(node: nodes.Node, every: int) -> nodes.Node:
+    return node if every == 1 else nodes.Hold(node, every)
 
 
-def _poly(T: int, power: float, end: float, update: bool) -> n.Node:
+def _poly(T: int, power: float, end: float, update: bool) -> nodes.Node:
     """MindSpore polynomial decay; ``update``: the horizon grows to T*ceil(t/T) (t=0 counts as 0,
     unlike OneFlow's cycle=True, which counts it as 1)."""
-    plain = n.Polynomial(T, power, end)
+    plain = nodes.Polynomial(T, power, end)
     if not update:
         return plain
-    return n.Sequential((plain, n.Shift(n.Polynomial(T, power, end, cycle=True), 1)), (1,))
+    return nodes.Sequential((plain, nodes.Shift(nodes.Polynomial(T, power, end, cycle=True), 1)), (1,))
 
 
 def _attr(obj: Any, name: str) -> Any:
@@ -1072,25 +1058,25 @@ def _attr(obj: Any, name: str) -> Any:
 def _from_cell(obj: Any, cls: str) -> Plan:
     src = f"mindspore.nn.{cls}"
     if cls == "ExponentialDecayLR":
-        node: n.Node = n.ExponentialDecay(_attr(obj, "decay_rate"), _attr(obj, "decay_steps"), _attr(obj, "is_stair"))
+        node: nodes.Node = nodes.ExponentialDecay(_attr(obj, "decay_rate"), _attr(obj, "decay_steps"), _attr(obj, "is_stair"))
         base = _attr(obj, "learning_rate")
     elif cls == "NaturalExpDecayLR":
         rate, ds = _attr(obj, "decay_rate"), _attr(obj, "decay_steps")
         # the cell computes exp(-rate*step), or exp(-rate*floor(step/ds)*ds) with is_stair
-        node = n.NaturalExpDecay(rate * ds, ds, True) if _attr(obj, "is_stair") else n.NaturalExpDecay(rate, 1)
+        node = nodes.NaturalExpDecay(rate * ds, ds, True) if _attr(obj, "is_stair") else nodes.NaturalExpDecay(rate, 1)
         base = _attr(obj, "learning_rate")
     elif cls == "InverseDecayLR":
-        node = n.InverseTimeDecay(_attr(obj, "decay_rate"), _attr(obj, "decay_steps"), _attr(obj, "is_stair"))
+        node = nodes.InverseTimeDecay(_attr(obj, "decay_rate"), _attr(obj, "decay_steps"), _attr(obj, "is_stair"))
         base = _attr(obj, "learning_rate")
     elif cls == "CosineDecayLR":
-        node = n.CosineDecay(_attr(obj, "decay_steps"), eta_min=_attr(obj, "min_lr"))
+        node = nodes.CosineDecay(_attr(obj, "decay_steps"), eta_min=_attr(obj, "min_lr"))
         base = _attr(obj, "max_lr")
     elif cls == "PolynomialDecayLR":
         node = _poly(_attr(obj, "decay_steps"), _attr(obj, "power"), _attr(obj, "end_learning_rate"),
                      bool(_attr(obj, "update_decay_steps")))
         base = _attr(obj, "start_learning_rate")
     elif cls == "WarmUpLR":
-        node = n.Linear(0.0, 1.0, _attr(obj, "warmup_steps"))
+        node = nodes.Linear(0.0, 1.0, _attr(obj, "warmup_steps"))
         base = _attr(obj, "learning_rate")
     else:  # pragma: no cover - guarded by caller
         raise UnsupportedError(cls)
@@ -1102,42 +1088,42 @@ _EXP_SCHEDULERS = ("StepLR", "LinearLR", "ExponentialLR", "PolynomialLR", "Lambd
                    "CosineAnnealingLR", "ReduceLROnPlateau")
 
 
-def _exp_node(s: Any, g: int) -> n.Node:  # noqa: C901
+def _exp_node(s: Any, g: int) -> nodes.Node:  # noqa: C901
     cls = type(s).__name__
     if cls == "StepLR":
-        return n.Step(_attr(s, "step_size"), _attr(s, "gamma"))
+        return nodes.Step(_attr(s, "step_size"), _attr(s, "gamma"))
     if cls == "LinearLR":
-        return n.Linear(_attr(s, "start_factor"), _attr(s, "end_factor"), _attr(s, "total_iters"))
+        return nodes.Linear(_attr(s, "start_factor"), _attr(s, "end_factor"), _attr(s, "total_iters"))
     if cls == "ExponentialLR":
-        return n.Exponential(_attr(s, "gamma"))
+        return nodes.Exponential(_attr(s, "gamma"))
     if cls == "PolynomialLR":
-        return n.Polynomial(_attr(s, "total_iters"), _attr(s, "power"))
+        return nodes.Polynomial(_attr(s, "total_iters"), _attr(s, "power"))
     if cls == "MultiStepLR":
-        ms_ = sorted(itertools.chain.from_iterable([k] * c for k, c in s.milestones.items()))
-        return n.MultiStep(tuple(ms_), _attr(s, "gamma"))
+        milestones = sorted(itertools.chain.from_iterable([k] * c for k, c in s.milestones.items()))
+        return nodes.MultiStep(tuple(milestones), _attr(s, "gamma"))
     if cls == "ConstantLR":
-        return n.Constant(_attr(s, "factor"), _attr(s, "total_iters"))
+        return nodes.Constant(_attr(s, "factor"), _attr(s, "total_iters"))
     if cls == "CosineAnnealingLR":
-        return n.CosineAnnealing(_attr(s, "T_max"), _attr(s, "eta_min"))
+        return nodes.CosineAnnealing(_attr(s, "T_max"), _attr(s, "eta_min"))
     if cls == "CosineAnnealingWarmRestarts":
-        return n.WarmRestarts(int(_attr(s, "T_0")), int(_attr(s, "T_mult")), float(_attr(s, "eta_min")))
+        return nodes.WarmRestarts(int(_attr(s, "T_0")), int(_attr(s, "T_mult")), float(_attr(s, "eta_min")))
     if cls == "LambdaLR":
         fn = s.lr_lambdas[g]
-        return n.Lambda(_int_arg(fn), getattr(fn, "__name__", "lambda"))
+        return nodes.Lambda(_int_arg(fn), getattr(fn, "__name__", "lambda"))
     if cls == "MultiplicativeLR":
         fn = s.lr_lambdas[g]
-        return n.Multiplicative(_int_arg(fn), getattr(fn, "__name__", "multiplicative"))
+        return nodes.Multiplicative(_int_arg(fn), getattr(fn, "__name__", "multiplicative"))
     if cls == "CyclicLR":
         if getattr(s, "_scale_fn_custom", None) is not None:
             raise UnsupportedError("CyclicLR with a custom scale_fn: sample it into a table (bridge.tabulate)")
         up = int(round(s.total_step_size * s.step_up_ratio))
-        return n.Cyclic(high=float(_attr_i(s.max_lrs[g])), low=float(_attr_i(s.base_lrs[g])), step_size_up=up,
+        return nodes.Cyclic(high=float(_attr_i(s.max_lrs[g])), low=float(_attr_i(s.base_lrs[g])), step_size_up=up,
                         step_size_down=int(s.total_step_size) - up, mode=s.mode, gamma=float(s.gamma))
     if cls == "SequentialLR":
         kids = tuple(_exp_node(c, g) for c in s._schedulers)
-        return n.Sequential(kids, tuple(int(m) for m in s.milestones))
+        return nodes.Sequential(kids, tuple(int(m) for m in s.milestones))
     if cls == "ReduceLROnPlateau":
-        return n.Plateau(mode=s.mode, factor=float(s.factor), patience=int(s.patience),
+        return nodes.Plateau(mode=s.mode, factor=float(s.factor), patience=int(s.patience),
                          threshold=float(s.threshold), threshold_mode=s.threshold_mode,
                          cooldown=int(s.cooldown), min_lr=float(_attr_i(s.min_lrs[g])), eps=float(s.eps))
     raise UnsupportedError(f"mindspore.experimental.optim.lr_scheduler.{cls} is not supported; "
@@ -1235,7 +1221,7 @@ def from_mindspore(obj_or_name: Any, *args: Any, **kwargs: Any) -> Plan:
         bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
         if bad.size:
             raise SpecError(f"values[{int(bad[0])}]", "must be a finite number >= 0", float(arr[bad[0]]))
-        return Plan.single(n.Table(arr, after="error"),  # type: ignore[arg-type]
+        return Plan.single(nodes.Table(arr, after="error"),  # type: ignore[arg-type]
                            base=float(arr[0]), total_steps=int(arr.size),
                            source="mindspore dynamic lr list")
     raise SpecError("from_mindspore", "expected a dynamic-lr function name, a LearningRateSchedule cell, an "

@@ -1,4 +1,7 @@
-"""MMEngine ``param_scheduler`` configs -> Plan (exact, per iteration).
+"""MMEngine ``param_scheduler`` configs, both directions.
+
+- :func:`from_mmengine`: a config -> Plan (exact, per iteration);
+- :func:`to_mmengine`: an lr Plan -> iteration-based ``param_scheduler`` dicts, checked exact.
 
 MMEngine itself is never imported: configs are plain dicts and the optimizer is
 read duck-typed (``param_groups``, ``defaults``). The plan counts optimizer
@@ -19,7 +22,7 @@ from ..ir import _check as c
 from ..ir import nodes as n
 from ..ir.plan import read_field
 
-__all__ = ["from_mmengine", "MMENGINE_TYPES", "INF"]
+__all__ = ["from_mmengine", "to_mmengine", "MMENGINE_TYPES", "INF"]
 
 #: MMEngine's "no end" (``mmengine.optim.scheduler.param_scheduler.INF``).
 INF = int(1e9)
@@ -451,3 +454,65 @@ def _eta_pair(path: str, cfg: Mapping[str, Any], default_zero: bool) -> Tuple[Op
                         "eta_min_ratio": ratio})
     return (None if eta is None else _num(f"{path}.eta_min", eta),
             None if ratio is None else _num(f"{path}.eta_min_ratio", ratio, nonneg=True))
+
+
+def to_mmengine(plan: Plan, *, check_steps: Optional[int] = None) -> List[Dict[str, Any]]:
+    """MMEngine ``param_scheduler`` dicts (iteration-based) for the lr of ``plan``.
+
+    Linear, Constant (with total_iters), CosineAnnealing, Step, MultiStep and Exponential
+    schedules map, alone or as the children of a SequentialLR. The result is read back with
+    :func:`from_mmengine` and compared with the plan over ``check_steps`` (default
+    ``total_steps``, at most 10000) under the float64 parity contract; what MMEngine's
+    schedulers do not reproduce exactly raises :class:`~bridge.UnsupportedError`.
+    """
+    from ..parity import compare
+
+    fields = [f for f in plan.fields if plan.schedule(f, 0) is not None]
+    if fields != ["lr"]:
+        raise UnsupportedError(f"only an lr schedule maps to MMEngine here (the plan schedules {fields})")
+    schedules = [g.fields["lr"].schedule for g in plan.groups]
+    if any(s != schedules[0] for s in schedules):
+        raise UnsupportedError("the param groups follow different lr schedules; MMEngine applies one to all")
+    root = schedules[0]
+    parts: List[Tuple[Any, Any, Optional[int]]]  # (schedule, begin, end of its SequentialLR slot)
+    if isinstance(root, n.Sequential) and all(root.rescale or ()):
+        bounds = [0, *root.milestones, None]
+        parts = [(child, bounds[i], bounds[i + 1]) for i, child in enumerate(root.schedules)]
+    else:
+        parts = [(root, 0, None)]
+    out: List[Dict[str, Any]] = []
+    for node, begin, end in parts:
+        while isinstance(node, n.Chain) and len(node.schedules) == 1:
+            node = node.schedules[0]
+        d: Dict[str, Any]
+        if isinstance(node, n.Linear):
+            d = dict(type="LinearLR", start_factor=node.start_factor, end_factor=node.end_factor,
+                     end=begin + node.total_iters + 1)
+        elif isinstance(node, n.Constant) and node.total_iters is not None:
+            d = dict(type="ConstantLR", factor=node.factor, end=begin + node.total_iters + 1)
+        elif isinstance(node, n.CosineAnnealing):
+            d = dict(type="CosineAnnealingLR", T_max=node.T_max, eta_min=node.eta_min, end=begin + node.T_max)
+        elif isinstance(node, n.Step):
+            d = dict(type="StepLR", step_size=node.step_size, gamma=node.gamma)
+        elif isinstance(node, n.MultiStep):
+            d = dict(type="MultiStepLR", milestones=list(node.milestones), gamma=node.gamma)
+        elif isinstance(node, n.Exponential):
+            d = dict(type="ExponentialLR", gamma=node.gamma)
+        else:
+            raise UnsupportedError(f"a {node.kind} schedule has no MMEngine mapping here")
+        d["by_epoch"] = False
+        d["begin"] = begin
+        if end is not None and (d.get("end") is None or d["end"] > end):
+            d["end"] = end
+        out.append(d)
+    horizon = int(check_steps or min(plan.total_steps or 10_000, 10_000))
+    back = from_mmengine(out, bases={"lr": [float(b) for b in plan.bases("lr")]}, max_iters=plan.total_steps)
+    ours, theirs = plan.values(horizon), back.values(horizon)
+    res = compare(theirs, ours, plan.bases("lr"), "float64")  # MMEngine's reading vs the plan
+    if not res.ok:
+        t = res.first[0]  # type: ignore[index]
+        why = (" MMEngine's next scheduler continues from the current value where torch's SequentialLR "
+               "restarts from the base" if len(parts) > 1 else "")
+        raise UnsupportedError(f"MMEngine's schedulers do not reproduce this plan exactly: from step "
+                               f"{t} they give {theirs[t, 0]!r}, the plan {ours[t, 0]!r}.{why}")
+    return out
