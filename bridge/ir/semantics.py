@@ -477,7 +477,7 @@ def _c_timm(nd: n.Timm, t: Array, base: Array) -> Array:
 
 @_closed(n.Table)
 def _c_table(nd: n.Table, t: Array, base: Array) -> Array:
-    v: Array = nd.values  # type: ignore[assignment]
+    v: Array = nd.values
     if t.size and int(t.max()) >= v.shape[0]:
         if nd.after == "error":
             raise SpecError("table.values", f"has {v.shape[0]} values; asked for step", int(t.max()))
