@@ -565,7 +565,8 @@ def status(key):
             return int(line.split()[1]) * 1024
 
 sys.path.insert(0, %(root)r)
-from bridge import semantics, spec
+from bridge import spec
+from bridge.ir import semantics
 N = %(n)d
 plan = spec.resolve(%(expr)r, lr=[0.1], dialect=%(dialect)r)
 recursive = any(semantics.needs_scan(x) for x in plan.schedule().walk())

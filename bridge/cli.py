@@ -388,7 +388,7 @@ def _expression_rows(args: argparse.Namespace, plan: Plan, ours: np.ndarray, bas
         help="compare a recorded probe trace with SPEC (a plan spec or another trace) instead"),
     arg("--skipped", type=_ints, default=(), help="with --trace: updates of A that overflowed, e.g. 0,3"),
     arg("--rtol", type=_tolerance, default=None, help=f"with --trace: relative tolerance (default "
-        f"{parity._num(parity.TRACE_RTOL)}, float32 frameworks; use {parity._num(parity.FLOAT64_RTOL)} between "
+        f"{parity.format_number(parity.TRACE_RTOL)}, float32 frameworks; use {parity.format_number(parity.FLOAT64_RTOL)} between "
         "float64 ones)"),
 ])
 def cmd_parity(args: argparse.Namespace) -> int:

@@ -67,13 +67,13 @@ def _load(p: str, stack: tuple) -> Dict[str, Any]:
     if ext == ".py":
         return _load_py(p, stack)
     if ext in (".json", ".yaml", ".yml"):
-        from .ir.io import _no_duplicates, decode_utf8, load_yaml
+        from .ir.io import decode_utf8, load_yaml, no_duplicate_keys
 
         with open(p, "rb") as f:
             text = decode_utf8(f.read(), p)
         if ext == ".json":
             try:
-                raw = json.loads(text, object_pairs_hook=_no_duplicates)
+                raw = json.loads(text, object_pairs_hook=no_duplicate_keys)
             except json.JSONDecodeError as e:
                 raise SpecError(f"{p}:{e.lineno}", f"invalid JSON ({e.msg})", None, show_value=False) from None
             except (RecursionError, ValueError) as e:
@@ -336,7 +336,7 @@ def _copy(v: Any) -> Any:
 
 
 def _load_py(p: str, stack: tuple) -> Dict[str, Any]:
-    from .ir.io import _expanded_size, decode_utf8
+    from .ir.io import decode_utf8, expanded_size
 
     with open(p, "rb") as f:
         src = decode_utf8(f.read(), p)
@@ -352,7 +352,7 @@ def _load_py(p: str, stack: tuple) -> Dict[str, Any]:
         raise SpecError(p, "is nested too deeply to parse (an expression of thousands of nested terms)", None,
                         show_value=False) from None
     try:
-        return _eval_module(p, src, tree, stack, _expanded_size)
+        return _eval_module(p, src, tree, stack, expanded_size)
     except RecursionError:
         raise SpecError(p, "an expression is nested too deeply to read (thousands of nested terms)", None,
                         show_value=False) from None

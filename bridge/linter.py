@@ -403,7 +403,7 @@ def _length(nd: nodes.Node) -> Optional[int]:
 
 
 def _val(nd: nodes.Node, ts: Sequence[int], base: float) -> np.ndarray:
-    from . import semantics
+    from .ir import semantics
 
     return semantics.evaluate(nd, np.asarray(ts, dtype=np.int64), np.array([base]))[:, 0]
 
@@ -511,11 +511,11 @@ _COMPOSITE = (nodes.Sequential, nodes.Chain, nodes.Windows, nodes.Hold, nodes.Sh
 
 @_check("chain-overwrite")
 def _chain_overwrite(ctx: _Ctx) -> Iterator[Hit]:
-    from . import semantics
+    from .ir import semantics
 
     for field, gs, _base, nd, path in _nodes(ctx, nodes.Chain):
         for j, ch in enumerate(nd.schedules[1:], 1):
-            if nd.mode != "recursive" or type(ch) in semantics._CHAIN or isinstance(ch, _COMPOSITE):
+            if nd.mode != "recursive" or semantics.chainable(ch) or isinstance(ch, _COMPOSITE):
                 continue
             before = ", ".join(c.describe() for c in nd.schedules[:j])
             yield (_where(ctx.plan, gs, field, f"{path}.schedules[{j}]"),
@@ -613,7 +613,7 @@ def _horizon_hits(plan: Plan, total: int, is_ms_list: bool) -> Iterator[Tuple[st
 
 
 def _frozen(plan: Plan, field: str, gs: List[int], root: nodes.Node, total: int) -> Iterator[Tuple[str, str, str]]:
-    from . import semantics
+    from .ir import semantics
 
     if any(isinstance(x, nodes.Plateau) for x in root.walk()) or total < 4:
         return

@@ -47,7 +47,7 @@ from .ir import Plan
 __all__ = [
     "CONTRACTS", "FLOAT64_RTOL", "MINDSPORE_CELL_FLOOR", "MINDSPORE_CELL_RTOL", "MINDSPORE_LIST_DTYPE",
     "TARGET_CONTRACTS", "TRACE_RTOL", "Comparison", "agree", "compare", "contract_for", "expression_values",
-    "framework_values", "record",
+    "format_number", "framework_values", "record",
 ]
 
 #: float64 frameworks: |ours - theirs| <= FLOAT64_RTOL * max(|theirs|, |base|)
@@ -70,8 +70,8 @@ TARGET_CONTRACTS: Dict[str, str] = {
 }
 
 
-def _num(x: float) -> str:
-    """``2e-06`` -> ``2e-6`` (how the contracts are written in the docs)."""
+def format_number(x: float) -> str:
+    """A tolerance as the docs write it: ``2e-06`` -> ``2e-6``, ``1e-12`` -> ``1e-12``."""
     return f"{x:g}".replace("e-0", "e-").replace("e+0", "e+")
 
 
@@ -82,12 +82,12 @@ def contract_for(target: str) -> str:
 
 def _note(contract: str, rtol: float, atol: float) -> str:
     if contract == "float64":
-        return f"float64: |err| <= {_num(FLOAT64_RTOL)}*max(|value|, base)"
+        return f"float64: |err| <= {format_number(FLOAT64_RTOL)}*max(|value|, base)"
     if contract == "mindspore-list":
         return "float32 tensor: identical after rounding"
     if contract == "mindspore-cell":
-        return (f"float32 cell: rel <= {_num(MINDSPORE_CELL_RTOL)} where value >= "
-                f"{_num(MINDSPORE_CELL_FLOOR)}*base")
+        return (f"float32 cell: rel <= {format_number(MINDSPORE_CELL_RTOL)} where value >= "
+                f"{format_number(MINDSPORE_CELL_FLOOR)}*base")
     return f"rtol={rtol:g}, atol={atol:g}"
 
 

@@ -570,12 +570,12 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
 
 
 def _torch_plan(call: _Call, bases: List[float], text: str) -> Plan:
-    from .frameworks.torch import _import_plan
+    from .frameworks.torch import import_plan
 
     ns = _torch_namespace()
     opt = SimpleNamespace(param_groups=[{"lr": b} for b in bases], defaults={"lr": bases[0]})
     stub = _torch_stub(call, ns, opt)
-    plan = _guard(lambda: _import_plan(stub, ns, None, check=False))
+    plan = _guard(lambda: import_plan(stub, ns, None, check=False))
     return Plan(plan.groups, source=f"torch expression {text}")
 
 
@@ -615,16 +615,16 @@ def _oneflow_stub(c: _Call, flow: SimpleNamespace, bases: List[float]) -> Any:
             if a["warmup_method"] == "linear":
                 end = 1.0
                 if inner is not None and not a["warmup_prefix"]:
-                    from .frameworks.oneflow import _convert
+                    from .frameworks.oneflow import scheduler_nodes
 
                     if len(set(bases)) > 1:
                         raise SpecError(f"expression, col {c.col + 1}, WarmupLR",
                                         "OneFlow refuses a linear WarmupLR around a scheduler when the param "
                                         "groups have different base lrs", bases)
-                    node = _convert(inner, bases, flow, "WarmupLR.scheduler", False)[0]
+                    node = scheduler_nodes(inner, bases, flow, "WarmupLR.scheduler", False)[0]
                     import numpy as np
 
-                    from . import semantics
+                    from .ir import semantics
 
                     end = float(semantics.evaluate(node, np.array([W]), np.array([bases[0]]))[0, 0]) / bases[0]
                 w = sch.LinearLR()
@@ -658,11 +658,11 @@ def _oneflow_stub(c: _Call, flow: SimpleNamespace, bases: List[float]) -> Any:
 
 
 def _oneflow_plan(call: _Call, bases: List[float], text: str) -> Plan:
-    from .frameworks.oneflow import _import_plan
+    from .frameworks.oneflow import import_plan
 
     flow = _oneflow_namespace()
     stub = _oneflow_stub(call, flow, bases)
-    plan = _guard(lambda: _import_plan(stub, flow, call.name))
+    plan = _guard(lambda: import_plan(stub, flow, call.name))
     return Plan(plan.groups, source=f"oneflow expression {text}")
 
 

@@ -29,9 +29,15 @@ def _leftovers(d: Path) -> List[str]:
     return sorted(p.name for p in d.iterdir() if p.name.startswith("."))
 
 
+def _foreground() -> None:
+    # a run started from a background job inherits SIGINT ignored (and Python then never raises
+    # KeyboardInterrupt); a user's Ctrl-C reaches a foreground process: restore the default
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args: List[str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "bridge", *args], cwd=cwd, env=bridge_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_foreground)
 
 
 def _wait_for_partial(d: Path, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:

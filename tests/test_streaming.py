@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import bridge
-from bridge import semantics
 from bridge.ir import (
     Chain,
     Constant,
@@ -37,6 +36,7 @@ from bridge.ir import (
     WarmRestarts,
     Window,
     Windows,
+    semantics,
 )
 
 pos = st.integers(1, 40)

@@ -18,7 +18,7 @@ def render() -> str:
         "# Schedule kinds",
         "",
         "Generated from `bridge/ir/nodes.py` by `tools/gen_kind_docs.py`; do not edit by hand.",
-        "What each kind computes is defined once, in `bridge/semantics.py`; `t` is the number of",
+        "What each kind computes is defined once, in `bridge/ir/semantics.py`; `t` is the number of",
         "scheduler steps completed, `base` the param group's base value (see [the IR](ir.md)).",
         "",
         "| kind | computes | fields (default) | corresponds to |",

@@ -54,7 +54,7 @@ class Cursor:
 
     O(1) amortised per step whatever the composition depth: values are evaluated in aligned
     blocks of ``chunk`` steps and cached. Each block is ``semantics.evaluate(schedule,
-    arange(lo, hi), bases, carry)`` with one streaming :class:`~bridge.semantics.Carry` per
+    arange(lo, hi), bases, carry)`` with one streaming :class:`~bridge.ir.semantics.Carry` per
     schedule, as :meth:`Plan.values` evaluates: the numbers are ``plan.values``' exactly
     (recursive schedules continue from block to block; asked for an earlier step, e.g. after
     ``load_state_dict``, they start over from step 0). ``end``: the first step the plan does
@@ -63,14 +63,14 @@ class Cursor:
     """
 
     def __init__(self, plan: Plan, field: str, chunk: int = CHUNK):
-        from .. import semantics
+        from ..ir import semantics
 
         self.field = field
         self.chunk = c.integer("chunk", chunk, lo=1)
         self.n_groups = plan.n_groups
         self.batches: List[Tuple[Any, List[int], np.ndarray]] = []
         self.carries: Dict[int, Any] = {}  # batch -> its streaming state (schedules that keep one)
-        for sched, cols in plan._batches(field).items():
+        for sched, cols in plan.batches(field).items():
             bases = np.array([plan.groups[i].fields[field].base for i in cols])
             if sched is not None and any(semantics.needs_scan(x) or isinstance(x, Plateau) for x in sched.walk()):
                 self.carries[len(self.batches)] = semantics.Carry(_CARRY_BLOCK)
@@ -140,7 +140,7 @@ class Cursor:
             self.carries = saved
 
     def _block(self, lo: int, hi: int) -> np.ndarray:
-        from .. import semantics
+        from ..ir import semantics
 
         t = np.arange(lo, hi, dtype=np.int64)
         out = np.empty((hi - lo, self.n_groups))

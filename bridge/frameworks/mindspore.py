@@ -238,8 +238,8 @@ def _prod_limit(nd: nodes.Node) -> Optional[float]:
 
 
 def _is_reset(nd: nodes.Node) -> bool:
-    """Chainable update is x -> closed(t) (an absolute update) in bridge.semantics."""
-    from .. import semantics
+    """Chainable update is x -> closed(t) (an absolute update) in bridge.ir.semantics."""
+    from ..ir import semantics
 
     if isinstance(nd, (nodes.Linear,)) and nd.start_factor == 0.0:
         return True
@@ -249,7 +249,7 @@ def _is_reset(nd: nodes.Node) -> bool:
         return nd.mode == "nested"
     if isinstance(nd, (nodes.Sequential, nodes.Windows, nodes.Hold, nodes.Shift, nodes.Plateau, nodes.Multiplicative)):
         return False
-    return type(nd) not in semantics._CHAIN
+    return not semantics.chainable(nd)
 
 
 def _window_limit(nd: nodes.Node) -> Optional[float]:
@@ -340,10 +340,10 @@ def _lower(nd: nodes.Node, cells: Dict[str, Any], ctx: _Ctx, K: int = 0,
     if isinstance(nd, nodes.CosineRestart):
         return _cosine_restart(nd, cells, K)
     if isinstance(nd, (nodes.OneCycle, nodes.OneCycleMomentum)):
-        from .. import semantics
+        from ..ir import semantics
 
         _fit(nd, total_steps=nd.total_steps)
-        ends = semantics._phases(nd)
+        ends = semantics.phase_ends(nd)
         if isinstance(nd, nodes.OneCycle):
             mx, rel = (1.0, True) if nd.max_lr is None else (nd.max_lr, False)
             init = mx / nd.div_factor
@@ -407,7 +407,7 @@ def _lower(nd: nodes.Node, cells: Dict[str, Any], ctx: _Ctx, K: int = 0,
 
 def _sequential(nd: nodes.Sequential, cells: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
     """Milestones as selects; child i sees the node step minus its milestone (rescale) or the node step."""
-    from .. import semantics
+    from ..ir import semantics
 
     if semantics.needs_scan(nd):
         raise _NeedTable
@@ -488,7 +488,7 @@ def _window_child_offset(begin: int, last: Optional[int], every: int, off: int) 
 def _warm_restarts(nd: nodes.WarmRestarts, cells: Dict[str, Any], ctx: _Ctx, K: int, span: Span) -> Any:
     """SGDR cycles i of length T_0*T_mult**i. T_mult == 1: i = s // T_0 in int32; otherwise a table
     of every cycle that meets steps K..K+2**31-1 (a few dozen at most), computed in Python ints."""
-    from .. import semantics
+    from ..ir import semantics
 
     T0, Tm, lim = nd.T_0, nd.T_mult, nd.restart_limit
     k = _overflow_k(nd.decay_rate, ctx.base)
@@ -619,7 +619,7 @@ def _cell_tree(plan: Plan, group: int, field: str, sample: Optional[int], native
     Each MindSporePrecisionWarning it emits is also appended to ``notes``.
     """
     plan = _check_plan(plan)
-    f = plan._field(group, field)
+    f = plan.field(group, field)
     if sample is not None:
         sample = _check_steps(sample, "sample")
     if field == "weight_decay":
@@ -821,7 +821,7 @@ def to_mindspore_group_params(plan: Plan, params_per_group: Sequence[Sequence[An
                     f"groups[{i}].{name}: MindSpore group dicts take only params, lr, weight_decay, "
                     f"grad_centralization and order_params, so a scheduled {name!r} cannot be expressed; "
                     "use mindspore.experimental.optim with an IR-driven loop, or keep it constant")
-    dyn = [plan._field(i, "lr").schedule is not None for i in range(plan.n_groups)]
+    dyn = [plan.field(i, "lr").schedule is not None for i in range(plan.n_groups)]
     if lr_as == "float" and any(dyn):
         raise UnsupportedError(
             f"lr_as='float': groups {[i for i, d in enumerate(dyn) if d]} have a scheduled lr; "
@@ -829,7 +829,7 @@ def to_mindspore_group_params(plan: Plan, params_per_group: Sequence[Sequence[An
     out: List[Dict[str, Any]] = []
     for i, params in enumerate(params_per_group):
         d: Dict[str, Any] = {"params": list(params)}
-        base = float(plan._field(i, "lr").base)
+        base = float(plan.field(i, "lr").base)
         if lr_as == "float":
             d["lr"] = base
         elif lr_as == "list":

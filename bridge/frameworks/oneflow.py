@@ -15,11 +15,11 @@ import numpy as np
 from ..errors import SpecError, UnsupportedError
 from ..ir import nodes as n
 from ..ir.plan import Field, Group, Plan
-from ..semantics import float_cycle_index
+from ..ir.semantics import float_cycle_index
 from . import _driver
 from ._source import Recorder, Src, base_value_lines
 
-__all__ = ["from_oneflow", "native_source", "to_oneflow"]
+__all__ = ["from_oneflow", "import_plan", "native_source", "scheduler_nodes", "to_oneflow"]
 
 
 def _flow() -> Any:
@@ -54,13 +54,14 @@ def from_oneflow(scheduler: Any) -> Plan:
     if not isinstance(scheduler, _lr_base(flow)):
         raise SpecError("scheduler", "must be a OneFlow LR scheduler (oneflow.optim.lr_scheduler.*)",
                         type(scheduler).__name__)
-    return _import_plan(scheduler, flow, name)
+    return import_plan(scheduler, flow, name)
 
 
-def _import_plan(scheduler: Any, flow: Any, name: str) -> Plan:
-    """from_oneflow's body; ``flow`` is oneflow or bridge.spec's stand-in (an expression's arguments)."""
+def import_plan(scheduler: Any, flow: Any, name: str) -> Plan:
+    """:func:`from_oneflow` for a non-plateau scheduler whose classes come from ``flow``: oneflow, or the
+    stand-in bridge.spec builds from an expression's arguments; ``name`` goes into the plan's source."""
     bases = [float(b) for b in _bases(scheduler, flow)]
-    nodes = _convert(scheduler, bases, flow, "scheduler", nested=False)
+    nodes = scheduler_nodes(scheduler, bases, flow, "scheduler", nested=False)
     step = int(getattr(scheduler, "last_step", -1))
     if step < 0:
         raise SpecError("scheduler.last_step", "must be >= 0 once the scheduler is built", step)
@@ -87,22 +88,24 @@ def _own_get_lr(s: Any, cls: type) -> bool:
     return getattr(type(s), "get_lr", None) is getattr(cls, "get_lr", None)
 
 
-def _convert(s: Any, bases: Sequence[float], flow: Any, path: str, nested: bool) -> list[n.Node]:
-    """One node per param group for scheduler ``s``."""
+def scheduler_nodes(s: Any, bases: Sequence[float], flow: Any, path: str, nested: bool) -> list[n.Node]:
+    """One IR node per param group (base values ``bases``) for OneFlow scheduler ``s`` (classes from
+    ``flow``, as in :func:`import_plan`); ``path`` names it in errors; ``nested``: it is a
+    ChainedScheduler's child."""
     sch = flow.optim.lr_scheduler
     G = len(bases)
     same = _leaf(s, sch, path)
     if same is not None:
         return [same] * G
     if isinstance(s, sch.SequentialLR) and type(s).step is sch.SequentialLR.step:
-        kids = [_convert(c, bases, flow, f"{path}.schedulers[{i}]", nested) for i, c in enumerate(s.schedulers)]
+        kids = [scheduler_nodes(c, bases, flow, f"{path}.schedulers[{i}]", nested) for i, c in enumerate(s.schedulers)]
         ms = [int(m) for m in s.milestones]
         resc = tuple(bool(r) for r in s.interval_rescaling)
         if len(kids) == 1:
             return kids[0]
         return [n.Sequential(tuple(k[g] for k in kids), tuple(ms), resc) for g in range(G)]
     if isinstance(s, sch.ChainedScheduler) and type(s).step is sch.ChainedScheduler.step:
-        kids = [_convert(c, bases, flow, f"{path}.schedulers[{i}]", True) for i, c in enumerate(s.schedulers)]
+        kids = [scheduler_nodes(c, bases, flow, f"{path}.schedulers[{i}]", True) for i, c in enumerate(s.schedulers)]
         if len(kids) == 1:
             return kids[0]
         return [n.Chain(tuple(k[g] for k in kids), mode="nested") for g in range(G)]

@@ -28,7 +28,7 @@ from ._driver import plan_fingerprint  # noqa: F401 - its name here before the d
 from ._fields import has_field, read_field
 from ._source import Recorder, Src, base_value_lines
 
-__all__ = ["from_torch", "to_torch", "native_source", "sample_torch", "record_torch"]  # + PlanScheduler (lazy)
+__all__ = ["from_torch", "to_torch", "native_source", "sample_torch", "record_torch", "import_plan"]  # + PlanScheduler (lazy)
 
 #: group keys that are scheduler bookkeeping, not optimizer hyper-parameters
 _BOOKKEEPING = {"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum", "params"}
@@ -368,7 +368,7 @@ class _Import:
 
     def _first_value(self, nd: n.Node, v0: float, g: int) -> n.Node:
         """``nd`` with its value at step 0 replaced by ``v0`` (a reset; the identity afterwards)."""
-        from .. import semantics
+        from ..ir import semantics
 
         base = self.base[g]
         now = float(semantics.evaluate(nd, np.zeros(1, dtype=np.int64), np.array([base]))[0, 0])
@@ -499,7 +499,7 @@ def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None) -> Pla
     if detect(scheduler) != "torch":
         raise SpecError("scheduler", "must be a live torch.optim.lr_scheduler scheduler (for an MMEngine one "
                         "use bridge.from_mmengine, for OneFlow bridge.from_oneflow)", type(scheduler).__name__)
-    return _import_plan(scheduler, _torch().optim.lr_scheduler, fields)
+    return import_plan(scheduler, _torch().optim.lr_scheduler, fields)
 
 
 def _leaves(s: Any, lrs: Any) -> List[Any]:
@@ -539,7 +539,7 @@ def _as_built(nd: n.Node, base: float, now: float, name: str) -> n.Node:
     step 0 (``sequential[constant(factor=now/base)]``, the identity afterwards) is chained
     after it.
     """
-    from .. import semantics
+    from ..ir import semantics
 
     v0 = float(semantics.evaluate(nd, np.zeros(1, dtype=np.int64), np.array([base]))[0, 0])
     if abs(v0 - now) <= _TOL * max(abs(now), abs(base)):
@@ -552,9 +552,11 @@ def _as_built(nd: n.Node, base: float, now: float, name: str) -> n.Node:
     return n.Chain((nd, reset), mode="recursive")
 
 
-def _import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, check: bool = True) -> Plan:
-    """from_torch's body; ``lrs`` is ``torch.optim.lr_scheduler`` or bridge.spec's stand-ins
-    (constructor arguments of an expression, read by this same mapping)."""
+def import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, check: bool = True) -> Plan:
+    """:func:`from_torch` for a scheduler whose classes come from ``lrs``: ``torch.optim.lr_scheduler``,
+    or the stand-ins bridge.spec builds from an expression's constructor arguments. ``check=False``
+    takes the schedule as constructed, without matching step 0 to (or checking it against) the
+    values the param groups hold now (stand-ins hold none)."""
     opt = getattr(scheduler, "optimizer", None)
     if not isinstance(scheduler, lrs.LRScheduler) or opt is None:
         raise SpecError("scheduler", "must be a torch.optim.lr_scheduler scheduler", type(scheduler).__name__)

@@ -1,7 +1,8 @@
 """The backend-neutral schedule IR: node types, the Plan, (de)serialisation.
 
 No framework is imported here, ever. What each node computes is defined in
-:mod:`bridge.semantics`.
+:mod:`bridge.ir.semantics`. Imports run one way: ``nodes`` -> ``semantics`` ->
+``plan``.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ from typing import Any, Dict, List
 
 from ..errors import BridgeError, SpecError
 
+__all__ = ["SUFFIXES", "YAML_MAX_VALUES", "decode_utf8", "dump_file", "expanded_size", "load_yaml", "no_duplicate_keys",
+           "read_file", "to_toml"]
+
 SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 
 
@@ -45,7 +48,7 @@ def read_file(path: Any) -> Any:
     text = decode_utf8(raw, str(path))
     try:
         if kind == "json":
-            return json.loads(text, object_pairs_hook=_no_duplicates)
+            return json.loads(text, object_pairs_hook=no_duplicate_keys)
         if kind == "yaml":
             return load_yaml(text, str(path))
         if sys.version_info >= (3, 11):
@@ -76,7 +79,8 @@ def decode_utf8(raw: bytes, where: str) -> str:
                         "save it as UTF-8", None, show_value=False) from None
 
 
-def _no_duplicates(pairs: List[Any]) -> Dict[str, Any]:
+def no_duplicate_keys(pairs: List[Any]) -> Dict[str, Any]:
+    """``object_pairs_hook`` for ``json.loads``: the mapping, or a SpecError naming a key given twice."""
     out: Dict[str, Any] = {}
     for k, v in pairs:
         if k in out:
@@ -117,15 +121,16 @@ def load_yaml(text: str, where: str) -> Any:
         raise SpecError(where, f"is not valid YAML{line}: {what}", None, show_value=False) from None
     except RecursionError:
         raise SpecError(where, "is nested too deeply to read as YAML", None, show_value=False) from None
-    size = _expanded_size(data, {})
+    size = expanded_size(data, {})
     if size > YAML_MAX_VALUES:
         raise SpecError(where, f"its aliases (*name) expand to {size} values, more than the "
                         f"{YAML_MAX_VALUES} sched-bridge reads (an alias bomb?)", None, show_value=False)
     return data
 
 
-def _expanded_size(v: Any, memo: Dict[int, int]) -> int:
-    """How many values ``v`` stands for once shared (aliased) parts are counted each time."""
+def expanded_size(v: Any, memo: Dict[int, int]) -> int:
+    """How many values ``v`` stands for once shared (aliased) parts are counted each time (``memo``:
+    ``{}``, filled as it goes); the count stops soon after it passes YAML_MAX_VALUES."""
     if not isinstance(v, (dict, list)):
         return 1
     got = memo.get(id(v))
@@ -135,7 +140,7 @@ def _expanded_size(v: Any, memo: Dict[int, int]) -> int:
     items = list(v.items()) if isinstance(v, dict) else [(None, x) for x in v]
     n = 1
     for k, x in items:
-        n += _expanded_size(x, memo) + (0 if k is None else 1)
+        n += expanded_size(x, memo) + (0 if k is None else 1)
         if n > YAML_MAX_VALUES:
             break
     memo[id(v)] = n
@@ -143,6 +148,7 @@ def _expanded_size(v: Any, memo: Dict[int, int]) -> int:
 
 
 def dump_file(data: Dict[str, Any], path: Any) -> None:
+    """Write plain data (a plan's dict form) to ``path`` as JSON, YAML or TOML, chosen by its suffix."""
     kind = _kind(path)
     if kind == "json":
         text = json.dumps(data, indent=2) + "\n"
@@ -192,6 +198,8 @@ def _key(k: str) -> str:
 
 
 def to_toml(data: Dict[str, Any]) -> str:
+    """``data`` (a plan's dict form) as TOML text: its plain values first, then a table per mapping
+    and per list of mappings; deeper mappings are inline tables; None values are left out."""
     lines: List[str] = []
     tables = []
     for k, v in data.items():

@@ -2,8 +2,9 @@
 
 A node describes v(t; base): the value a param-group field holds after t
 scheduler steps, given the group's base value. What each kind *computes* is
-defined in one place, :mod:`bridge.semantics`; this module only holds the
-parameters, their validation and (de)serialisation.
+defined in one place, :mod:`bridge.ir.semantics`; this module only holds the
+parameters, their validation and (de)serialisation (it imports neither the
+semantics nor the plan).
 
 Parameters named ``*_factor``, ``gamma``, ``alpha`` and ``*_ratio`` are relative
 to the base; ``eta_min``, ``end_value``, ``min_lr``, ``low``/``high`` and

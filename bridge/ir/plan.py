@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import SpecError, UnsupportedError
 from ..limits import check_disk, check_memory
 from . import _check as c
+from . import semantics
 from .nodes import Node, Table, node_from_dict
 
 SCHEMA = 1
@@ -121,23 +122,25 @@ class Plan:
         return out
 
     def bases(self, field: str = "lr") -> np.ndarray:
-        return np.array([self._field(i, field).base for i in range(len(self.groups))])
+        return np.array([self.field(i, field).base for i in range(len(self.groups))])
 
     def schedule(self, field: str = "lr", group: int = 0) -> Optional[Node]:
-        return self._field(group, field).schedule
+        return self.field(group, field).schedule
 
     def _group_index(self, i: Any) -> int:
         if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= int(i) < len(self.groups):
             raise SpecError("groups", f"must hold group indices in 0..{len(self.groups) - 1}", i)
         return int(i)
 
-    def _field(self, i: int, field: str) -> Field:
-        if not 0 <= i < len(self.groups):
-            raise SpecError("group", f"must be in 0..{len(self.groups) - 1}", i)
-        f = self.groups[i].fields.get(field)
+    def field(self, group: int, name: str) -> Field:
+        """Field ``name`` of param group ``group`` (its base and schedule); a SpecError says which
+        fields the group has."""
+        if not 0 <= group < len(self.groups):
+            raise SpecError("group", f"must be in 0..{len(self.groups) - 1}", group)
+        f = self.groups[group].fields.get(name)
         if f is None:
-            have = ", ".join(self.groups[i].fields) or "none"
-            raise SpecError(f"groups[{i}].{field}", f"no such field in this group (it has: {have})", field,
+            have = ", ".join(self.groups[group].fields) or "none"
+            raise SpecError(f"groups[{group}].{name}", f"no such field in this group (it has: {have})", name,
                             show_value=False)
         return f
 
@@ -156,7 +159,7 @@ class Plan:
 
     def group_values(self, n: int, field: str = "lr", group: int = 0, *, start: int = 0) -> np.ndarray:
         """One group's values for updates ``start..start+n-1``: shape (n,), only that group evaluated."""
-        f = self._field(group, field)
+        f = self.field(group, field)
         return Plan((Group({field: f}),)).values(n, field, start=start)[:, 0]
 
     def at(self, steps: Any, field: str = "lr") -> np.ndarray:
@@ -164,12 +167,10 @@ class Plan:
 
         Recursive schedules keep their state between calls on the same plan (see :meth:`values`).
         """
-        from .. import semantics
-
         t = _steps_array(steps)
         check_memory(t.shape[0], len(self.groups), "plan.at(steps)")
         out = np.empty((t.shape[0], len(self.groups)))
-        for sched, cols in self._batches(field).items():
+        for sched, cols in self.batches(field).items():
             bases = np.array([self.groups[i].fields[field].base for i in cols])
             if sched is None:
                 out[:, cols] = bases
@@ -187,10 +188,11 @@ class Plan:
         """Values at one step, one per group."""
         return self.at([c.integer("t", t, lo=0)], field)[0]
 
-    def _batches(self, field: str) -> Dict[Optional[Node], List[int]]:
+    def batches(self, field: str) -> Dict[Optional[Node], List[int]]:
+        """The distinct schedules of ``field`` (None: constant), each with the groups that follow it."""
         batches: Dict[Optional[Node], List[int]] = {}
         for i in range(len(self.groups)):
-            f = self._field(i, field)
+            f = self.field(i, field)
             try:
                 batches.setdefault(f.schedule, []).append(i)
             except TypeError:  # unhashable callable inside: evaluate on its own
@@ -202,15 +204,13 @@ class Plan:
         """Stream ``values(n, field)`` in chunks of at most ``chunk`` rows: O(n) time and O(chunk)
         memory for every composition (recursive schedules carry their state from chunk to chunk),
         the same numbers as ``values(n, field)``. ``groups``: only these columns, in this order."""
-        from .. import semantics
-
         n = c.integer("n", n, lo=0)
         chunk = c.integer("chunk", chunk, lo=1)
         if groups is not None:
             idx = [self._group_index(i) for i in groups]
             yield from Plan(tuple(self.groups[i] for i in idx)).iter_values(n, field, chunk)
             return
-        batches = self._batches(field)
+        batches = self.batches(field)
         gens = []
         for sched, cols in batches.items():
             bases = np.array([self.groups[i].fields[field].base for i in cols])
@@ -345,11 +345,9 @@ _CARRY_BLOCK = 1 << 18  # rows a recursive schedule computes at once when it cat
 
 
 def _take_carry(plan: Plan, key: Tuple[str, Tuple[int, ...]]) -> Any:
-    from ..semantics import Carry
-
     entry = _CARRIES.get(id(plan))
     carry = entry[1].pop(key, None) if entry is not None and entry[0]() is plan else None
-    return carry if carry is not None else Carry(_CARRY_BLOCK)
+    return carry if carry is not None else semantics.Carry(_CARRY_BLOCK)
 
 
 def _keep_carry(plan: Plan, key: Tuple[str, Tuple[int, ...]], carry: Any) -> None:
