@@ -131,28 +131,25 @@ def ms(_ms_session: ModuleType) -> ModuleType:
     return _ms_session
 
 
-@pytest.fixture
-def ms_graph(_ms_session: ModuleType) -> Iterator[ModuleType]:
-    """MindSpore on CPU switched to GRAPH_MODE for the duration of one test."""
-    ms = _ms_session
+def _graph_mode(ms: ModuleType) -> Iterator[ModuleType]:
     old = ms.get_context("mode")
     ms.set_context(mode=ms.GRAPH_MODE)
     try:
         yield ms
     finally:
         ms.set_context(mode=old)
+
+
+@pytest.fixture
+def ms_graph(_ms_session: ModuleType) -> Iterator[ModuleType]:
+    """MindSpore on CPU switched to GRAPH_MODE for the duration of one test."""
+    yield from _graph_mode(_ms_session)
 
 
 @pytest.fixture(scope="module")
 def ms_graph_module(_ms_session: ModuleType) -> Iterator[ModuleType]:
     """MindSpore on CPU switched to GRAPH_MODE for the duration of one test module."""
-    ms = _ms_session
-    old = ms.get_context("mode")
-    ms.set_context(mode=ms.GRAPH_MODE)
-    try:
-        yield ms
-    finally:
-        ms.set_context(mode=old)
+    yield from _graph_mode(_ms_session)
 
 
 @pytest.fixture(scope="session")

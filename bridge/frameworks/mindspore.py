@@ -17,6 +17,7 @@ MindSpore is imported inside the functions only.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import warnings
@@ -885,19 +886,10 @@ def to_mindspore_scheduler(plan: Plan, optimizer: Any, *, last_epoch: int = -1) 
                 raise UnsupportedError(
                     f"groups[{i}].{name}: mindspore.experimental optimizers read {name} as a float once "
                     "per group; only lr can follow a schedule")
-    return _plan_scheduler_cls()(optimizer, plan, last_epoch)
+    return _make_plan_scheduler()(optimizer, plan, last_epoch)
 
 
-_PS: Optional[type] = None
-
-
-def _plan_scheduler_cls() -> type:
-    global _PS
-    if _PS is None:
-        _PS = _make_plan_scheduler()
-    return _PS
-
-
+@functools.cache  # the class is built once, on first use (imports the framework)
 def _make_plan_scheduler() -> type:
     ms = _ms()
     from mindspore.experimental.optim.lr_scheduler import LRScheduler
@@ -957,7 +949,7 @@ def _make_plan_scheduler() -> type:
 def __getattr__(name: str) -> Any:
     # PlanScheduler subclasses MindSpore's experimental LRScheduler: created on first use (PEP 562).
     if name == "PlanScheduler":
-        return _plan_scheduler_cls()
+        return _make_plan_scheduler()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -15,6 +15,7 @@ torch is imported inside functions only.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -853,7 +854,7 @@ def to_torch(plan: Plan, optimizer: Any, *, prefer_native: bool = True, last_epo
     _check_groups(plan, optimizer)
     native = _native_plan(plan, optimizer) if prefer_native and last_epoch == -1 else None
     if native is None:
-        return _plan_scheduler_cls()(optimizer, plan, last_epoch=last_epoch)
+        return _make_plan_scheduler()(optimizer, plan, last_epoch=last_epoch)
     _driver.write_bases(plan, optimizer.param_groups)
     return _build_native(native[0], optimizer, lrs, native[1])
 
@@ -880,6 +881,7 @@ def _plan_scheduler_base() -> Any:
     return _torch().optim.lr_scheduler.LRScheduler
 
 
+@functools.cache  # the class is built once, on first use (imports the framework)
 def _make_plan_scheduler() -> type:
     base = _plan_scheduler_base()
 
@@ -943,18 +945,8 @@ def _make_plan_scheduler() -> type:
     return PlanScheduler
 
 
-_PS: Optional[type] = None
-
-
-def _plan_scheduler_cls() -> type:
-    global _PS
-    if _PS is None:
-        _PS = _make_plan_scheduler()
-    return _PS
-
-
 def __getattr__(name: str) -> Any:
     # PlanScheduler subclasses torch's LRScheduler, so it is created on first use (PEP 562).
     if name == "PlanScheduler":
-        return _plan_scheduler_cls()
+        return _make_plan_scheduler()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
