@@ -584,34 +584,25 @@ def _torch_plan(call: _Call, bases: List[float], text: str) -> Plan:
     return Plan(plan.groups, source=f"torch expression {text}")
 
 
-# -- OneFlow: stand-ins read by from_oneflow's mapping --
+# -- OneFlow: the record as OneFlow's constructors would build it, read by from_oneflow's table --
 
 
-class _FStub:
-    step = None
-    get_lr = None
-
-
-def _oneflow_namespace() -> SimpleNamespace:
-    sch = SimpleNamespace(ReduceLROnPlateau=type("ReduceLROnPlateau", (), {}),
-                          LambdaLR=type("LambdaLR", (_FStub,), {}))
-    for nm in ONEFLOW_SIGNATURES:
-        setattr(sch, nm, type(nm, (_FStub,), {}))
-    sch.WarmupLR = type("WarmupLR", (sch.SequentialLR,), {})
-    return SimpleNamespace(optim=SimpleNamespace(lr_scheduler=sch))
-
-
-def _oneflow_stub(c: _Call, flow: SimpleNamespace, bases: List[float]) -> Any:
-    sch = flow.optim.lr_scheduler
-    s = getattr(sch, c.name)()
-    s.base_lrs, s.last_step = list(bases), 0
+def _oneflow_built(c: _Call, bases: List[float]) -> _Call:
+    """``c`` as OneFlow's constructors store it (what :func:`bridge.frameworks.oneflow.read_oneflow`
+    reads from a live object): a WarmupLR is the SequentialLR it builds, interval_rescaling
+    one flag per milestone, every scheduler holding ``bases``."""
+    gv = {"base_lrs": tuple(bases)}
     a = c.args
+
+    def built(name: str, args: Dict[str, Any], kids: Sequence[_Call] = ()) -> _Call:
+        return _Call("oneflow", name, args, tuple(kids), gv, 0, c.col)
+
     if c.name == "WarmupLR":
-        inner = _oneflow_stub(c.children[0], flow, bases) if c.children else None
+        inner = _oneflow_built(c.children[0], bases) if c.children else None
         W = _num(c, "warmup_iters", integer=True)
         if a["warmup_method"] not in ("linear", "constant"):
-            raise SpecError(f"expression, col {(c.col or 0) + 1}, WarmupLR.warmup_method", "expected 'linear' or 'constant'",
-                            a["warmup_method"])
+            raise SpecError(f"expression, col {(c.col or 0) + 1}, WarmupLR.warmup_method",
+                            "expected 'linear' or 'constant'", a["warmup_method"])
         if inner is None and W == 0:
             raise SpecError(f"expression, col {(c.col or 0) + 1}, WarmupLR.warmup_iters",
                             "must be > 0 without a scheduler (OneFlow raises ValueError)", W)
@@ -626,48 +617,41 @@ def _oneflow_stub(c: _Call, flow: SimpleNamespace, bases: List[float]) -> Any:
                         raise SpecError(f"expression, col {(c.col or 0) + 1}, WarmupLR",
                                         "OneFlow refuses a linear WarmupLR around a scheduler when the param "
                                         "groups have different base lrs", bases)
-                    node = _convert(inner, bases, flow, "WarmupLR.scheduler", False)[0]
+                    node = _convert(inner, bases, "WarmupLR.scheduler", False)[0]
                     import numpy as np
 
                     from . import semantics
 
                     end = float(semantics.evaluate(node, np.array([W]), np.array([bases[0]]))[0, 0]) / bases[0]
-                w = sch.LinearLR()
-                w.start_factor, w.end_factor, w.total_iters = a["warmup_factor"], end, W
+                kids.append(built("LinearLR", {"start_factor": a["warmup_factor"], "end_factor": end,
+                                               "total_iters": W}))
             else:
-                w = sch.ConstantLR()
-                w.factor, w.total_iters = a["warmup_factor"], W
-            kids.append(w)
+                kids.append(built("ConstantLR", {"factor": a["warmup_factor"], "total_iters": W}))
         if inner is not None:
             kids.append(inner)
-        s.schedulers = kids
-        s.milestones = [W] if len(kids) == 2 else []
-        s.interval_rescaling = [bool(a["warmup_prefix"])] * len(s.milestones)
-        return s
+        ms = [W] if len(kids) == 2 else []
+        return built("SequentialLR", {"milestones": ms, "interval_rescaling": [bool(a["warmup_prefix"])] * len(ms)},
+                     kids)
     if c.name in ("SequentialLR", "ChainedScheduler"):
-        s.schedulers = [_oneflow_stub(k, flow, bases) for k in c.children]
-        if c.name == "SequentialLR":
-            milestones = a["milestones"]
-            if not isinstance(milestones, list) or len(milestones) != len(s.schedulers) - 1:
-                raise SpecError(f"expression, col {(c.col or 0) + 1}, SequentialLR.milestones",
-                                f"expected {len(s.schedulers) - 1} integer(s), one less than the schedulers", milestones)
-            r = a["interval_rescaling"]
-            s.milestones = list(milestones)
-            s.interval_rescaling = list(r) if isinstance(r, list) else [bool(r)] * len(milestones)
-        return s
-    for p, v in a.items():
-        setattr(s, p, v)
-    if c.name == "PolynomialLR":
-        s.max_decay_steps = a["decay_batch"]
-    return s
+        kids = [_oneflow_built(k, bases) for k in c.children]
+        if c.name == "ChainedScheduler":
+            return built("ChainedScheduler", {}, kids)
+        milestones = a["milestones"]
+        if not isinstance(milestones, list) or len(milestones) != len(kids) - 1:
+            raise SpecError(f"expression, col {(c.col or 0) + 1}, SequentialLR.milestones",
+                            f"expected {len(kids) - 1} integer(s), one less than the schedulers", milestones)
+        r = a["interval_rescaling"]
+        return built("SequentialLR", {"milestones": list(milestones),
+                                      "interval_rescaling": list(r) if isinstance(r, list) else [bool(r)] * len(milestones)},
+                     kids)
+    return built(c.name, dict(a))
 
 
 def _oneflow_plan(call: _Call, bases: List[float], text: str) -> Plan:
-    from .frameworks.oneflow import _import_plan
+    from .frameworks.oneflow import import_record
 
-    flow = _oneflow_namespace()
-    stub = _oneflow_stub(call, flow, bases)
-    plan = _guard(lambda: _import_plan(stub, flow, call.name))
+    rec = _oneflow_built(call, bases)
+    plan = _guard(lambda: import_record(rec, call.name))
     return Plan(plan.groups, source=f"oneflow expression {text}")
 
 

@@ -123,3 +123,58 @@ def test_oneflow_table_binds_oneflows_own_signature(flow, name):
     for p, default in params.items():
         if default is not inspect.Parameter.empty:
             assert ours[p] == default, p
+
+
+#: OneFlow expressions, each built for real by the lambda (optimizer o, scheduler module L)
+_ONEFLOW_BUILT = [
+    ("StepLR(step_size=3, gamma=0.5)", lambda o, L: L.StepLR(o, step_size=3, gamma=0.5)),
+    ("PolynomialLR(decay_batch=20, end_learning_rate=0.001, power=2.0, cycle=True)",
+     lambda o, L: L.PolynomialLR(o, decay_batch=20, end_learning_rate=0.001, power=2.0, cycle=True)),
+    ("CosineAnnealingWarmRestarts(T_0=4, T_mult=2, decay_rate=0.5, restart_limit=3)",
+     lambda o, L: L.CosineAnnealingWarmRestarts(o, T_0=4, T_mult=2, decay_rate=0.5, restart_limit=3)),
+    ("SequentialLR([ConstantLR(factor=0.5, total_iters=4), CosineDecayLR(decay_steps=30)], milestones=[4], "
+     "interval_rescaling=True)",
+     lambda o, L: L.SequentialLR(o, [L.ConstantLR(o, factor=0.5, total_iters=4), L.CosineDecayLR(o, decay_steps=30)],
+                                 milestones=[4], interval_rescaling=True)),
+    ("ChainedScheduler([StepLR(step_size=2), ExponentialLR(gamma=0.9)])",
+     lambda o, L: L.ChainedScheduler([L.StepLR(o, step_size=2), L.ExponentialLR(o, gamma=0.9)])),
+    ("WarmupLR(CosineDecayLR(decay_steps=50, alpha=0.1), warmup_factor=0.1, warmup_iters=7)",
+     lambda o, L: L.WarmupLR(L.CosineDecayLR(o, decay_steps=50, alpha=0.1), warmup_factor=0.1, warmup_iters=7)),
+    ("WarmupLR(StepLR(step_size=3), warmup_iters=4, warmup_method='constant', warmup_prefix=True)",
+     lambda o, L: L.WarmupLR(L.StepLR(o, step_size=3), warmup_iters=4, warmup_method="constant",
+                             warmup_prefix=True)),
+]
+
+
+def _same(a, b):
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(float(a) - float(b)) <= 1e-12 * max(1.0, abs(float(b)))
+    return a == b
+
+
+@pytest.mark.oneflow
+@pytest.mark.parametrize("text, build", _ONEFLOW_BUILT, ids=[t for t, _ in _ONEFLOW_BUILT])
+def test_oneflow_expression_record_is_what_oneflow_builds(flow, text, build):
+    """The expression's record, as OneFlow would store it, equals the record read from the real object
+    (WarmupLR included: OneFlow's own linear warmup end factor and milestones)."""
+    from bridge.frameworks.oneflow import read_oneflow
+    from bridge.spec import _oneflow_built
+
+    o = flow.optim.SGD([flow.nn.Parameter(flow.zeros(1))], lr=0.1)
+    live = read_oneflow(build(o, flow.optim.lr_scheduler))
+    ours = _oneflow_built(read_expression(text, dialect="oneflow"), [0.1])
+
+    def check(x, y, path):
+        assert x.name == y.name, path
+        assert set(x.args) == set(y.args), path
+        for k in x.args:
+            assert _same(x.args[k], y.args[k]), (path, k, x.args[k], y.args[k])
+        assert _same(x.group_values["base_lrs"], y.group_values["base_lrs"]), path
+        assert len(x.children) == len(y.children), path
+        for i, (cx, cy) in enumerate(zip(x.children, y.children)):
+            check(cx, cy, f"{path}[{i}]")
+
+    check(ours, live, text)
+    assert live.step == 0 and live.dialect == "oneflow"
