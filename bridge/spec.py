@@ -33,9 +33,10 @@ from types import SimpleNamespace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .errors import SpecError, UnsupportedError
+from .frameworks._record import SchedulerCall as _Call
 from .ir import Plan
 
-__all__ = ["resolve", "parse_expression", "build_torch", "is_expression", "DEFAULT_LR", "TORCH_SIGNATURES", "ONEFLOW_SIGNATURES"]
+__all__ = ["resolve", "parse_expression", "build_torch", "read_expression", "is_expression", "DEFAULT_LR", "TORCH_SIGNATURES", "ONEFLOW_SIGNATURES"]
 
 #: base lr of every param group when an expression is given without ``lr``
 DEFAULT_LR = 0.1
@@ -169,13 +170,6 @@ def _from_config(path: str, trust: bool, epoch_length: Optional[int], max_epochs
 # ---------------------------------------------------------------------------
 
 
-class _Call:
-    """One parsed constructor call: name, bound arguments, column."""
-
-    def __init__(self, name: str, args: Dict[str, Any], col: int):
-        self.name, self.args, self.col = name, args, col
-
-
 def _err(node: Optional[ast.AST], what: str, message: str) -> SpecError:
     col = getattr(node, "col_offset", None)
     where = f"expression, col {col + 1}" if col is not None else "expression"
@@ -189,6 +183,15 @@ def parse_expression(text: str, *, lr: Optional[Sequence[float]] = None, dialect
     if dialect == "oneflow":
         return _oneflow_plan(call, bases, text)
     return _torch_plan(call, bases, text)
+
+
+def read_expression(text: str, *, dialect: Optional[str] = None) -> _Call:
+    """The neutral record (:class:`~bridge.frameworks._record.SchedulerCall`) of an expression.
+
+    Parsed, never evaluated; arguments bound to the constructor's signature with its
+    defaults, the composed schedulers as ``children``; the dialect as detected (or given).
+    """
+    return _parse(text, dialect)[0]
 
 
 def _bases(lr: Optional[Sequence[float]]) -> List[float]:
@@ -248,9 +251,9 @@ def build_torch(text: str, optimizer: Any, *, dialect: Optional[str] = None) -> 
 
     def make(c: _Call) -> Any:
         if c.name == "SequentialLR":
-            return lrs.SequentialLR(optimizer, [make(k) for k in c.args["schedulers"]], list(c.args["milestones"]))
+            return lrs.SequentialLR(optimizer, [make(k) for k in c.children], list(c.args["milestones"]))
         if c.name == "ChainedScheduler":
-            return lrs.ChainedScheduler([make(k) for k in c.args["schedulers"]], optimizer=optimizer)
+            return lrs.ChainedScheduler([make(k) for k in c.children], optimizer=optimizer)
         return getattr(lrs, c.name)(optimizer, **c.args)
 
     return make(call)
@@ -312,6 +315,7 @@ def _parse_call(node: ast.AST, sigs: Mapping[str, Tuple[Tuple[str, Any], ...]], 
         raise _err(args[len(names)], name, f"takes at most {len(names)} argument(s) after the optimizer "
                    f"({', '.join(names)})")
     bound: Dict[str, Any] = {}
+    children: List[_Call] = []
     raw: Dict[str, ast.AST] = {}
     for p, a in zip(names, args):
         raw[p] = a
@@ -337,22 +341,23 @@ def _parse_call(node: ast.AST, sigs: Mapping[str, Tuple[Tuple[str, Any], ...]], 
         if p not in raw:
             if default is _REQ:
                 raise _err(node, f"{name}.{p}", "is required")
-            bound[p] = default
+            if p not in _SCHEDULER_PARAMS:
+                bound[p] = default
         elif p in _SCHEDULER_PARAMS:
             v = raw[p]
             if p == "scheduler":
-                bound[p] = None if isinstance(v, ast.Constant) and v.value is None else \
-                    _parse_call(v, sigs, dialect, path)
+                if not (isinstance(v, ast.Constant) and v.value is None):
+                    children.append(_parse_call(v, sigs, dialect, path))
             else:
                 if not isinstance(v, (ast.List, ast.Tuple)) or not v.elts:
                     raise _err(v, path, "expected a non-empty list of scheduler constructors")
-                bound[p] = [_parse_call(e, sigs, dialect, f"{path}[{i}]") for i, e in enumerate(v.elts)]
+                children.extend(_parse_call(e, sigs, dialect, f"{path}[{i}]") for i, e in enumerate(v.elts))
         else:
             bound[p] = _literal(raw[p], name, p)
     if name == "CyclicLR" and bound["scale_fn"] is not None:
         raise _err(raw["scale_fn"], "CyclicLR.scale_fn", "a custom scale_fn is Python code; use mode=")
-    _check_args(name, bound, raw, dialect, where, {p for p, d in params if d is None})
-    return _Call(name, bound, getattr(node, "col_offset", 0))
+    _check_args(name, bound, raw, dialect, where, {p for p, d in params if d is None}, len(children))
+    return _Call(dialect, name, bound, tuple(children), col=getattr(node, "col_offset", 0))
 
 
 #: the largest whole number an argument may hold (steps are int64 in the evaluator)
@@ -360,10 +365,11 @@ _INT_LIMIT = 2**62
 
 
 def _check_args(name: str, bound: Dict[str, Any], raw: Mapping[str, ast.AST], dialect: str, where: str,
-                optional: Set[str]) -> None:
+                optional: Set[str], n_children: int) -> None:
     """Check the arguments given to ``name`` against ``mappings/constructor_args.toml``.
 
     ``optional``: the parameters whose default is None (passing None explicitly is the default).
+    ``n_children``: how many schedulers the call composes.
     """
     from .mappings import constructor_rules
 
@@ -373,9 +379,8 @@ def _check_args(name: str, bound: Dict[str, Any], raw: Mapping[str, ast.AST], di
             continue  # the constructor's default
         v = bound[p]
         problem = _broken_rule(v, rule)
-        if problem is None and name == "SequentialLR" and p == "milestones" and \
-                isinstance(bound.get("schedulers"), list) and len(v) != len(bound["schedulers"]) - 1:
-            problem = f"must hold one milestone fewer than the {len(bound['schedulers'])} schedulers"
+        if problem is None and name == "SequentialLR" and p == "milestones" and len(v) != n_children - 1:
+            problem = f"must hold one milestone fewer than the {n_children} schedulers"
             rule = {"framework": "Sequential Schedulers expects number of schedulers provided to be one more "
                                  "than the number of milestone points"}
         if problem is None:
@@ -461,10 +466,10 @@ def _torch_namespace() -> SimpleNamespace:
     return ns
 
 
-def _per_group(v: Any, G: int, what: str, col: int) -> List[float]:
+def _per_group(v: Any, G: int, what: str, col: Optional[int]) -> List[float]:
     vals = v if isinstance(v, list) else [v] * G
     if len(vals) != G or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vals):
-        raise SpecError(f"expression, col {col + 1}, {what}", f"expected a number or {G} numbers "
+        raise SpecError(f"expression, col {(col or 0) + 1}, {what}", f"expected a number or {G} numbers "
                         "(one per param group, see --lr)", v)
     return [float(x) for x in vals]
 
@@ -473,7 +478,7 @@ def _num(c: _Call, p: str, *, integer: bool = False) -> Any:
     v = c.args[p]
     ok = isinstance(v, int) if integer else isinstance(v, (int, float))
     if isinstance(v, bool) or not ok:
-        raise SpecError(f"expression, col {c.col + 1}, {c.name}.{p}",
+        raise SpecError(f"expression, col {(c.col or 0) + 1}, {c.name}.{p}",
                         f"expected {'an integer' if integer else 'a number'}", v)
     return v
 
@@ -495,12 +500,12 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
             grp.setdefault("initial_lr", grp["lr"])
         s.base_lrs = [grp["initial_lr"] for grp in opt.param_groups]
     if c.name in ("SequentialLR", "ChainedScheduler"):
-        s._schedulers = [_torch_stub(k, ns, opt) for k in a["schedulers"]]
+        s._schedulers = [_torch_stub(k, ns, opt) for k in c.children]
         if c.name == "SequentialLR":
             milestones = a["milestones"]
             if not isinstance(milestones, list) or len(milestones) != len(s._schedulers) - 1 or \
                     not all(isinstance(m, int) and not isinstance(m, bool) for m in milestones):
-                raise SpecError(f"expression, col {c.col + 1}, SequentialLR.milestones",
+                raise SpecError(f"expression, col {(c.col or 0) + 1}, SequentialLR.milestones",
                                 f"expected {len(s._schedulers) - 1} integer(s), one less than the schedulers", milestones)
             s._milestones = list(milestones)
         return s
@@ -513,7 +518,7 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
             _num(c, p)
     if c.name == "MultiStepLR":
         if not isinstance(a["milestones"], list) or not all(isinstance(m, int) for m in a["milestones"]):
-            raise SpecError(f"expression, col {c.col + 1}, MultiStepLR.milestones", "expected a list of integers",
+            raise SpecError(f"expression, col {(c.col or 0) + 1}, MultiStepLR.milestones", "expected a list of integers",
                             a["milestones"])
         s.milestones, s.gamma = collections.Counter(a["milestones"]), a["gamma"]
         return s
@@ -527,7 +532,7 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
         s.mode, s.gamma, s._scale_fn_custom = a["mode"], a["gamma"], None
         s._last_lr = [grp["initial_lr"] for grp in opt.param_groups]  # its first value: the initial_lr it found
         if a["mode"] not in ("triangular", "triangular2", "exp_range"):
-            raise SpecError(f"expression, col {c.col + 1}, CyclicLR.mode",
+            raise SpecError(f"expression, col {(c.col or 0) + 1}, CyclicLR.mode",
                             "expected 'triangular', 'triangular2' or 'exp_range'", a["mode"])
         s.cycle_momentum = bool(a["cycle_momentum"])
         if s.cycle_momentum:
@@ -538,12 +543,12 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
         T = a["total_steps"]
         if T is None:
             if a["epochs"] is None or a["steps_per_epoch"] is None:
-                raise SpecError(f"expression, col {c.col + 1}, OneCycleLR.total_steps",
+                raise SpecError(f"expression, col {(c.col or 0) + 1}, OneCycleLR.total_steps",
                                 "is required (or epochs and steps_per_epoch)", None, show_value=False)
             T = int(a["epochs"]) * int(a["steps_per_epoch"])
         pct = float(_num(c, "pct_start"))
         if a["anneal_strategy"] not in ("cos", "linear"):
-            raise SpecError(f"expression, col {c.col + 1}, OneCycleLR.anneal_strategy", "expected 'cos' or 'linear'",
+            raise SpecError(f"expression, col {(c.col or 0) + 1}, OneCycleLR.anneal_strategy", "expected 'cos' or 'linear'",
                             a["anneal_strategy"])
         ends = [float(pct * T) - 1] + ([float(2 * pct * T) - 2] if a["three_phase"] else []) + [T - 1]
         s.total_steps, s._schedule_phases = T, [{"end_step": e} for e in ends]
@@ -579,90 +584,74 @@ def _torch_plan(call: _Call, bases: List[float], text: str) -> Plan:
     return Plan(plan.groups, source=f"torch expression {text}")
 
 
-# -- OneFlow: stand-ins read by from_oneflow's mapping --
+# -- OneFlow: the record as OneFlow's constructors would build it, read by from_oneflow's table --
 
 
-class _FStub:
-    step = None
-    get_lr = None
-
-
-def _oneflow_namespace() -> SimpleNamespace:
-    sch = SimpleNamespace(ReduceLROnPlateau=type("ReduceLROnPlateau", (), {}),
-                          LambdaLR=type("LambdaLR", (_FStub,), {}))
-    for nm in ONEFLOW_SIGNATURES:
-        setattr(sch, nm, type(nm, (_FStub,), {}))
-    sch.WarmupLR = type("WarmupLR", (sch.SequentialLR,), {})
-    return SimpleNamespace(optim=SimpleNamespace(lr_scheduler=sch))
-
-
-def _oneflow_stub(c: _Call, flow: SimpleNamespace, bases: List[float]) -> Any:
-    sch = flow.optim.lr_scheduler
-    s = getattr(sch, c.name)()
-    s.base_lrs, s.last_step = list(bases), 0
+def _oneflow_built(c: _Call, bases: List[float]) -> _Call:
+    """``c`` as OneFlow's constructors store it (what :func:`bridge.frameworks.oneflow.read_oneflow`
+    reads from a live object): a WarmupLR is the SequentialLR it builds, interval_rescaling
+    one flag per milestone, every scheduler holding ``bases``."""
+    gv = {"base_lrs": tuple(bases)}
     a = c.args
+
+    def built(name: str, args: Dict[str, Any], kids: Sequence[_Call] = ()) -> _Call:
+        return _Call("oneflow", name, args, tuple(kids), gv, 0, c.col)
+
     if c.name == "WarmupLR":
-        inner = None if a["scheduler"] is None else _oneflow_stub(a["scheduler"], flow, bases)
+        inner = _oneflow_built(c.children[0], bases) if c.children else None
         W = _num(c, "warmup_iters", integer=True)
         if a["warmup_method"] not in ("linear", "constant"):
-            raise SpecError(f"expression, col {c.col + 1}, WarmupLR.warmup_method", "expected 'linear' or 'constant'",
-                            a["warmup_method"])
+            raise SpecError(f"expression, col {(c.col or 0) + 1}, WarmupLR.warmup_method",
+                            "expected 'linear' or 'constant'", a["warmup_method"])
         if inner is None and W == 0:
-            raise SpecError(f"expression, col {c.col + 1}, WarmupLR.warmup_iters",
+            raise SpecError(f"expression, col {(c.col or 0) + 1}, WarmupLR.warmup_iters",
                             "must be > 0 without a scheduler (OneFlow raises ValueError)", W)
         kids = []
         if W > 0:
             if a["warmup_method"] == "linear":
                 end = 1.0
                 if inner is not None and not a["warmup_prefix"]:
-                    from .frameworks.oneflow import scheduler_nodes
+                    from .frameworks.oneflow import record_nodes
 
                     if len(set(bases)) > 1:
-                        raise SpecError(f"expression, col {c.col + 1}, WarmupLR",
+                        raise SpecError(f"expression, col {(c.col or 0) + 1}, WarmupLR",
                                         "OneFlow refuses a linear WarmupLR around a scheduler when the param "
                                         "groups have different base lrs", bases)
-                    node = scheduler_nodes(inner, bases, flow, "WarmupLR.scheduler", False)[0]
+                    node = record_nodes(inner, bases, "WarmupLR.scheduler", False)[0]
                     import numpy as np
 
                     from .ir import semantics
 
                     end = float(semantics.evaluate(node, np.array([W]), np.array([bases[0]]))[0, 0]) / bases[0]
-                w = sch.LinearLR()
-                w.start_factor, w.end_factor, w.total_iters = a["warmup_factor"], end, W
+                kids.append(built("LinearLR", {"start_factor": a["warmup_factor"], "end_factor": end,
+                                               "total_iters": W}))
             else:
-                w = sch.ConstantLR()
-                w.factor, w.total_iters = a["warmup_factor"], W
-            kids.append(w)
+                kids.append(built("ConstantLR", {"factor": a["warmup_factor"], "total_iters": W}))
         if inner is not None:
             kids.append(inner)
-        s.schedulers = kids
-        s.milestones = [W] if len(kids) == 2 else []
-        s.interval_rescaling = [bool(a["warmup_prefix"])] * len(s.milestones)
-        return s
+        ms = [W] if len(kids) == 2 else []
+        return built("SequentialLR", {"milestones": ms, "interval_rescaling": [bool(a["warmup_prefix"])] * len(ms)},
+                     kids)
     if c.name in ("SequentialLR", "ChainedScheduler"):
-        s.schedulers = [_oneflow_stub(k, flow, bases) for k in a["schedulers"]]
-        if c.name == "SequentialLR":
-            milestones = a["milestones"]
-            if not isinstance(milestones, list) or len(milestones) != len(s.schedulers) - 1:
-                raise SpecError(f"expression, col {c.col + 1}, SequentialLR.milestones",
-                                f"expected {len(s.schedulers) - 1} integer(s), one less than the schedulers", milestones)
-            r = a["interval_rescaling"]
-            s.milestones = list(milestones)
-            s.interval_rescaling = list(r) if isinstance(r, list) else [bool(r)] * len(milestones)
-        return s
-    for p, v in a.items():
-        setattr(s, p, v)
-    if c.name == "PolynomialLR":
-        s.max_decay_steps = a["decay_batch"]
-    return s
+        kids = [_oneflow_built(k, bases) for k in c.children]
+        if c.name == "ChainedScheduler":
+            return built("ChainedScheduler", {}, kids)
+        milestones = a["milestones"]
+        if not isinstance(milestones, list) or len(milestones) != len(kids) - 1:
+            raise SpecError(f"expression, col {(c.col or 0) + 1}, SequentialLR.milestones",
+                            f"expected {len(kids) - 1} integer(s), one less than the schedulers", milestones)
+        r = a["interval_rescaling"]
+        return built("SequentialLR", {"milestones": list(milestones),
+                                      "interval_rescaling": list(r) if isinstance(r, list) else [bool(r)] * len(milestones)},
+                     kids)
+    return built(c.name, dict(a))
 
 
 def _oneflow_plan(call: _Call, bases: List[float], text: str) -> Plan:
-    from .frameworks.oneflow import import_plan
+    from .frameworks.oneflow import import_record
 
-    flow = _oneflow_namespace()
-    stub = _oneflow_stub(call, flow, bases)
-    plan = _guard(lambda: import_plan(stub, flow, call.name))
+    rec = _oneflow_built(call, bases)
+    plan = _guard(lambda: import_record(rec, call.name))
     return Plan(plan.groups, source=f"oneflow expression {text}")
 
 

@@ -17,9 +17,10 @@ from ..ir import nodes as n
 from ..ir.plan import Field, Group, Plan
 from ..ir.semantics import float_cycle_index
 from . import _driver
+from ._record import SchedulerCall
 from ._source import Recorder, Src, base_value_lines
 
-__all__ = ["from_oneflow", "import_plan", "native_source", "scheduler_nodes", "to_oneflow"]
+__all__ = ["from_oneflow", "import_plan", "import_record", "native_source", "read_oneflow", "record_nodes", "to_oneflow"]
 
 
 def _flow() -> Any:
@@ -58,11 +59,15 @@ def from_oneflow(scheduler: Any) -> Plan:
 
 
 def import_plan(scheduler: Any, flow: Any, name: str) -> Plan:
-    """:func:`from_oneflow` for a non-plateau scheduler whose classes come from ``flow``: oneflow, or the
-    stand-in bridge.spec builds from an expression's arguments; ``name`` goes into the plan's source."""
-    bases = [float(b) for b in _bases(scheduler, flow)]
-    nodes = scheduler_nodes(scheduler, bases, flow, "scheduler", nested=False)
-    step = int(getattr(scheduler, "last_step", -1))
+    """from_oneflow's body: read the live scheduler into its record, then map the record."""
+    return import_record(read_oneflow(scheduler, flow), name)
+
+
+def import_record(rec: SchedulerCall, name: str) -> Plan:
+    """The plan of a OneFlow record (as OneFlow's constructors built it; see :func:`read_oneflow`)."""
+    bases = [float(b) for b in _record_bases(rec)]
+    nodes = record_nodes(rec, bases, "scheduler", nested=False)
+    step = int(rec.step)
     if step < 0:
         raise SpecError("scheduler.last_step", "must be >= 0 once the scheduler is built", step)
     if step > 0:
@@ -77,10 +82,10 @@ def _lr_base(flow: Any) -> type:
     return LRScheduler
 
 
-def _bases(s: Any, flow: Any) -> list[float]:
-    if isinstance(s, flow.optim.lr_scheduler.ChainedScheduler):
-        return list(s.schedulers[0].base_lrs)  # its step() starts from the first child's bases
-    return list(s.base_lrs)
+def _record_bases(rec: SchedulerCall) -> list[float]:
+    if rec.name == "ChainedScheduler":
+        return list(rec.children[0].group_values["base_lrs"])  # its step() starts from the first child's bases
+    return list(rec.group_values["base_lrs"])
 
 
 def _own_get_lr(s: Any, cls: type) -> bool:
@@ -88,89 +93,140 @@ def _own_get_lr(s: Any, cls: type) -> bool:
     return getattr(type(s), "get_lr", None) is getattr(cls, "get_lr", None)
 
 
-def scheduler_nodes(s: Any, bases: Sequence[float], flow: Any, path: str, nested: bool) -> list[n.Node]:
-    """One IR node per param group (base values ``bases``) for OneFlow scheduler ``s`` (classes from
-    ``flow``, as in :func:`import_plan`); ``path`` names it in errors; ``nested``: it is a
-    ChainedScheduler's child."""
+#: record name of a user scheduler read through its own ``get_lr(base_lr, step)`` (args: get_lr, cls)
+CUSTOM = "<get_lr>"
+
+#: OneFlow 0.9 leaf classes, in the order they are recognised: (constructor parameter, attribute set)
+_LEAF_ATTRS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ConstantLR": (("factor", "factor"), ("total_iters", "total_iters")),
+    "LinearLR": (("start_factor", "start_factor"), ("end_factor", "end_factor"), ("total_iters", "total_iters")),
+    "ExponentialLR": (("gamma", "gamma"),),
+    "StepLR": (("step_size", "step_size"), ("gamma", "gamma")),
+    "MultiStepLR": (("milestones", "milestones"), ("gamma", "gamma")),
+    "PolynomialLR": (("decay_batch", "max_decay_steps"), ("end_learning_rate", "end_learning_rate"),
+                     ("power", "power"), ("cycle", "cycle")),
+    "CosineDecayLR": (("decay_steps", "decay_steps"), ("alpha", "alpha")),
+    "CosineAnnealingLR": (("T_max", "T_max"), ("eta_min", "eta_min")),
+    "CosineAnnealingWarmRestarts": (("T_0", "T_0"), ("T_mult", "T_mult"), ("eta_min", "eta_min"),
+                                    ("decay_rate", "decay_rate"), ("restart_limit", "restart_limit")),
+}
+
+
+def read_oneflow(s: Any, flow: Any = None, path: str = "scheduler") -> SchedulerCall:
+    """The record of a live OneFlow scheduler: the one place OneFlow's attributes are read.
+
+    Leaves are named by the OneFlow class whose ``get_lr`` they compute with; a WarmupLR is the
+    SequentialLR it builds; a user class with its own ``get_lr`` is :data:`CUSTOM`.
+    ``group_values["base_lrs"]``: the bases it holds; ``step``: ``last_step``.
+    """
+    flow = flow if flow is not None else _flow()
     sch = flow.optim.lr_scheduler
+    bases = getattr(s, "base_lrs", None)
+    gv = {} if bases is None else {"base_lrs": tuple(bases)}
+    step = getattr(s, "last_step", -1)
+
+    def rec(name: str, args: dict[str, Any], children: tuple[SchedulerCall, ...] = ()) -> SchedulerCall:
+        return SchedulerCall("oneflow", name, args, children, gv, step)
+
+    t = type(s)
+    for name, attrs in _LEAF_ATTRS.items():
+        cls = getattr(sch, name)
+        if (name == "ConstantLR" and t is cls) or (isinstance(s, cls) and _own_get_lr(s, cls)):
+            return rec(name, {p: getattr(s, a) for p, a in attrs})
+    if isinstance(s, sch.SequentialLR) and type(s).step is sch.SequentialLR.step:
+        kids = tuple(read_oneflow(c, flow, f"{path}.schedulers[{i}]") for i, c in enumerate(s.schedulers))
+        return rec("SequentialLR", {"milestones": list(s.milestones),
+                                    "interval_rescaling": list(s.interval_rescaling)}, kids)
+    if isinstance(s, sch.ChainedScheduler) and type(s).step is sch.ChainedScheduler.step:
+        kids = tuple(read_oneflow(c, flow, f"{path}.schedulers[{i}]") for i, c in enumerate(s.schedulers))
+        return rec("ChainedScheduler", {}, kids)
+    if isinstance(s, sch.LambdaLR) and type(s).step is sch.LambdaLR.step:
+        return rec("LambdaLR", {"lr_lambda": list(s.lr_lambdas)})
+    if getattr(type(s), "get_lr", None) is not getattr(_lr_base(flow), "get_lr", None):
+        return rec(CUSTOM, {"get_lr": s.get_lr, "cls": type(s).__name__})
+    raise UnsupportedError(f"{path}: cannot read OneFlow scheduler {type(s).__name__} "
+                           "(it has neither a known class nor a get_lr(base_lr, step))")
+
+
+def record_nodes(rec: SchedulerCall, bases: Sequence[float], path: str, nested: bool) -> list[n.Node]:
+    """One node per param group for the scheduler recorded in ``rec``."""
     G = len(bases)
-    same = _leaf(s, sch, path)
+    same = _leaf(rec, path)
     if same is not None:
         return [same] * G
-    if isinstance(s, sch.SequentialLR) and type(s).step is sch.SequentialLR.step:
-        kids = [scheduler_nodes(c, bases, flow, f"{path}.schedulers[{i}]", nested) for i, c in enumerate(s.schedulers)]
-        ms = [int(m) for m in s.milestones]
-        resc = tuple(bool(r) for r in s.interval_rescaling)
+    a = rec.args
+    if rec.name == "SequentialLR":
+        kids = [record_nodes(c, bases, f"{path}.schedulers[{i}]", nested) for i, c in enumerate(rec.children)]
+        ms = [int(m) for m in a["milestones"]]
+        resc = tuple(bool(r) for r in a["interval_rescaling"])
         if len(kids) == 1:
             return kids[0]
         return [n.Sequential(tuple(k[g] for k in kids), tuple(ms), resc) for g in range(G)]
-    if isinstance(s, sch.ChainedScheduler) and type(s).step is sch.ChainedScheduler.step:
-        kids = [scheduler_nodes(c, bases, flow, f"{path}.schedulers[{i}]", True) for i, c in enumerate(s.schedulers)]
+    if rec.name == "ChainedScheduler":
+        kids = [record_nodes(c, bases, f"{path}.schedulers[{i}]", True) for i, c in enumerate(rec.children)]
         if len(kids) == 1:
             return kids[0]
         return [n.Chain(tuple(k[g] for k in kids), mode="nested") for g in range(G)]
-    if isinstance(s, sch.LambdaLR) and type(s).step is sch.LambdaLR.step:
-        fns = list(s.lr_lambdas)
+    if rec.name == "LambdaLR":
+        fns = list(a["lr_lambda"])
         return [n.Lambda(fn, label=getattr(fn, "__name__", "lambda")) for fn in fns]
-    if getattr(type(s), "get_lr", None) is not getattr(_lr_base(flow), "get_lr", None):
-        # a user scheduler with a closed form get_lr(base_lr, step): opaque, per group
-        if nested:
-            raise UnsupportedError(
-                f"{path}: a custom scheduler ({type(s).__name__}) inside ChainedScheduler takes the "
-                "previous scheduler's lr as its base; it cannot be read exactly. Sample the chain "
-                "into a table instead (step it and use bridge.schedules.Table)")
-        out: list[n.Node] = []
-        for g, b in enumerate(bases):
-            if b == 0.0:
-                raise UnsupportedError(f"{path}: param group {g} has base lr 0; a custom get_lr "
-                                       "cannot be read as a factor of it")
-            out.append(n.Lambda(_GetLr(s, b), label=f"{type(s).__name__}.get_lr"))
-        return out
-    raise UnsupportedError(f"{path}: cannot read OneFlow scheduler {type(s).__name__} "
-                           "(it has neither a known class nor a get_lr(base_lr, step))")
+    # CUSTOM: a user scheduler with a closed form get_lr(base_lr, step): opaque, per group
+    if nested:
+        raise UnsupportedError(
+            f"{path}: a custom scheduler ({a['cls']}) inside ChainedScheduler takes the "
+            "previous scheduler's lr as its base; it cannot be read exactly. Sample the chain "
+            "into a table instead (step it and use bridge.schedules.Table)")
+    out: list[n.Node] = []
+    for g, b in enumerate(bases):
+        if b == 0.0:
+            raise UnsupportedError(f"{path}: param group {g} has base lr 0; a custom get_lr "
+                                   "cannot be read as a factor of it")
+        out.append(n.Lambda(_GetLr(a["get_lr"], a["cls"], b), label=f"{a['cls']}.get_lr"))
+    return out
 
 
 class _GetLr:
     """fn(t) = scheduler.get_lr(base, t) / base (a custom scheduler as a Lambda factor)."""
 
-    def __init__(self, sched: Any, base: float):
-        self.sched, self.base = sched, base
-        self.__name__ = f"{type(sched).__name__}.get_lr"
+    def __init__(self, get_lr: Any, cls: str, base: float):
+        self.get_lr, self.base = get_lr, base
+        self.__name__ = f"{cls}.get_lr"
 
     def __call__(self, t: int) -> float:
-        return float(self.sched.get_lr(self.base, t)) / self.base
+        return float(self.get_lr(self.base, t)) / self.base
 
 
-def _leaf(s: Any, sch: Any, path: str) -> n.Node | None:
-    t = type(s)
+def _leaf(rec: SchedulerCall, path: str) -> n.Node | None:
+    """The node of a recorded OneFlow leaf class (None for composites and user code)."""
+    a, name = rec.args, rec.name
     try:
-        if t is sch.ConstantLR or (isinstance(s, sch.ConstantLR) and _own_get_lr(s, sch.ConstantLR)):
-            return n.Constant(float(s.factor), max(0, int(s.total_iters)))
-        if isinstance(s, sch.LinearLR) and _own_get_lr(s, sch.LinearLR):
-            T = int(s.total_iters)
+        if name == "ConstantLR":
+            return n.Constant(float(a["factor"]), max(0, int(a["total_iters"])))
+        if name == "LinearLR":
+            T = int(a["total_iters"])
             if T <= 0:  # step < total_iters never holds: end_factor from the start
-                return n.Constant(float(s.end_factor), None)
-            return n.Linear(float(s.start_factor), float(s.end_factor), T)
-        if isinstance(s, sch.ExponentialLR) and _own_get_lr(s, sch.ExponentialLR):
-            return n.Exponential(float(s.gamma))
-        if isinstance(s, sch.StepLR) and _own_get_lr(s, sch.StepLR):
-            return n.Step(int(s.step_size), float(s.gamma))
-        if isinstance(s, sch.MultiStepLR) and _own_get_lr(s, sch.MultiStepLR):
-            return n.MultiStep(tuple(int(m) for m in s.milestones), float(s.gamma))
-        if isinstance(s, sch.PolynomialLR) and _own_get_lr(s, sch.PolynomialLR):
-            return n.Polynomial(int(s.max_decay_steps), float(s.power), float(s.end_learning_rate),
-                                bool(s.cycle))
-        if isinstance(s, sch.CosineDecayLR) and _own_get_lr(s, sch.CosineDecayLR):
-            return n.CosineDecay(int(s.decay_steps), float(s.alpha))
-        if isinstance(s, sch.CosineAnnealingLR) and _own_get_lr(s, sch.CosineAnnealingLR):
-            return n.CosineAnnealing(int(s.T_max), float(s.eta_min))
-        if isinstance(s, sch.CosineAnnealingWarmRestarts) and _own_get_lr(s, sch.CosineAnnealingWarmRestarts):
-            lim = int(s.restart_limit)
+                return n.Constant(float(a["end_factor"]), None)
+            return n.Linear(float(a["start_factor"]), float(a["end_factor"]), T)
+        if name == "ExponentialLR":
+            return n.Exponential(float(a["gamma"]))
+        if name == "StepLR":
+            return n.Step(int(a["step_size"]), float(a["gamma"]))
+        if name == "MultiStepLR":
+            return n.MultiStep(tuple(int(m) for m in a["milestones"]), float(a["gamma"]))
+        if name == "PolynomialLR":
+            return n.Polynomial(int(a["decay_batch"]), float(a["power"]), float(a["end_learning_rate"]),
+                                bool(a["cycle"]))
+        if name == "CosineDecayLR":
+            return n.CosineDecay(int(a["decay_steps"]), float(a["alpha"]))
+        if name == "CosineAnnealingLR":
+            return n.CosineAnnealing(int(a["T_max"]), float(a["eta_min"]))
+        if name == "CosineAnnealingWarmRestarts":
+            lim = int(a["restart_limit"])
             if lim < 0:
                 raise UnsupportedError(f"{path}.restart_limit: OneFlow holds eta_min from step 0 when "
                                        f"restart_limit < 0 (got {lim}); use a constant schedule instead")
-            return n.WarmRestarts(int(s.T_0), int(s.T_mult), float(s.eta_min), float(s.decay_rate),
-                                  None if lim == 0 else lim, float_log_cycles=int(s.T_mult) > 1)
+            return n.WarmRestarts(int(a["T_0"]), int(a["T_mult"]), float(a["eta_min"]), float(a["decay_rate"]),
+                                  None if lim == 0 else lim, float_log_cycles=int(a["T_mult"]) > 1)
     except SpecError as e:
         raise SpecError(f"{path}.{e.path}", e.reason, e.value, show_value=e.show_value) from None
     return None
