@@ -25,11 +25,9 @@ otherwise torch (whose ``ChainedScheduler`` composes updates recursively, OneFlo
 from __future__ import annotations
 
 import ast
-import collections
 import difflib
 import math
 import os
-from types import SimpleNamespace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .errors import SpecError, UnsupportedError
@@ -451,19 +449,7 @@ def _literal(node: ast.AST, name: str, p: str) -> Any:
                "expressions are parsed, never evaluated")
 
 
-# -- torch: stand-ins with the attributes torch's constructors set, read by from_torch's mapping --
-
-
-class _TStub:
-    optimizer: Any
-
-
-def _torch_namespace() -> SimpleNamespace:
-    names = list(TORCH_SIGNATURES) + list(_NEEDS_CODE)
-    ns = SimpleNamespace(LRScheduler=_TStub)
-    for nm in names:
-        setattr(ns, nm, type(nm, (_TStub,), {}))
-    return ns
+# -- torch: the record as torch's constructors would build it, read by from_torch's table --
 
 
 def _per_group(v: Any, G: int, what: str, col: Optional[int]) -> List[float]:
@@ -483,32 +469,60 @@ def _num(c: _Call, p: str, *, integer: bool = False) -> Any:
     return v
 
 
-def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
-    s = getattr(ns, c.name)()
-    s.optimizer, s.last_epoch = opt, 0
+def _torch_built(c: _Call, bases: List[float]) -> Tuple[_Call, List[Dict[str, Any]]]:
+    """``c`` as torch's constructors store it (what :func:`bridge.frameworks.torch.read_torch`
+    reads from the live object built from the same expression), and the param groups as
+    those constructors leave them (``bases`` as the lrs before).
+
+    Replays what the constructors do to the groups, in the order the expression builds them
+    (arguments first): the first scheduler sets ``initial_lr`` to the lr, a CyclicLR writes
+    its ``base_lr`` into the lr first, a OneCycleLR rewrites ``initial_lr`` (and writes
+    ``max_lr``/``min_lr``/momentum bounds); each takes ``initial_lr`` as its ``base_lrs``.
+    A OneCycleLR's record holds those group values as the last one built left them (torch
+    reads them from the group at every step). ``pct_start`` is carried as written.
+    """
+    groups: List[Dict[str, Any]] = [{"lr": b} for b in bases]
+    rec = _torch_build(c, groups)
+    return _one_cycle_groups(rec, groups), groups
+
+
+def _one_cycle_groups(r: _Call, groups: List[Dict[str, Any]]) -> _Call:
+    import dataclasses
+
+    from .frameworks.torch import one_cycle_group_values
+
+    if r.children:
+        return dataclasses.replace(r, children=tuple(_one_cycle_groups(k, groups) for k in r.children))
+    if r.name != "OneCycleLR":
+        return r
+    gv = {**r.group_values, **one_cycle_group_values(groups, r.args["cycle_momentum"])}
+    return dataclasses.replace(r, group_values=gv)
+
+
+def _torch_build(c: _Call, groups: List[Dict[str, Any]]) -> _Call:
     a = c.args
-    G = len(opt.param_groups)
-    if c.name not in ("SequentialLR", "ChainedScheduler"):
-        # what torch's constructor takes as base_lrs: initial_lr as this scheduler is built
-        # (arguments are built in the order they are written). The first scheduler built sets
-        # initial_lr to the lr (a CyclicLR writes its base_lr into lr first); a OneCycleLR
-        # rewrites it (below).
-        if c.name == "CyclicLR":
-            for grp, b in zip(opt.param_groups, _per_group(a["base_lr"], G, "CyclicLR.base_lr", c.col)):
-                grp["lr"] = b
-        for grp in opt.param_groups:
-            grp.setdefault("initial_lr", grp["lr"])
-        s.base_lrs = [grp["initial_lr"] for grp in opt.param_groups]
+    G = len(groups)
+
+    def built(args: Dict[str, Any], kids: Sequence[_Call] = (), gv: Optional[Dict[str, Any]] = None) -> _Call:
+        return _Call("torch", c.name, args, tuple(kids), gv or {}, 0, c.col)
+
     if c.name in ("SequentialLR", "ChainedScheduler"):
-        s._schedulers = [_torch_stub(k, ns, opt) for k in c.children]
-        if c.name == "SequentialLR":
-            milestones = a["milestones"]
-            if not isinstance(milestones, list) or len(milestones) != len(s._schedulers) - 1 or \
-                    not all(isinstance(m, int) and not isinstance(m, bool) for m in milestones):
-                raise SpecError(f"expression, col {(c.col or 0) + 1}, SequentialLR.milestones",
-                                f"expected {len(s._schedulers) - 1} integer(s), one less than the schedulers", milestones)
-            s._milestones = list(milestones)
-        return s
+        kids = [_torch_build(k, groups) for k in c.children]
+        if c.name == "ChainedScheduler":
+            return built({}, kids)
+        milestones = a["milestones"]
+        if not isinstance(milestones, list) or len(milestones) != len(kids) - 1 or \
+                not all(isinstance(m, int) and not isinstance(m, bool) for m in milestones):
+            raise SpecError(f"expression, col {(c.col or 0) + 1}, SequentialLR.milestones",
+                            f"expected {len(kids) - 1} integer(s), one less than the schedulers", milestones)
+        return built({"milestones": list(milestones)}, kids)
+    # what torch's constructor takes as base_lrs: initial_lr as this scheduler is built
+    if c.name == "CyclicLR":
+        for grp, b in zip(groups, _per_group(a["base_lr"], G, "CyclicLR.base_lr", c.col)):
+            grp["lr"] = b
+    for grp in groups:
+        grp.setdefault("initial_lr", grp["lr"])
+    gv: Dict[str, Any] = {"base_lrs": tuple(grp["initial_lr"] for grp in groups)}
     ints = {"step_size", "total_iters", "T_max", "T_0", "T_mult", "total_steps", "epochs", "steps_per_epoch"}
     for p, v in a.items():
         if p in ints and v is not None:
@@ -520,25 +534,24 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
         if not isinstance(a["milestones"], list) or not all(isinstance(m, int) for m in a["milestones"]):
             raise SpecError(f"expression, col {(c.col or 0) + 1}, MultiStepLR.milestones", "expected a list of integers",
                             a["milestones"])
-        s.milestones, s.gamma = collections.Counter(a["milestones"]), a["gamma"]
-        return s
+        return built({"milestones": sorted(a["milestones"]), "gamma": a["gamma"]}, gv=gv)
     if c.name == "CyclicLR":
         up = float(_num(c, "step_size_up", integer=True))
         down = float(a["step_size_down"]) if a["step_size_down"] is not None else up
-        s.base_lrs = _per_group(a["base_lr"], G, "CyclicLR.base_lr", c.col)
-        s.max_lrs = _per_group(a["max_lr"], G, "CyclicLR.max_lr", c.col)
-        s.total_size = up + down
-        s.step_ratio = up / s.total_size
-        s.mode, s.gamma, s._scale_fn_custom = a["mode"], a["gamma"], None
-        s._last_lr = [grp["initial_lr"] for grp in opt.param_groups]  # its first value: the initial_lr it found
+        last = gv["base_lrs"]  # its first value: the initial_lr it found
+        gv = {"base_lrs": tuple(_per_group(a["base_lr"], G, "CyclicLR.base_lr", c.col)),
+              "last_lr": last, "max_lrs": tuple(_per_group(a["max_lr"], G, "CyclicLR.max_lr", c.col))}
+        total = up + down
+        ratio = up / total
         if a["mode"] not in ("triangular", "triangular2", "exp_range"):
             raise SpecError(f"expression, col {(c.col or 0) + 1}, CyclicLR.mode",
                             "expected 'triangular', 'triangular2' or 'exp_range'", a["mode"])
-        s.cycle_momentum = bool(a["cycle_momentum"])
-        if s.cycle_momentum:
-            s.base_momentums = _per_group(a["base_momentum"], G, "CyclicLR.base_momentum", c.col)
-            s.max_momentums = _per_group(a["max_momentum"], G, "CyclicLR.max_momentum", c.col)
-        return s
+        mom = bool(a["cycle_momentum"])
+        if mom:
+            gv["base_momentums"] = tuple(_per_group(a["base_momentum"], G, "CyclicLR.base_momentum", c.col))
+            gv["max_momentums"] = tuple(_per_group(a["max_momentum"], G, "CyclicLR.max_momentum", c.col))
+        return built({"total_size": total, "step_ratio": ratio, "mode": a["mode"], "gamma": a["gamma"],
+                      "scale_fn": None, "cycle_momentum": mom, "use_beta1": False}, gv=gv)
     if c.name == "OneCycleLR":
         T = a["total_steps"]
         if T is None:
@@ -551,36 +564,31 @@ def _torch_stub(c: _Call, ns: SimpleNamespace, opt: SimpleNamespace) -> Any:
             raise SpecError(f"expression, col {(c.col or 0) + 1}, OneCycleLR.anneal_strategy", "expected 'cos' or 'linear'",
                             a["anneal_strategy"])
         ends = [float(pct * T) - 1] + ([float(2 * pct * T) - 2] if a["three_phase"] else []) + [T - 1]
-        s.total_steps, s._schedule_phases = T, [{"end_step": e} for e in ends]
-        s._anneal_func_type, s.cycle_momentum, s.use_beta1 = a["anneal_strategy"], bool(a["cycle_momentum"]), False
+        mom = bool(a["cycle_momentum"])
         mx = _per_group(a["max_lr"], G, "OneCycleLR.max_lr", c.col)
         bm = _per_group(a["base_momentum"], G, "OneCycleLR.base_momentum", c.col)
         xm = _per_group(a["max_momentum"], G, "OneCycleLR.max_momentum", c.col)
-        for g, grp in enumerate(opt.param_groups):
+        for g, grp in enumerate(groups):
             grp["initial_lr"] = mx[g] / a["div_factor"]
             grp["max_lr"] = mx[g]
             grp["min_lr"] = grp["initial_lr"] / a["final_div_factor"]
             grp["base_momentum"], grp["max_momentum"] = bm[g], xm[g]
-        s.base_lrs = [grp["initial_lr"] for grp in opt.param_groups]
         # its first value, computed from its own initial/max lr (a later OneCycleLR rewrites them)
         if a["anneal_strategy"] == "cos":
-            s._last_lr = [g["max_lr"] + (g["initial_lr"] - g["max_lr"]) / 2.0 * (math.cos(0.0) + 1)
-                          for g in opt.param_groups]
+            last = [g["max_lr"] + (g["initial_lr"] - g["max_lr"]) / 2.0 * (math.cos(0.0) + 1) for g in groups]
         else:
-            s._last_lr = [(g["max_lr"] - g["initial_lr"]) * 0.0 + g["initial_lr"] for g in opt.param_groups]
-        return s
-    for p, v in a.items():
-        setattr(s, p, v)
-    return s
+            last = [(g["max_lr"] - g["initial_lr"]) * 0.0 + g["initial_lr"] for g in groups]
+        gv = {"base_lrs": tuple(grp["initial_lr"] for grp in groups), "last_lr": tuple(last)}
+        return built({"total_steps": T, "phase_ends": ends, "anneal_strategy": a["anneal_strategy"],
+                      "cycle_momentum": mom, "use_beta1": False, "pct_start": pct}, gv=gv)
+    return built(dict(a), gv=gv)
 
 
 def _torch_plan(call: _Call, bases: List[float], text: str) -> Plan:
-    from .frameworks.torch import import_plan
+    from .frameworks.torch import import_record
 
-    ns = _torch_namespace()
-    opt = SimpleNamespace(param_groups=[{"lr": b} for b in bases], defaults={"lr": bases[0]})
-    stub = _torch_stub(call, ns, opt)
-    plan = _guard(lambda: import_plan(stub, ns, None, check=False))
+    rec, groups = _torch_built(call, bases)
+    plan = _guard(lambda: import_record(rec, groups, None, check=False))
     return Plan(plan.groups, source=f"torch expression {text}")
 
 
@@ -656,7 +664,7 @@ def _oneflow_plan(call: _Call, bases: List[float], text: str) -> Plan:
 
 
 def _guard(fn: Any) -> Plan:
-    """Run an importer on stand-ins; a wrong argument type becomes a SpecError, not a traceback."""
+    """Run an importer on an expression's record; a wrong argument type becomes a SpecError, not a traceback."""
     try:
         return fn()
     except (SpecError, UnsupportedError):

@@ -27,9 +27,11 @@ from ..ir.plan import Field, Group, Plan
 from . import _driver
 from ._driver import plan_fingerprint  # noqa: F401 - its name here before the driver
 from ._fields import has_field, read_field
+from ._record import SchedulerCall
 from ._source import Recorder, Src, base_value_lines
 
-__all__ = ["from_torch", "to_torch", "native_source", "sample_torch", "record_torch", "import_plan"]  # + PlanScheduler (lazy)
+__all__ = ["from_torch", "to_torch", "native_source", "sample_torch", "record_torch", "import_plan", "import_record",
+           "read_torch", "one_cycle_group_values"]  # + PlanScheduler (lazy)
 
 #: group keys that are scheduler bookkeeping, not optimizer hyper-parameters
 _BOOKKEEPING = {"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum", "params"}
@@ -187,6 +189,92 @@ def _unsupported_class(s: Any, path: str) -> UnsupportedError:
         f"classes, so its get_lr() has no IR form; {_TABLE_HINT}")
 
 
+def _unsupported(rec: SchedulerCall, path: str) -> UnsupportedError:
+    a = rec.args
+    return UnsupportedError(
+        f"{path}: {a['module']}.{a['qualname']} is not one of torch.optim.lr_scheduler's "
+        f"classes, so its get_lr() has no IR form; {_TABLE_HINT}")
+
+
+#: record name of a scheduler that is not exactly one of torch's classes (args: module, qualname)
+CUSTOM = "<custom>"
+
+#: leaf classes whose constructor parameters torch stores under the same names
+_LEAF_ARGS: Dict[str, Tuple[str, ...]] = {
+    "StepLR": ("step_size", "gamma"),
+    "ConstantLR": ("factor", "total_iters"),
+    "LinearLR": ("start_factor", "end_factor", "total_iters"),
+    "ExponentialLR": ("gamma",),
+    "PolynomialLR": ("total_iters", "power"),
+    "CosineAnnealingLR": ("T_max", "eta_min"),
+    "CosineAnnealingWarmRestarts": ("T_0", "T_mult", "eta_min"),
+}
+
+
+def one_cycle_group_values(groups: Sequence[Any], momentum: bool) -> Dict[str, Tuple[Any, ...]]:
+    """The param-group values a OneCycleLR computes from at every step (as the last one built
+    left them): ``max_lr``, ``initial_lr``, ``min_lr``, and the momentum bounds when it cycles
+    momentum. A OneCycleLR record's ``group_values`` hold them (see :func:`read_torch`)."""
+    keys = ("max_lr", "initial_lr", "min_lr") + (("base_momentum", "max_momentum") if momentum else ())
+    return {k: tuple(grp[k] for grp in groups) for k in keys}
+
+
+def read_torch(s: Any, lrs: Any = None) -> SchedulerCall:
+    """The record of a live torch scheduler: the one place torch's scheduler attributes are read.
+
+    The record holds what torch's constructors stored, named by the constructor parameter
+    where torch keeps one (``step_size``, ``milestones`` sorted, ...), else by what it
+    stores: CyclicLR ``total_size``/``step_ratio``/``scale_fn`` (the custom one or None),
+    OneCycleLR ``total_steps``/``phase_ends``/``anneal_strategy`` and ``pct_start=None``
+    (torch does not keep it; an expression's record carries it). ``group_values``:
+    ``base_lrs``; CyclicLR/OneCycleLR also ``last_lr`` (their value after construction),
+    CyclicLR ``max_lrs`` (and ``base_momentums``/``max_momentums``), OneCycleLR the groups'
+    ``max_lr``/``initial_lr``/``min_lr`` (and momentum bounds) as they are now.
+    ReduceLROnPlateau: its arguments, ``fresh`` (no metrics seen yet), ``min_lrs``. A class
+    that is not exactly torch's is :data:`CUSTOM`. ``step``: ``last_epoch``.
+    """
+    lrs = lrs if lrs is not None else _torch().optim.lr_scheduler
+    name = _cls(s, lrs)
+    step = int(getattr(s, "last_epoch", 0))
+
+    def rec(nm: str, args: Dict[str, Any], kids: Sequence[SchedulerCall] = (),
+            gv: Optional[Dict[str, Tuple[Any, ...]]] = None) -> SchedulerCall:
+        return SchedulerCall("torch", nm, args, tuple(kids), gv or {}, step)
+
+    if not name:
+        return rec(CUSTOM, {"module": type(s).__module__, "qualname": type(s).__qualname__})
+    if name == "SequentialLR":
+        return rec(name, {"milestones": list(s._milestones)}, [read_torch(c, lrs) for c in s._schedulers])
+    if name == "ChainedScheduler":
+        return rec(name, {}, [read_torch(c, lrs) for c in s._schedulers])
+    if name == "ReduceLROnPlateau":
+        fresh = s.best == s.mode_worse and s.num_bad_epochs == 0 and s.cooldown_counter == 0
+        return rec(name, {"mode": s.mode, "factor": s.factor, "patience": s.patience, "threshold": s.threshold,
+                          "threshold_mode": s.threshold_mode, "cooldown": s.cooldown, "eps": s.eps,
+                          "fresh": bool(fresh)}, gv={"min_lrs": tuple(s.min_lrs)})
+    gv: Dict[str, Tuple[Any, ...]] = {"base_lrs": tuple(s.base_lrs)}
+    if name in _LEAF_ARGS:
+        return rec(name, {p: getattr(s, p) for p in _LEAF_ARGS[name]}, gv=gv)
+    if name == "MultiStepLR":
+        return rec(name, {"milestones": sorted(s.milestones.elements()), "gamma": s.gamma}, gv=gv)
+    if name in ("LambdaLR", "MultiplicativeLR"):
+        return rec(name, {"lr_lambda": list(s.lr_lambdas)}, gv=gv)
+    gv["last_lr"] = tuple(s._last_lr)
+    mom = bool(s.cycle_momentum)
+    if name == "CyclicLR":
+        gv["max_lrs"] = tuple(s.max_lrs)
+        if mom:
+            gv["base_momentums"], gv["max_momentums"] = tuple(s.base_momentums), tuple(s.max_momentums)
+        return rec(name, {"total_size": s.total_size, "step_ratio": s.step_ratio, "mode": s.mode, "gamma": s.gamma,
+                          "scale_fn": s._scale_fn_custom, "cycle_momentum": mom,
+                          "use_beta1": bool(getattr(s, "use_beta1", False))}, gv=gv)
+    # OneCycleLR
+    gv.update(one_cycle_group_values(s.optimizer.param_groups, mom))
+    return rec(name, {"total_steps": s.total_steps, "phase_ends": [ph["end_step"] for ph in s._schedule_phases],
+                      "anneal_strategy": s._anneal_func_type, "cycle_momentum": mom,
+                      "use_beta1": bool(getattr(s, "use_beta1", False)), "pct_start": None}, gv=gv)
+
+
 def _recover(target: float, make: Callable[[float], float], guess: float) -> float:
     """The shortest decimal ``x`` near ``guess`` with ``make(x) == target`` (else ``guess``)."""
     for digits in range(1, 17):
@@ -196,24 +284,27 @@ def _recover(target: float, make: Callable[[float], float], guess: float) -> flo
     return guess
 
 
-def _one_cycle_params(s: Any, g: int) -> Dict[str, Any]:
-    grp = s.optimizer.param_groups[g]
-    T = int(s.total_steps)
-    ph = s._schedule_phases
+def _one_cycle_params(r: SchedulerCall, g: int) -> Dict[str, Any]:
+    a, gv = r.args, r.group_values
+    T = int(a["total_steps"])
+    ph = a["phase_ends"]
     three = len(ph) == 3
-    e0 = float(ph[0]["end_step"])
-    pct = _recover(e0, lambda p: float(p * T) - 1, (e0 + 1) / T)
-    if three and float(2 * pct * T) - 2 != float(ph[1]["end_step"]):
+    e0 = float(ph[0])
+    if a.get("pct_start") is not None:  # an expression's own (torch does not store it)
+        pct = float(a["pct_start"])
+    else:
+        pct = _recover(e0, lambda p: float(p * T) - 1, (e0 + 1) / T)
+    if three and float(2 * pct * T) - 2 != float(ph[1]):
         raise UnsupportedError("OneCycleLR: cannot recover pct_start exactly from its phases; " + _TABLE_HINT)
-    mx, init, lo = float(grp["max_lr"]), float(grp["initial_lr"]), float(grp["min_lr"])
+    mx, init, lo = float(gv["max_lr"][g]), float(gv["initial_lr"][g]), float(gv["min_lr"][g])
     div = _recover(init, lambda d: mx / d, mx / init) if init > 0 else 25.0
     fdiv = _recover(lo, lambda d: (mx / div) / d, init / lo) if lo > 0 else 1e4
-    return dict(total_steps=T, pct_start=pct, anneal=s._anneal_func_type, div_factor=div,
+    return dict(total_steps=T, pct_start=pct, anneal=a["anneal_strategy"], div_factor=div,
                 final_div_factor=fdiv, three_phase=three)
 
 
-def _cyclic_steps(s: Any) -> Tuple[int, int]:
-    total, ratio = float(s.total_size), float(s.step_ratio)
+def _cyclic_steps(r: SchedulerCall) -> Tuple[int, int]:
+    total, ratio = float(r.args["total_size"]), float(r.args["step_ratio"])
     up = round(total * ratio)
     down = round(total - up)
     if up < 1 or down < 1 or float(up) + float(down) != total or up / total != ratio:
@@ -222,11 +313,11 @@ def _cyclic_steps(s: Any) -> Tuple[int, int]:
     return up, down
 
 
-def _momentum_field(s: Any) -> str:
-    return "betas[0]" if getattr(s, "use_beta1", False) else "momentum"
+def _momentum_field(r: SchedulerCall) -> str:
+    return "betas[0]" if r.args.get("use_beta1", False) else "momentum"
 
 
-def _plain_step0(s: Any, name: str, path: str) -> List[float]:
+def _plain_step0(r: SchedulerCall, G: int, path: str) -> List[float]:
     """Per group, the factor a plain ``step()`` at epoch 0 applies (instead of the initial step).
 
     A composite nested in a SequentialLR is stepped by the outer constructor with plain
@@ -235,17 +326,17 @@ def _plain_step0(s: Any, name: str, path: str) -> List[float]:
     ``(1/(1 + 1/total_iters))**power``, MultiplicativeLR by ``fn(0)``, CosineAnnealingLR (eta_min
     0) by ``2/(1 + cos(pi/T_max))``. Computed with torch's own expressions.
     """
-    G = len(s.optimizer.param_groups)
+    a, name = r.args, r.name
     if name == "ExponentialLR":
-        out = [float(s.gamma)] * G
+        out = [float(a["gamma"])] * G
     elif name == "PolynomialLR":
-        T = s.total_iters
-        out = [float(((1.0 - 0 / T) / (1.0 - (0 - 1) / T)) ** s.power)] * G
+        T = a["total_iters"]
+        out = [float(((1.0 - 0 / T) / (1.0 - (0 - 1) / T)) ** a["power"])] * G
     elif name == "MultiplicativeLR":
-        out = [float(fn(0)) for fn in s.lr_lambdas]
+        out = [float(fn(0)) for fn in a["lr_lambda"]]
     else:  # CosineAnnealingLR
-        T = s.T_max
-        if float(s.eta_min) != 0.0 or (0 - 1 - T) % (2 * T) == 0:
+        T = a["T_max"]
+        if float(a["eta_min"]) != 0.0 or (0 - 1 - T) % (2 * T) == 0:
             raise UnsupportedError(
                 f"{path}: a CosineAnnealingLR first inside a composite nested in a SequentialLR gets a plain "
                 "step() at epoch 0 from torch (not the initial step); with eta_min != 0 (or T_max=1) that "
@@ -257,7 +348,10 @@ def _plain_step0(s: Any, name: str, path: str) -> List[float]:
 
 
 class _Import:
-    """Walks a (possibly composite) scheduler into per-group IR nodes.
+    """The torch record table: walks a (possibly composite) record into per-group IR nodes.
+
+    Used by :func:`from_torch` (the record :func:`read_torch` reads) and by expressions (the
+    record bridge.spec builds as torch's constructors would).
 
     Every node it returns is evaluated from the plan's base ``self.base[g]``. A torch
     scheduler computes from the ``base_lrs`` it took from ``initial_lr`` when it was built,
@@ -267,14 +361,13 @@ class _Import:
     CosineAnnealingWarmRestarts, a recursive chain for chainable children).
     """
 
-    def __init__(self, lrs: Any, G: int):
-        self.lrs = lrs
+    def __init__(self, G: int):
         self.G = G
         self.base: List[float] = []  # the plan's lr base per group, set before walking
         self.initial: List[float] = []  # each group's initial_lr now
         self.k = 0  # steps the scheduler has taken since construction
 
-    def node(self, s: Any, g: int, path: str, inside: bool, reach: int = 0, indirect: bool = False,
+    def node(self, s: SchedulerCall, g: int, path: str, inside: bool, reach: int = 0, indirect: bool = False,
              restarted: bool = False, start: Optional[float] = None, chained: bool = False) -> n.Node:
         """The IR node of ``s`` for group ``g``, evaluated from the base ``self.base[g]``.
 
@@ -288,22 +381,23 @@ class _Import:
         enclosing node models the current lr (inside a ChainedScheduler). ``chained``: a
         ChainedScheduler's child.
         """
-        name = _cls(s, self.lrs)
-        if not name:
-            raise _unsupported_class(s, path)
-        plain0 = _plain_step0(s, name, path) if indirect and name in _QUIRKY else None
+        name = s.name
+        if name == CUSTOM:
+            raise _unsupported(s, path)
+        a, gv = s.args, s.group_values
+        plain0 = _plain_step0(s, self.G, path) if indirect and name in _QUIRKY else None
         if name == "ReduceLROnPlateau":
             if inside:
                 raise UnsupportedError(f"{path}: ReduceLROnPlateau cannot be composed (torch refuses it too)")
-            return n.Plateau(mode=s.mode, factor=float(s.factor), patience=int(s.patience),
-                             threshold=float(s.threshold), threshold_mode=s.threshold_mode,
-                             cooldown=int(s.cooldown), min_lr=float(s.min_lrs[g]), eps=float(s.eps))
+            return n.Plateau(mode=a["mode"], factor=float(a["factor"]), patience=int(a["patience"]),
+                             threshold=float(a["threshold"]), threshold_mode=a["threshold_mode"],
+                             cooldown=int(a["cooldown"]), min_lr=float(gv["min_lrs"][g]), eps=float(a["eps"]))
         if name == "SequentialLR":
-            ms = [int(m) - reach for m in s._milestones]
+            ms = [int(m) - reach for m in a["milestones"]]
             # nested, it runs ``reach`` steps ahead of its parent: children whose milestone falls
             # before step 0 are over before the plan starts (the next one was stepped plainly)
             drop = sum(1 for m in ms if m < 0)
-            scheds = list(s._schedulers)[drop:]
+            scheds = list(s.children)[drop:]
             ms = ms[drop:]
             first = bisect.bisect_right(ms, 0)
             # its constructor writes initial_lr into the group before its first child's first step
@@ -313,9 +407,9 @@ class _Import:
             for i, ch in enumerate(scheds):
                 where = f"{path}._schedulers[{i + drop}]"
                 restarted = i > 0 and (i != first or ms[i - 1] == 0)
-                if restarted and _cls(ch, self.lrs) in ("SequentialLR", "ChainedScheduler"):
+                if restarted and ch.name in ("SequentialLR", "ChainedScheduler"):
                     raise UnsupportedError(
-                        f"{where}: torch cannot restart a {_cls(ch, self.lrs)} at a "
+                        f"{where}: torch cannot restart a {ch.name} at a "
                         "SequentialLR milestone (it raises NotImplementedError when the milestone is "
                         "reached); put it first or flatten the composition")
                 if i == first and not restarted:
@@ -325,10 +419,10 @@ class _Import:
             return n.Sequential(tuple(kids), tuple(ms))
         if name == "ChainedScheduler":
             kids = [self.node(ch, g, f"{path}._schedulers[{i}]", True, reach, reach > 0, chained=True)
-                    for i, ch in enumerate(s._schedulers)]
+                    for i, ch in enumerate(s.children)]
             # its children update whatever the lr is; the first update applies to ``start``
             return self._scaled(n.Chain(tuple(kids), mode="recursive"), start, g, path)
-        if inside and getattr(s, "cycle_momentum", False) and name in ("OneCycleLR", "CyclicLR"):
+        if inside and a.get("cycle_momentum", False) and name in ("OneCycleLR", "CyclicLR"):
             raise UnsupportedError(f"{path}: a {name} that cycles momentum inside a composite scheduler "
                                    "drives momentum only while it is active; " + _TABLE_HINT)
         nd = self._leaf(s, g, path, name, restarted, inside)
@@ -339,11 +433,11 @@ class _Import:
             # ChainedScheduler its first value is the one its constructor computed: a CyclicLR
             # from the initial_lr it found, a OneCycleLR from its own max_lr before a later one
             # rewrote the group's
-            v0 = getattr(s, "_last_lr", None)
+            v0 = gv.get("last_lr")
             if chained and reach == 0 and self.k == 0 and v0 is not None:
                 nd = self._first_value(nd, float(v0[g]), g)
             return nd
-        own = float(s.base_lrs[g])
+        own = float(gv["base_lrs"][g])
         if name in ("LambdaLR", "CosineAnnealingWarmRestarts") or (restarted and name != "MultiplicativeLR"):
             # computed from its own base_lrs (a restart is the closed form at 0, then chainable)
             return self._scaled(nd, own, g, path)
@@ -377,88 +471,87 @@ class _Import:
             return nd
         return n.Chain((nd, n.Sequential((n.Constant(factor=v0 / base, total_iters=None),), ())), mode="recursive")
 
-    def _leaf(self, s: Any, g: int, path: str, name: str, restarted: bool, inside: bool) -> n.Node:
+    def _leaf(self, s: SchedulerCall, g: int, path: str, name: str, restarted: bool, inside: bool) -> n.Node:
         """The node of one leaf scheduler, relative to the base it computes from."""
+        a, gv = s.args, s.group_values
         if name == "LambdaLR":
-            fn = s.lr_lambdas[g]
+            fn = a["lr_lambda"][g]
             return n.Lambda(fn=fn, label=getattr(fn, "__name__", "lambda"))
         if name == "MultiplicativeLR":
-            fn = s.lr_lambdas[g]
+            fn = a["lr_lambda"][g]
             return n.Multiplicative(fn=fn, label=getattr(fn, "__name__", "multiplicative"))
         if name == "StepLR":
-            return n.Step(step_size=int(s.step_size), gamma=float(s.gamma))
+            return n.Step(step_size=int(a["step_size"]), gamma=float(a["gamma"]))
         if name == "MultiStepLR":
-            return n.MultiStep(milestones=tuple(sorted(int(m) for m in s.milestones.elements())),
-                               gamma=float(s.gamma))
-        if name in ("LinearLR", "PolynomialLR") and restarted and int(s.total_iters) == 0:
+            return n.MultiStep(milestones=tuple(sorted(int(m) for m in a["milestones"])),
+                               gamma=float(a["gamma"]))
+        if name in ("LinearLR", "PolynomialLR") and restarted and int(a["total_iters"]) == 0:
             raise UnsupportedError(f"{path}: {name}(total_iters=0) restarted at a SequentialLR milestone "
                                    "divides by zero in torch (ZeroDivisionError)")
         if name == "ConstantLR":
-            if int(s.total_iters) == 0:
+            if int(a["total_iters"]) == 0:
                 # the initial step applies the factor and nothing undoes it; a milestone restart
                 # uses the closed form, which is the base from step 0 on
-                return n.Constant(factor=1.0 if restarted else float(s.factor), total_iters=None)
-            return n.Constant(factor=float(s.factor), total_iters=int(s.total_iters))
+                return n.Constant(factor=1.0 if restarted else float(a["factor"]), total_iters=None)
+            return n.Constant(factor=float(a["factor"]), total_iters=int(a["total_iters"]))
         if name == "LinearLR":
-            if int(s.total_iters) == 0:
-                return n.Constant(factor=float(s.start_factor), total_iters=None)
-            return n.Linear(start_factor=float(s.start_factor), end_factor=float(s.end_factor),
-                            total_iters=int(s.total_iters))
+            if int(a["total_iters"]) == 0:
+                return n.Constant(factor=float(a["start_factor"]), total_iters=None)
+            return n.Linear(start_factor=float(a["start_factor"]), end_factor=float(a["end_factor"]),
+                            total_iters=int(a["total_iters"]))
         if name == "ExponentialLR":
-            return n.Exponential(gamma=float(s.gamma))
+            return n.Exponential(gamma=float(a["gamma"]))
         if name == "PolynomialLR":
-            if int(s.total_iters) == 0:
+            if int(a["total_iters"]) == 0:
                 return n.Constant(factor=1.0, total_iters=None)
-            return n.Polynomial(total_iters=int(s.total_iters), power=float(s.power))
+            return n.Polynomial(total_iters=int(a["total_iters"]), power=float(a["power"]))
         if name == "CosineAnnealingLR":
             # torch steps it chainably; past T_max that drifts from the closed form by more than
             # 1e-12 (1 - cos(pi/T_max) cancels), so keep torch's arithmetic: a one-child chain
-            return n.Chain((n.CosineAnnealing(T_max=int(s.T_max), eta_min=float(s.eta_min)),), mode="recursive")
+            return n.Chain((n.CosineAnnealing(T_max=int(a["T_max"]), eta_min=float(a["eta_min"])),), mode="recursive")
         if name == "CosineAnnealingWarmRestarts":
-            return n.WarmRestarts(T_0=int(s.T_0), T_mult=int(s.T_mult), eta_min=float(s.eta_min))
+            return n.WarmRestarts(T_0=int(a["T_0"]), T_mult=int(a["T_mult"]), eta_min=float(a["eta_min"]))
         if name == "CyclicLR":
-            if s._scale_fn_custom is not None:
+            if a["scale_fn"] is not None:
                 raise UnsupportedError(f"{path}: CyclicLR with a custom scale_fn has no IR form; " + _TABLE_HINT)
             up, down = _cyclic_steps(s)
-            return n.Cyclic(high=float(s.max_lrs[g]), low=float(s.base_lrs[g]), step_size_up=up,
-                            step_size_down=down, mode=s.mode, gamma=float(s.gamma))
+            return n.Cyclic(high=float(gv["max_lrs"][g]), low=float(gv["base_lrs"][g]), step_size_up=up,
+                            step_size_down=down, mode=a["mode"], gamma=float(a["gamma"]))
         if name == "OneCycleLR":
             p = _one_cycle_params(s, g)
             # alone: the plan's base is max_lr; inside a composite: absolute, and torch reads
             # max_lr/initial_lr/min_lr from the group at every step (the OneCycleLR built last)
-            mx = None if not inside else float(s.optimizer.param_groups[g]["max_lr"])
+            mx = None if not inside else float(gv["max_lr"][g])
             return n.OneCycle(max_lr=mx, **p)
-        raise _unsupported_class(s, path)  # pragma: no cover
+        raise UnsupportedError(f"{path}: {name} has no torch record mapping")  # pragma: no cover
 
-    def momentum(self, s: Any, g: int) -> Optional[Tuple[str, float, n.Node]]:
+    def momentum(self, s: SchedulerCall, g: int) -> Optional[Tuple[str, float, n.Node]]:
         """(field, base, node) of the momentum wave a standalone OneCycle/CyclicLR drives."""
-        name = _cls(s, self.lrs)
-        if name not in ("OneCycleLR", "CyclicLR") or not getattr(s, "cycle_momentum", False):
+        name, a, gv = s.name, s.args, s.group_values
+        if name not in ("OneCycleLR", "CyclicLR") or not a.get("cycle_momentum", False):
             return None
         f = _momentum_field(s)
         if name == "OneCycleLR":
-            grp = s.optimizer.param_groups[g]
             p = _one_cycle_params(s, g)
             for k in ("div_factor", "final_div_factor"):
                 p.pop(k)
-            nd: n.Node = n.OneCycleMomentum(base_momentum=float(grp["base_momentum"]),
-                                            max_momentum=float(grp["max_momentum"]), **p)
-            return f, float(grp["max_momentum"]), nd
+            nd: n.Node = n.OneCycleMomentum(base_momentum=float(gv["base_momentum"][g]),
+                                            max_momentum=float(gv["max_momentum"][g]), **p)
+            return f, float(gv["max_momentum"][g]), nd
         up, down = _cyclic_steps(s)
-        hi = float(s.max_momentums[g])
-        return f, hi, n.Cyclic(high=hi, low=float(s.base_momentums[g]), step_size_up=up,
-                               step_size_down=down, mode=s.mode, gamma=float(s.gamma), inverted=True)
+        hi = float(gv["max_momentums"][g])
+        return f, hi, n.Cyclic(high=hi, low=float(gv["base_momentums"][g]), step_size_up=up,
+                               step_size_down=down, mode=a["mode"], gamma=float(a["gamma"]), inverted=True)
 
 
-def _steps_done(s: Any, lrs: Any) -> int:
-    name = _cls(s, lrs)
-    if name == "ChainedScheduler":
-        ks = {_steps_done(ch, lrs) for ch in s._schedulers}
+def _steps_done(s: SchedulerCall) -> int:
+    if s.name == "ChainedScheduler":
+        ks = {_steps_done(ch) for ch in s.children}
         if len(ks) != 1:
             raise UnsupportedError("ChainedScheduler: its schedulers have been stepped different numbers "
                                    f"of times ({sorted(ks)}); " + _TABLE_HINT)
         return ks.pop()
-    return int(s.last_epoch)
+    return int(s.step)
 
 
 def _shift(nd: n.Node, k: int) -> n.Node:
@@ -503,13 +596,13 @@ def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None) -> Pla
     return import_plan(scheduler, _torch().optim.lr_scheduler, fields)
 
 
-def _leaves(s: Any, lrs: Any) -> List[Any]:
-    if _cls(s, lrs) in ("SequentialLR", "ChainedScheduler"):
-        return [x for ch in s._schedulers for x in _leaves(ch, lrs)]
+def _leaves(s: SchedulerCall) -> List[SchedulerCall]:
+    if s.name in ("SequentialLR", "ChainedScheduler"):
+        return [x for ch in s.children for x in _leaves(ch)]
     return [s]
 
 
-def _composite_bases(s: Any, lrs: Any, initial: List[float]) -> List[float]:
+def _composite_bases(s: SchedulerCall, initial: List[float]) -> List[float]:
     """The plan's lr base per group for a SequentialLR / ChainedScheduler.
 
     ``initial_lr`` as it is now, unless the composition holds a CosineAnnealingLR: its
@@ -518,9 +611,9 @@ def _composite_bases(s: Any, lrs: Any, initial: List[float]) -> List[float]:
     CosineAnnealingLR of the composition must have been built with the same one).
     """
     out = []
-    cos = [x for x in _leaves(s, lrs) if _cls(x, lrs) == "CosineAnnealingLR"]
+    cos = [x for x in _leaves(s) if x.name == "CosineAnnealingLR"]
     for g, b in enumerate(initial):
-        own = sorted({float(x.base_lrs[g]) for x in cos})
+        own = sorted({float(x.group_values["base_lrs"][g]) for x in cos})
         if len(own) > 1:
             raise UnsupportedError(
                 f"param_groups[{g}]: the CosineAnnealingLRs of this composition were built with different "
@@ -554,25 +647,32 @@ def _as_built(nd: n.Node, base: float, now: float, name: str) -> n.Node:
 
 
 def import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, check: bool = True) -> Plan:
-    """:func:`from_torch` for a scheduler whose classes come from ``lrs``: ``torch.optim.lr_scheduler``,
-    or the stand-ins bridge.spec builds from an expression's constructor arguments. ``check=False``
-    takes the schedule as constructed, without matching step 0 to (or checking it against) the
-    values the param groups hold now (stand-ins hold none)."""
+    """:func:`from_torch`'s body for a scheduler whose classes come from ``lrs``
+    (``torch.optim.lr_scheduler``): read it into its record, then map the record."""
     opt = getattr(scheduler, "optimizer", None)
     if not isinstance(scheduler, lrs.LRScheduler) or opt is None:
         raise SpecError("scheduler", "must be a torch.optim.lr_scheduler scheduler", type(scheduler).__name__)
-    name = _cls(scheduler, lrs)
-    if not name:
+    if not _cls(scheduler, lrs):
         raise _unsupported_class(scheduler, "scheduler")
-    groups = opt.param_groups
+    return import_record(read_torch(scheduler, lrs), opt.param_groups, fields, check=check)
+
+
+def import_record(rec: SchedulerCall, groups: Sequence[Any], fields: Optional[Sequence[str]], *,
+                  check: bool = True) -> Plan:
+    """The plan of a torch record (:func:`read_torch`, or an expression's record as torch's
+    constructors would store it) on ``groups``, the param groups as they are now.
+    ``check=False`` takes the schedule as constructed, without matching step 0 to (or checking
+    it against) the values the groups hold (an expression's groups hold none)."""
+    name = rec.name
+    if name == CUSTOM:
+        raise _unsupported(rec, "scheduler")
     G = len(groups)
-    imp = _Import(lrs, G)
-    k = _steps_done(scheduler, lrs)
+    imp = _Import(G)
+    k = _steps_done(rec)
     if k < 0:
         raise SpecError("scheduler.last_epoch", "must be >= 0 after construction", k)
     plateau = name == "ReduceLROnPlateau"
-    if plateau and not (scheduler.best == scheduler.mode_worse and scheduler.num_bad_epochs == 0
-                        and scheduler.cooldown_counter == 0):
+    if plateau and not rec.args["fresh"]:
         raise UnsupportedError(
             "ReduceLROnPlateau: it has already seen metrics (best, bad-epoch and cooldown counters are "
             "not at their start), which a plateau node cannot carry; import it before the first step()")
@@ -583,23 +683,23 @@ def import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, ch
     elif name == "OneCycleLR":
         lr_bases = [float(grp["max_lr"]) for grp in groups]
     elif name == "CyclicLR":
-        lr_bases = [float(b) for b in scheduler.base_lrs]
+        lr_bases = [float(b) for b in rec.group_values["base_lrs"]]
     elif name == "MultiplicativeLR" and k > 0:
         lr_bases = [float(grp["lr"]) for grp in groups]
     elif name in ("SequentialLR", "ChainedScheduler"):
-        lr_bases = _composite_bases(scheduler, lrs, imp.initial)
+        lr_bases = _composite_bases(rec, imp.initial)
     else:  # what it computes from (initial_lr when it was built)
-        lr_bases = [float(b) for b in scheduler.base_lrs]
+        lr_bases = [float(b) for b in rec.group_values["base_lrs"]]
     imp.base = lr_bases
-    lr_nodes = [imp.node(scheduler, g, "scheduler", False) for g in range(G)]
+    lr_nodes = [imp.node(rec, g, "scheduler", False) for g in range(G)]
     if check and k == 0 and not plateau:
         lr_nodes = [_as_built(nd, b, float(grp["lr"]), name) for nd, b, grp in zip(lr_nodes, lr_bases, groups)]
     lr_nodes = _share(lr_nodes)
     if not plateau:
         lr_nodes = _share([_shift(nd, k) for nd in lr_nodes])
     driven: Dict[str, Tuple[List[float], List[n.Node]]] = {"lr": (lr_bases, lr_nodes)}
-    if imp.momentum(scheduler, 0) is not None:
-        mom = [imp.momentum(scheduler, g) for g in range(G)]
+    if imp.momentum(rec, 0) is not None:
+        mom = [imp.momentum(rec, g) for g in range(G)]
         f = mom[0][0]  # type: ignore[index]
         driven[f] = ([m[1] for m in mom], _share([_shift(m[2], k) for m in mom]))  # type: ignore[index]
     names = list(fields) if fields is not None else _group_fields(groups[0])
