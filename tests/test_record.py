@@ -178,3 +178,69 @@ def test_oneflow_expression_record_is_what_oneflow_builds(flow, text, build):
 
     check(ours, live, text)
     assert live.step == 0 and live.dialect == "oneflow"
+
+
+#: torch expressions, each built for real by bridge.spec.build_torch (which runs torch's constructors)
+_TORCH_BUILT = [
+    "StepLR(step_size=3, gamma=0.5)",
+    "MultiStepLR(milestones=[9, 2, 5, 5], gamma=0.3)",
+    "PolynomialLR(total_iters=20, power=2.0)",
+    "CosineAnnealingWarmRestarts(T_0=4, T_mult=2, eta_min=0.001)",
+    "OneCycleLR(max_lr=[1.0, 0.5], total_steps=100, pct_start=0.25, three_phase=True, div_factor=10.0)",
+    "OneCycleLR(max_lr=0.3, epochs=3, steps_per_epoch=7, anneal_strategy='linear', cycle_momentum=False)",
+    "CyclicLR(base_lr=0.01, max_lr=[0.1, 0.2], step_size_up=4, step_size_down=6, mode='exp_range', gamma=0.99)",
+    "SequentialLR([LinearLR(start_factor=0.2, total_iters=4), CosineAnnealingLR(T_max=30, eta_min=0.001)], "
+    "milestones=[4])",
+    "ChainedScheduler([StepLR(step_size=2), ExponentialLR(gamma=0.9)])",
+    # groups rewritten by constructors built later: a CyclicLR's lr, a second OneCycleLR's initial_lr
+    "ChainedScheduler([OneCycleLR(max_lr=1.0, total_steps=50, cycle_momentum=False), CyclicLR(base_lr=0.01, "
+    "max_lr=0.1, cycle_momentum=False), OneCycleLR(max_lr=0.5, total_steps=80, div_factor=5.0, "
+    "cycle_momentum=False)])",
+    "SequentialLR([ChainedScheduler([ConstantLR(factor=0.5, total_iters=3), OneCycleLR(max_lr=0.4, "
+    "total_steps=60, cycle_momentum=False)]), StepLR(step_size=5)], milestones=[10])",
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("text", _TORCH_BUILT)
+def test_torch_expression_record_is_what_torch_builds(torch_mod, text):
+    """The expression's record, as torch's constructors would store it, equals the record read
+    from the real torch object built from the same expression (group rewrites included); the
+    expression carries pct_start, which torch does not keep."""
+    from bridge.frameworks.torch import read_torch
+    from bridge.spec import _torch_built, build_torch
+
+    lrs = [0.1, 0.05]
+    opt = torch_mod.optim.SGD([{"params": [torch_mod.nn.Parameter(torch_mod.zeros(1))], "lr": lr} for lr in lrs],
+                              lr=0.1, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        live = read_torch(build_torch(text, opt))
+    ours, groups = _torch_built(read_expression(text, dialect="torch"), lrs)
+
+    def check(x, y, path):
+        assert x.name == y.name and x.dialect == y.dialect == "torch", path
+        assert set(x.args) == set(y.args), path
+        for k in x.args:
+            if k == "pct_start":
+                assert y.args[k] is None and isinstance(x.args[k], float), path
+            else:
+                assert _same(x.args[k], y.args[k]), (path, k, x.args[k], y.args[k])
+        assert set(x.group_values) == set(y.group_values), path
+        for k in x.group_values:
+            assert _same(x.group_values[k], y.group_values[k]), (path, k, x.group_values[k], y.group_values[k])
+        assert len(x.children) == len(y.children), path
+        for i, (cx, cy) in enumerate(zip(x.children, y.children)):
+            check(cx, cy, f"{path}[{i}]")
+
+    check(ours, live, text)
+    # steps since construction: 0 at the top (a child's own counter, which torch's SequentialLR
+    # moves while it builds, is not replayed: the table reads the top's, or a ChainedScheduler's
+    # children's, which a fresh one keeps at 0)
+    assert ours.step == live.step == 0
+    # the groups the expression replays are the optimizer's after construction
+    for grp, real in zip(groups, opt.param_groups):
+        for k in ("initial_lr", "max_lr", "min_lr"):
+            assert (k in grp) == (k in real), k
+            if k in grp:
+                assert _same(grp[k], real[k]), (k, grp[k], real[k])
