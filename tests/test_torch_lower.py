@@ -465,7 +465,7 @@ def test_mindspore_warmup_cell_lowers_to_torch(ms):
     close(got, want, 0.1)
 
 
-# expressions are read by from_torch's mapping on stand-ins: the order their constructors run
+# expressions are read by from_torch's record table: the order their constructors run
 # in (as Python runs the expression) decides every base, as in torch
 EXPRESSIONS = [
     "SequentialLR([OneCycleLR(max_lr=1.0, total_steps=900, cycle_momentum=False), CosineAnnealingWarmRestarts(T_0=4), "
