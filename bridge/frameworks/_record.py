@@ -31,6 +31,12 @@ class SchedulerCall:
     constructor read from the optimizer (e.g. ``{"base_lrs": (0.1, 0.05)}``); empty when the
     caller supplies them later. ``step``: steps taken since construction (0 for an
     expression). ``col``: 0-based column of the call in an expression (for messages), or None.
+
+    :func:`bridge.spec.read_expression` gives the call as written. The importers map the call
+    as the framework's constructors *store* it (``read_torch`` / ``read_oneflow`` for live
+    objects, ``bridge.spec._torch_built`` / ``_oneflow_built`` for expressions): where a
+    framework keeps no parameter, the record holds what it keeps instead (torch's CyclicLR
+    ``total_size``/``step_ratio``, OneCycleLR ``phase_ends``; see each reader).
     """
 
     dialect: str
