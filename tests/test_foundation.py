@@ -16,7 +16,7 @@ import bridge
 SRC = Path(__file__).resolve().parent.parent / "bridge"
 HEAVY = ("torch", "mindspore", "oneflow", "mmengine", "matplotlib")
 # Framework runtime: Cell subclasses need MindSpore to be defined. Imported only by
-# bridge.frameworks.mindspore._classes(), and copied into to_mindspore_source's modules.
+# bridge.frameworks.mindspore_nn.cell_classes(), and copied into to_mindspore_source's modules.
 RUNTIME = ("bridge.frameworks.mindspore_cells",)
 
 _PROBE = r"""

@@ -21,6 +21,7 @@ from _helpers import trace
 import bridge
 from bridge import parity
 from bridge.frameworks import mindspore as bm
+from bridge.frameworks import mindspore_nn as bmn
 from bridge.ir import (
     Chain,
     CosineAnnealing,
@@ -144,7 +145,7 @@ def evaluated(ms_graph_module):
             names.append(k)
             plans.append(p)
             cells.append(bridge.to_mindspore_cell(p))
-    multi = bm._classes()["MultiOut"](cells)
+    multi = bmn.cell_classes()["MultiOut"](cells)
     outs = multi(ms_graph_module.Tensor(np.arange(N, dtype=np.int32)))
     return names, plans, cells, multi, [o.asnumpy() for o in outs]
 
@@ -228,7 +229,7 @@ def test_weight_decay_cell_with_momentum_and_sgd_refusal(ms_graph_module):
 
     net = Net()
     gp = bridge.to_mindspore_group_params(plan, [[net.w]], lr_as="cell", optimizer="Momentum")
-    assert isinstance(gp[0]["weight_decay"], bm._classes()["Schedule"])
+    assert isinstance(gp[0]["weight_decay"], bmn.cell_classes()["Schedule"])
     opt = nn.Momentum(gp, learning_rate=1.0, momentum=0.9)
     train = nn.TrainOneStepCell(net, opt)
     x = Tensor(np.zeros(1, np.float32))  # grad 0: the step is lr * wd * w = wd
@@ -315,7 +316,7 @@ def test_long_horizon_alone_does_not_warn(ms_graph_module):
         warnings.simplefilter("error", bm.MindSporePrecisionWarning)
         cell = bridge.to_mindspore_cell(p)
     t = np.array([1 << 24, (1 << 24) + 1, (1 << 25) - 1], dtype=np.int64)
-    got = bm._classes()["MultiOut"]([cell])(ms_graph_module.Tensor(t.astype(np.int32)))[0].asnumpy()
+    got = bmn.cell_classes()["MultiOut"]([cell])(ms_graph_module.Tensor(t.astype(np.int32)))[0].asnumpy()
     ref = 0.1 * (1 + np.cos(np.pi * t / (1 << 25))) / 2
     assert _close(got, ref, 0.1) <= MINDSPORE_CELL_RTOL
 
@@ -325,9 +326,9 @@ def test_float32_step_limit_of_mindspore_cells(ms_graph_module):
     import mindspore.nn.learning_rate_schedule as lrs
 
     W = 1 << 25
-    multi = bm._classes()["MultiOut"]([lrs.WarmUpLR(1.0, W),
-                                       bridge.to_mindspore_cell(Plan.single(Linear(0.0, 1.0, W), base=1.0),
-                                                                native=False)])
+    multi = bmn.cell_classes()["MultiOut"]([lrs.WarmUpLR(1.0, W),
+                                             bridge.to_mindspore_cell(Plan.single(Linear(0.0, 1.0, W), base=1.0),
+                                                                      native=False)])
     native, ours = multi(ms_graph_module.Tensor(np.array([1 << 24, (1 << 24) + 1], dtype=np.int32)))
     assert native.asnumpy()[0] == native.asnumpy()[1] == 0.5
     # bridge cells keep the step in int32: the remaining-steps count is what gets rounded
@@ -349,7 +350,7 @@ def test_torch_sequential_to_mindspore(ms_graph_module, torch_mod):
     r = parity.compare(lst, rec, plan.bases(), "mindspore-list")
     assert r.ok, r.summary("list vs torch")
     cell = bridge.to_mindspore_cell(plan)
-    got = bm._classes()["MultiOut"]([cell])(ms_graph_module.Tensor(np.arange(40, dtype=np.int32)))[0].asnumpy()
+    got = bmn.cell_classes()["MultiOut"]([cell])(ms_graph_module.Tensor(np.arange(40, dtype=np.int32)))[0].asnumpy()
     assert _close(got, rec) <= MINDSPORE_CELL_RTOL
 
 

@@ -24,6 +24,7 @@ from _helpers import trace
 
 import bridge
 from bridge.frameworks import mindspore as bm
+from bridge.frameworks import mindspore_nn as bmn
 from bridge.ir import (
     Chain,
     Constant,
@@ -401,7 +402,7 @@ CASES = {
                        [10**6]),
     "hold": (Hold(CosineDecay(20), 13), lambda t: f_cos_decay(t // 13, 20, 0.0, B), [260], [13]),
     "hold_exp": (Hold(Exponential(0.999), 1000), lambda t: B * 0.999 ** (t // 1000).astype(np.float64), [], [1000]),
-    "polynomial_update": (bm._poly(20, 1.0, 0.0, True),  # MindSpore polynomial_decay_lr(update_decay_epoch=True)
+    "polynomial_update": (bmn._poly(20, 1.0, 0.0, True),  # MindSpore polynomial_decay_lr(update_decay_epoch=True)
                           lambda t: B * np.where(t == 0, 1.0, (-(-t // 20) * 20 - t) / (-(-np.maximum(t, 1) // 20) * 20)),
                           [], [20]),
 }
@@ -645,7 +646,7 @@ def test_graph_mode_every_cell_on_every_sampled_step(evaluated, ms_graph):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bm.MindSporePrecisionWarning)
         cells = [bridge.to_mindspore_cell(Plan.single(cases[k][0], base=B), native=False) for k in names]
-    outs = bm._classes()["MultiOut"](cells)(ms_graph.Tensor(t.astype(np.int32)))
+    outs = bmn.cell_classes()["MultiOut"](cells)(ms_graph.Tensor(t.astype(np.int32)))
     bad = {}
     for k, o in zip(names, outs):
         err, i = _rel_err(o.asnumpy(), cases[k][1](t + cases[k][4]))

@@ -9,7 +9,7 @@ import pytest
 
 import bridge
 from bridge import parity
-from bridge.frameworks import mindspore as bm
+from bridge.frameworks import mindspore_nn as bmn
 from bridge.ir import Plan, Table
 
 os.environ.setdefault("GLOG_v", "3")
@@ -97,7 +97,7 @@ def test_learning_rate_schedule_cells(ms):
     old = ms.get_context("mode")
     ms.set_context(mode=ms.GRAPH_MODE)
     try:
-        outs = bm._classes()["MultiOut"](cells)(ms.Tensor(np.arange(steps, dtype=np.int32)))
+        outs = bmn.cell_classes()["MultiOut"](cells)(ms.Tensor(np.arange(steps, dtype=np.int32)))
     finally:
         ms.set_context(mode=old)
     for (cls, args), cell, out in zip(CELLS, cells, outs):
