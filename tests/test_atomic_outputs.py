@@ -22,7 +22,9 @@ from _helpers import bridge_env
 from bridge.cli import main
 
 ORIGINAL = "the user's own file\n"
-BIG = ["values", "StepLR(step_size=30)", "--steps", "50000000"]
+# a recursive cosine with a floor is the slowest kind to stream (~50 ns a step in torch's order): a run of
+# 5e7 steps lasts long enough to be interrupted mid-write whatever the format
+BIG = ["values", "CosineAnnealingLR(T_max=1000, eta_min=0.001)", "--steps", "50000000"]
 
 
 def _leftovers(d: Path) -> List[str]:
@@ -40,12 +42,19 @@ def _start(args: List[str], cwd: Path) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, preexec_fn=_foreground)
 
 
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except FileNotFoundError:  # renamed or removed since it was listed
+        return 0
+
+
 def _wait_for_partial(d: Path, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
     """Until a temporary file beside the destination holds some data."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        parts = [p for p in d.iterdir() if ".part" in p.name]
-        if parts and parts[0].stat().st_size > 4096:
+        # any of them: an .npy run has two (the command's, and save_npy's own inside it, which fills)
+        if any(_size(p) > 4096 for p in d.iterdir() if ".part" in p.name):
             return
         if proc.poll() is not None:
             pytest.fail(f"the run ended before it was interrupted: {proc.communicate()}")
