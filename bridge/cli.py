@@ -26,12 +26,13 @@ import json
 import math
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import BridgeError, FrameworkMissingError, Plan, SpecError, UnsupportedError, parity
 from ._frameworks import PARITY_FRAMEWORKS
+from .ir.io import write_npy
 from .limits import check_disk, check_memory, check_steps
 from .outputs import Interrupted, atomic_output, atomic_path, check_destination, signals_raise
 from .plot import MAX_INCHES, phase_switches
@@ -136,10 +137,9 @@ def load_plan(args: argparse.Namespace) -> Plan:
 def _steps(args: argparse.Namespace, plan: Plan, default: int = 1000) -> int:
     if getattr(args, "steps", None):
         return check_steps(int(args.steps))
-    steps = int(plan.total_steps or default)
-    if steps > default and steps > 1 << 31:
-        check_steps(steps, "--steps", what="steps (the plan's total_steps)")
-    return steps
+    if plan.total_steps:
+        return check_steps(int(plan.total_steps), "--steps", what="steps (the plan's total_steps)")
+    return default
 
 
 def _in_memory(steps: int, cols: int) -> int:
@@ -148,6 +148,15 @@ def _in_memory(steps: int, cols: int) -> int:
     check_memory(steps, cols, "--steps", advice="pass a smaller --steps, or write them to a file with "
                  "`sched-bridge values -o FILE` (streamed)")
     return steps
+
+
+def _checked_blocks(plan: Plan, n: int, field: str, cols: List[int], chunk: int) -> Iterator[np.ndarray]:
+    """``plan.iter_values`` of the groups ``cols``, each block checked by :func:`_finite` first."""
+    lo = 0
+    for block in plan.iter_values(n, field, chunk, groups=cols):
+        _finite(block, lo, field)
+        lo += block.shape[0]
+        yield block
 
 
 def _finite(block: np.ndarray, lo: int, field: str) -> None:
@@ -261,12 +270,8 @@ def cmd_values(args: argparse.Namespace) -> int:
         per_row = {"npy": 8 * len(cols), "csv": len(str(N)) + 2 + 25 * len(cols)}.get(fmt, 3 + 25 * len(cols))
         check_disk(args.output, 128 + N * per_row)
     if fmt == "npy":
-        with atomic_path(args.output) as tmp, np.errstate(over="ignore", invalid="ignore"):
-            plan.save_npy(tmp, N, field, groups=cols)
-            saved = np.load(tmp, mmap_mode="r")
-            for lo in range(0, N, 1 << 20):  # checked in chunks: O(chunk) memory
-                _finite(np.asarray(saved[lo:lo + (1 << 20)]), lo, field)
-            del saved
+        with atomic_output(args.output, binary=True) as fh, np.errstate(over="ignore", invalid="ignore"):
+            write_npy(fh, _checked_blocks(plan, N, field, cols, 1 << 20), (N, len(cols)))
         return EXIT_OK
     bar = _Progress(N, "values")
     with _output(args.output) as fh, np.errstate(over="ignore", invalid="ignore"):
@@ -275,9 +280,7 @@ def cmd_values(args: argparse.Namespace) -> int:
         else:
             fh.write(f'{{"field": {json.dumps(field)}, "groups": {json.dumps(cols)}, "steps": {N}, "values": [')
         lo = 0
-        for block in plan.iter_values(N, field, chunk=1 << 16):
-            block = block[:, cols]
-            _finite(block, lo, field)
+        for block in _checked_blocks(plan, N, field, cols, 1 << 16):
             if fmt == "csv":
                 fh.write("".join(f"{lo + i}," + ",".join(repr(float(x)) for x in row) + "\n"
                                  for i, row in enumerate(block)))

@@ -168,10 +168,15 @@ def _from_config(path: str, trust: bool, epoch_length: Optional[int], max_epochs
 # ---------------------------------------------------------------------------
 
 
-def _err(node: Optional[ast.AST], what: str, message: str) -> SpecError:
+def _where(node: Optional[ast.AST], what: str) -> str:
+    """The path of ``what`` at ``node`` in an expression: ``expression, col 12, StepLR.gamma``."""
     col = getattr(node, "col_offset", None)
     where = f"expression, col {col + 1}" if col is not None else "expression"
-    return SpecError(f"{where}{', ' + what if what else ''}", message, None, show_value=False)
+    return f"{where}{', ' + what if what else ''}"
+
+
+def _err(node: Optional[ast.AST], what: str, message: str) -> SpecError:
+    return SpecError(_where(node, what), message, None, show_value=False)
 
 
 def parse_expression(text: str, *, lr: Optional[Sequence[float]] = None, dialect: Optional[str] = None) -> Plan:
@@ -389,8 +394,7 @@ def _check_args(name: str, bound: Dict[str, Any], raw: Mapping[str, ast.AST], di
         elif rule.get("why"):
             problem += f" ({rule['why']})"
         path = f"{name}.{p}" if not where else f"{where} > {name}.{p}"
-        err = _err(raw[p], path, problem)
-        raise SpecError(err.path, problem, v)
+        raise SpecError(_where(raw[p], path), problem, v)
 
 
 def _broken_rule(v: Any, rule: Mapping[str, Any]) -> Optional[str]:

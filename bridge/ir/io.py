@@ -1,4 +1,4 @@
-"""Plan files: JSON, YAML (needs PyYAML) and TOML, chosen by suffix."""
+"""Plan files: JSON, YAML (needs PyYAML) and TOML, chosen by suffix; streamed ``.npy`` value files."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import json
 import math
 import os
 import sys
-from typing import Any, Dict, List
+from typing import IO, Any, Dict, Iterable, List, Tuple
 
 from ..errors import BridgeError, SpecError
 
-__all__ = ["SUFFIXES", "YAML_MAX_VALUES", "decode_utf8", "dump_file", "expanded_size", "load_yaml", "no_duplicate_keys",
+__all__ = ["SUFFIXES", "YAML_MAX_VALUES", "decode_utf8", "dump_file", "expanded_size", "load_yaml", "no_duplicate_keys", "write_npy",
            "read_file", "to_toml"]
 
 SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
@@ -145,6 +145,20 @@ def expanded_size(v: Any, memo: Dict[int, int]) -> int:
             break
     memo[id(v)] = n
     return n
+
+
+def write_npy(fh: IO[bytes], blocks: Iterable[Any], shape: Tuple[int, int], dtype: Any = "float64") -> None:
+    """Write ``blocks`` (arrays of rows, ``shape[0]`` rows in all) to ``fh`` as one ``.npy`` array.
+
+    Streams: only the header and one block are in memory; plain writes, so no mapped pages
+    count as memory."""
+    import numpy as np
+
+    dt = np.dtype(dtype)
+    np.lib.format.write_array_header_1_0(
+        fh, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": tuple(shape)})
+    for block in blocks:
+        np.ascontiguousarray(block, dtype=dt).tofile(fh)
 
 
 def dump_file(data: Dict[str, Any], path: Any) -> None:

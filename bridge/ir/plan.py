@@ -231,18 +231,14 @@ class Plan:
         """Write ``values(n, field)`` to a ``.npy`` file, streaming (time O(n), memory O(chunk)).
         ``groups``: only these columns, in this order."""
         from ..outputs import atomic_output
+        from .io import write_npy
 
         n = c.integer("n", n, lo=0)
         dt = np.dtype(dtype)
         cols = len(self.groups) if groups is None else len([self._group_index(i) for i in groups])
         check_disk(os.fspath(path), 128 + n * cols * dt.itemsize, "n")
-        # a temporary file renamed onto path when complete; plain writes: no mapped pages counted as memory
-        with atomic_output(path, binary=True, flag="path") as fh:
-            np.lib.format.write_array_header_1_0(
-                fh, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False,
-                     "shape": (n, cols)})
-            for block in self.iter_values(n, field, chunk, groups=groups):
-                np.ascontiguousarray(block, dtype=dt).tofile(fh)
+        with atomic_output(path, binary=True, flag="path") as fh:  # renamed onto path when complete
+            write_npy(fh, self.iter_values(n, field, chunk, groups=groups), (n, cols), dt)
 
     def tabulate(self, n: int, fields: Optional[Sequence[str]] = None) -> Plan:
         """A copy whose schedules are explicit tables of n steps (for opaque callables)."""
