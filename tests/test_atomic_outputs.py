@@ -53,7 +53,7 @@ def _wait_for_partial(d: Path, proc: subprocess.Popen[str], timeout: float = 60.
     """Until a temporary file beside the destination holds some data."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        # any of them: an .npy run has two (the command's, and save_npy's own inside it, which fills)
+        # whichever temporary file is filling
         if any(_size(p) > 4096 for p in d.iterdir() if ".part" in p.name):
             return
         if proc.poll() is not None:
