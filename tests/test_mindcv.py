@@ -170,3 +170,10 @@ def test_gradient_accumulation_is_refused():
     with pytest.raises(bridge.UnsupportedError, match="gradient_accumulation_steps"):
         bridge.from_mindcv_config({"scheduler": "cosine_decay", "epoch_size": 10, "gradient_accumulation_steps": 2},
                                   steps_per_epoch=5)
+
+
+def test_a_misspelt_scheduler_in_a_config_is_named(tmp_path):
+    p = tmp_path / "typo.yaml"
+    p.write_text("model: resnet50\nscheduler: cosine_decy\nepoch_size: 10\n")
+    with pytest.raises(bridge.SpecError, match="typo.yaml: scheduler: must be one of .*cosine_decy"):
+        resolve(str(p), epoch_length=5)

@@ -270,3 +270,15 @@ def test_custom_cell_refusal_advice_works_when_followed(ms):
     np.testing.assert_array_equal(plan.values(N)[:, 0], _called(ms, cell, N).astype(np.float64))
     # the table lowers like any plan: MindSpore's own list of it is the cell's values
     np.testing.assert_array_equal(np.float32(bridge.to_mindspore_list(plan, N)), _called(ms, cell, N))
+
+
+def test_custom_cell_progress_bar_without_tqdm(ms, capfd, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # not installed: the plain bar on stderr
+    _, Stepped = _custom_cells(ms)
+    cell = Stepped(0.05, 30)
+    plan = bridge.from_mindspore(cell, total_steps=120)
+    err = capfd.readouterr().err
+    assert "evaluating Stepped step by step: 120/120 steps (100%)" in err
+    np.testing.assert_array_equal(plan.values(120)[:, 0], _called(ms, cell, 120).astype(np.float64))

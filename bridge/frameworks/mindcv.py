@@ -163,10 +163,11 @@ def from_mindcv(steps_per_epoch: Any = None, **kwargs: Any) -> Plan:
 
 
 def is_mindcv_config(data: Any) -> bool:
-    """Whether parsed YAML/JSON data looks like a mindcv training config (a ``scheduler`` name
-    mindcv knows, and its ``epoch_size`` or ``model`` key; no MMEngine ``param_scheduler``)."""
-    return isinstance(data, Mapping) and "param_scheduler" not in data \
-        and data.get("scheduler") in MINDCV_SCHEDULERS and ("epoch_size" in data or "model" in data)
+    """Whether parsed YAML/JSON data looks like a mindcv training config: a string ``scheduler``
+    (checked later, so a misspelt one is reported by name) and its ``epoch_size`` or ``model`` key;
+    not a plan file (``groups``) nor an MMEngine config (``param_scheduler``)."""
+    return isinstance(data, Mapping) and "param_scheduler" not in data and "groups" not in data \
+        and isinstance(data.get("scheduler"), str) and ("epoch_size" in data or "model" in data)
 
 
 def _yaml_value(key: str, v: Any) -> Any:
@@ -203,7 +204,7 @@ def from_mindcv_config(config: Any, steps_per_epoch: Optional[int] = None) -> Pl
         path = os.fspath(config)
         config = read_file(path)
         if not is_mindcv_config(config):
-            raise SpecError(path, "is not a mindcv training config (needs a 'scheduler' mindcv knows, one of "
+            raise SpecError(path, "is not a mindcv training config (needs a 'scheduler', one of "
                             + ", ".join(MINDCV_SCHEDULERS) + ", and 'epoch_size')", None, show_value=False)
     if not isinstance(config, Mapping):
         raise SpecError("config", "must be a mindcv YAML path or its parsed mapping", type(config).__name__)
