@@ -141,6 +141,11 @@ def test_cli_values_of_a_config(create_scheduler, mindcv_config, tmp_path, capsy
     assert parity.compare(got, theirs, [0.004]).ok
     assert main(["show", path, "--epoch-length", str(spe)]) == 0
     assert "mindcv config edgenext_small_ascend.yaml" in capsys.readouterr().out
+    assert main(["lower", path, "--epoch-length", str(spe), "--to", "mindspore-list"]) == 0
+    import ast
+
+    lowered = np.asarray(ast.literal_eval(capsys.readouterr().out.strip()))
+    np.testing.assert_array_equal(np.float32(lowered), np.float32(theirs))  # what MindSpore's optimizer holds
     # without the epoch length: exit 2 naming the flag to type
     assert main(["values", path]) == 2
     assert "--epoch-length" in capsys.readouterr().err
