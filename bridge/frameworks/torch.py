@@ -623,7 +623,7 @@ def _composite_bases(s: SchedulerCall, initial: List[float]) -> List[float]:
     return out
 
 
-def _as_built(nd: n.Node, base: float, now: float, name: str) -> n.Node:
+def _as_built(nd: n.Node, base: float, now: float, name: str, rtol: float) -> n.Node:
     """``nd`` starting from the lr the group holds right after construction (``now``).
 
     torch's value at step 0 is whatever the constructors left in the group, in the order
@@ -636,7 +636,7 @@ def _as_built(nd: n.Node, base: float, now: float, name: str) -> n.Node:
     from ..ir import semantics
 
     v0 = float(semantics.evaluate(nd, np.zeros(1, dtype=np.int64), np.array([base]))[0, 0])
-    if abs(v0 - now) <= _TOL * max(abs(now), abs(base)):
+    if abs(v0 - now) <= rtol * max(abs(now), abs(base)):
         return nd
     if base == 0.0:
         return nd  # nothing scales a zero base: _check_now reports it
@@ -657,74 +657,88 @@ def import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, ch
     return import_record(read_torch(scheduler, lrs), opt.param_groups, fields, check=check)
 
 
-def import_record(rec: SchedulerCall, groups: Sequence[Any], fields: Optional[Sequence[str]], *,
-                  check: bool = True) -> Plan:
-    """The plan of a torch record (:func:`read_torch`, or an expression's record as torch's
-    constructors would store it) on ``groups``, the param groups as they are now.
-    ``check=False`` takes the schedule as constructed, without matching step 0 to (or checking
-    it against) the values the groups hold (an expression's groups hold none)."""
+def _lr_bases(rec: SchedulerCall, groups: Sequence[Any], initial: List[float], k: int) -> List[float]:
+    """The plan's lr base per group: what the scheduler computes from."""
     name = rec.name
-    if name == CUSTOM:
-        raise _unsupported(rec, "scheduler")
-    G = len(groups)
-    imp = _Import(G)
-    k = _steps_done(rec)
+    if name == "ReduceLROnPlateau" or (name == "MultiplicativeLR" and k > 0):
+        return [float(grp["lr"]) for grp in groups]
+    if name == "OneCycleLR":
+        return [float(grp["max_lr"]) for grp in groups]
+    if name in ("SequentialLR", "ChainedScheduler"):
+        return _composite_bases(rec, initial)
+    # CyclicLR: its base_lr; the others: initial_lr when they were built
+    return [float(b) for b in rec.group_values["base_lrs"]]
+
+
+def _driven(rec: SchedulerCall, groups: Sequence[Any], check: bool, rtol: float) -> Dict[str, Tuple[List[float],
+                                                                                               List[n.Node]]]:
+    """``{field: (bases, per-group nodes)}`` for lr and the momentum wave the scheduler drives."""
+    G, k, plateau = len(groups), _steps_done(rec), rec.name == "ReduceLROnPlateau"
     if k < 0:
         raise SpecError("scheduler.last_epoch", "must be >= 0 after construction", k)
-    plateau = name == "ReduceLROnPlateau"
     if plateau and not rec.args["fresh"]:
         raise UnsupportedError(
             "ReduceLROnPlateau: it has already seen metrics (best, bad-epoch and cooldown counters are "
             "not at their start), which a plateau node cannot carry; import it before the first step()")
+    imp = _Import(G)
     imp.initial = [float(read_field(grp, "initial_lr", grp["lr"])) for grp in groups]
     imp.k = k
-    if plateau:
-        lr_bases = [float(grp["lr"]) for grp in groups]
-    elif name == "OneCycleLR":
-        lr_bases = [float(grp["max_lr"]) for grp in groups]
-    elif name == "CyclicLR":
-        lr_bases = [float(b) for b in rec.group_values["base_lrs"]]
-    elif name == "MultiplicativeLR" and k > 0:
-        lr_bases = [float(grp["lr"]) for grp in groups]
-    elif name in ("SequentialLR", "ChainedScheduler"):
-        lr_bases = _composite_bases(rec, imp.initial)
-    else:  # what it computes from (initial_lr when it was built)
-        lr_bases = [float(b) for b in rec.group_values["base_lrs"]]
-    imp.base = lr_bases
+    imp.base = lr_bases = _lr_bases(rec, groups, imp.initial, k)
     lr_nodes = [imp.node(rec, g, "scheduler", False) for g in range(G)]
     if check and k == 0 and not plateau:
-        lr_nodes = [_as_built(nd, b, float(grp["lr"]), name) for nd, b, grp in zip(lr_nodes, lr_bases, groups)]
-    lr_nodes = _share(lr_nodes)
-    if not plateau:
-        lr_nodes = _share([_shift(nd, k) for nd in lr_nodes])
-    driven: Dict[str, Tuple[List[float], List[n.Node]]] = {"lr": (lr_bases, lr_nodes)}
-    if imp.momentum(rec, 0) is not None:
-        mom = [imp.momentum(rec, g) for g in range(G)]
-        f = mom[0][0]  # type: ignore[index]
-        driven[f] = ([m[1] for m in mom], _share([_shift(m[2], k) for m in mom]))  # type: ignore[index]
+        lr_nodes = [_as_built(nd, b, float(grp["lr"]), rec.name, rtol)
+                    for nd, b, grp in zip(lr_nodes, lr_bases, groups)]
+    lr_nodes = _share(lr_nodes if plateau else [_shift(nd, k) for nd in _share(lr_nodes)])
+    driven = {"lr": (lr_bases, lr_nodes)}
+    mom = [imp.momentum(rec, g) for g in range(G)]
+    if mom[0] is not None:
+        driven[mom[0][0]] = ([m[1] for m in mom], _share([_shift(m[2], k) for m in mom]))  # type: ignore[index]
+    return driven
+
+
+def _field_names(groups: Sequence[Any], fields: Optional[Sequence[str]], driven: Sequence[str]) -> List[str]:
     names = list(fields) if fields is not None else _group_fields(groups[0])
     for f in driven:
         if f not in names and (fields is None or f == "lr"):
             names.insert(0 if f == "lr" else len(names), f)
-    out_groups = []
-    for g, grp in enumerate(groups):
-        fs: Dict[str, Field] = {}
-        for f in names:
-            if f in driven:
-                fs[f] = Field(driven[f][0][g], driven[f][1][g])
-            elif has_field(grp, f):
-                fs[f] = Field(float(read_field(grp, f)))
-            elif fields is not None:
-                raise SpecError(f"param_groups[{g}].{f}", "no such field in the param group (it has: "
-                                + ", ".join(_group_fields(grp)) + ")", f, show_value=False)
-        out_groups.append(Group(fs))
-    plan = Plan(tuple(out_groups), source=f"torch {name}")
+    return names
+
+
+def _plan_group(g: int, grp: Any, names: Sequence[str], driven: Dict[str, Tuple[List[float], List[n.Node]]],
+                strict: bool) -> Group:
+    fs: Dict[str, Field] = {}
+    for f in names:
+        if f in driven:
+            fs[f] = Field(driven[f][0][g], driven[f][1][g])
+        elif has_field(grp, f):
+            fs[f] = Field(float(read_field(grp, f)))
+        elif strict:
+            raise SpecError(f"param_groups[{g}].{f}", "no such field in the param group (it has: "
+                            + ", ".join(_group_fields(grp)) + ")", f, show_value=False)
+    return Group(fs)
+
+
+def import_record(rec: SchedulerCall, groups: Sequence[Any], fields: Optional[Sequence[str]], *,
+                  check: bool = True, rtol: float = _TOL, source: Optional[str] = None) -> Plan:
+    """The plan of a torch record (:func:`read_torch`, or an expression's record as torch's
+    constructors would store it) on ``groups``, the param groups as they are now.
+    ``check=False`` takes the schedule as constructed, without matching step 0 to (or checking
+    it against) the values the groups hold (an expression's groups hold none). ``rtol``: how
+    close step 0 must be to what the groups hold (relative to the value or the base; float64
+    frameworks: 1e-12; MindSpore's float32 schedulers read through this table pass more).
+    ``source``: the plan's ``source`` (default ``"torch <class>"``)."""
+    if rec.name == CUSTOM:
+        raise _unsupported(rec, "scheduler")
+    driven = _driven(rec, groups, check, rtol)
+    names = _field_names(groups, fields, list(driven))
+    plan = Plan(tuple(_plan_group(g, grp, names, driven, fields is not None) for g, grp in enumerate(groups)),
+                source=source or f"torch {rec.name}")
     if check:
-        _check_now(plan, groups, [f for f in driven if f in names], name, k)
+        _check_now(plan, groups, [f for f in driven if f in names], rec.name, _steps_done(rec), rtol)
     return plan
 
 
-def _check_now(plan: Plan, groups: Any, driven: List[str], name: str, k: int) -> None:
+def _check_now(plan: Plan, groups: Any, driven: List[str], name: str, k: int, rtol: float) -> None:
     """Row 0 of the plan must be what the groups hold now."""
     for f in driven:
         try:
@@ -734,7 +748,7 @@ def _check_now(plan: Plan, groups: Any, driven: List[str], name: str, k: int) ->
         for g, grp in enumerate(groups):
             have = float(read_field(grp, f))
             base = abs(plan.groups[g].fields[f].base)
-            if abs(row[g] - have) > _TOL * max(abs(have), base):
+            if abs(row[g] - have) > rtol * max(abs(have), base):
                 raise UnsupportedError(
                     f"param_groups[{g}].{f} is {have!r} but {name} (stepped {k} times) computes "
                     f"{float(row[g])!r} from its own state: the value was changed outside the scheduler "
