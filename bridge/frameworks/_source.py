@@ -73,6 +73,14 @@ class Recorder:
         return self[name]
 
 
+def write_call(rec: Any, build: Callable[[Any, Any, Any], Any], optimizer: str = "optimizer",
+               prefix: str = "lr_scheduler.") -> str:
+    """The source of the scheduler a record (``_record.SchedulerCall``, as written) names: the
+    framework's own builder ``build(rec, optimizer, classes)`` (e.g. ``torch.construct``) run on a
+    :class:`Recorder`, so the written code and the live object come from the same calls."""
+    return repr(build(rec, Src(optimizer), Recorder(prefix)))
+
+
 def _float(x: float) -> str:
     return repr(x) if math.isfinite(x) else f"float({str(x)!r})"
 

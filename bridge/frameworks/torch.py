@@ -28,10 +28,10 @@ from . import _driver
 from ._driver import plan_fingerprint  # noqa: F401 - its name here before the driver
 from ._fields import has_field, read_field
 from ._record import SchedulerCall
-from ._source import Recorder, Src, base_value_lines
+from ._source import base_value_lines, write_call
 
 __all__ = ["from_torch", "to_torch", "native_source", "sample_torch", "record_torch", "import_plan", "import_record",
-           "read_torch", "one_cycle_group_values"]  # + PlanScheduler (lazy)
+           "read_torch", "one_cycle_group_values", "record_of", "construct"]  # + PlanScheduler (lazy)
 
 #: group keys that are scheduler bookkeeping, not optimizer hyper-parameters
 _BOOKKEEPING = {"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum", "params"}
@@ -845,68 +845,112 @@ def _same_shape(nodes: List[n.Node]) -> bool:
     return True
 
 
-def _build_native(nodes: List[n.Node], opt: Any, lrs: Any, mom: Optional[Tuple[str, List[n.Node]]]) -> Any:
+#: IR leaf -> (torch class, its constructor parameters, read from the node's fields of the same name)
+_NATIVE_CLASS: Dict[type, Tuple[str, Tuple[str, ...]]] = {
+    n.Step: ("StepLR", ("step_size", "gamma")),
+    n.MultiStep: ("MultiStepLR", ("milestones", "gamma")),
+    n.Constant: ("ConstantLR", ("factor", "total_iters")),
+    n.Linear: ("LinearLR", ("start_factor", "end_factor", "total_iters")),
+    n.Exponential: ("ExponentialLR", ("gamma",)),
+    n.Polynomial: ("PolynomialLR", ("total_iters", "power")),
+    n.CosineAnnealing: ("CosineAnnealingLR", ("T_max", "eta_min")),
+    n.WarmRestarts: ("CosineAnnealingWarmRestarts", ("T_0", "T_mult", "eta_min")),
+}
+
+
+def _call(name: str, args: Dict[str, Any], kids: Sequence[SchedulerCall] = ()) -> SchedulerCall:
+    return SchedulerCall("torch", name, args, tuple(kids))
+
+
+def _momentum_args(mom: Optional[List[n.Node]], lo: str, hi: str, defaults: Tuple[float, float]) -> Dict[str, Any]:
+    if mom is None:
+        return {"cycle_momentum": False, "base_momentum": defaults[0], "max_momentum": defaults[1]}
+    return {"cycle_momentum": True, "base_momentum": [getattr(m, lo) for m in mom],
+            "max_momentum": [getattr(m, hi) for m in mom]}
+
+
+def _one_cycle_call(nodes: List[n.Node], bases: Sequence[float], mom: Optional[List[n.Node]]) -> SchedulerCall:
+    a: n.OneCycle = nodes[0]  # type: ignore[assignment]
+    mx = [b if nd.max_lr is None else nd.max_lr for nd, b in zip(nodes, bases)]  # type: ignore[attr-defined]
+    return _call("OneCycleLR", {
+        "max_lr": mx, "total_steps": a.total_steps, "epochs": None, "steps_per_epoch": None,
+        "pct_start": float(a.pct_start), "anneal_strategy": a.anneal,
+        **_momentum_args(mom, "base_momentum", "max_momentum", (0.85, 0.95)),
+        "div_factor": a.div_factor, "final_div_factor": a.final_div_factor, "three_phase": a.three_phase})
+
+
+def _cyclic_call(nodes: List[n.Node], bases: Sequence[float], mom: Optional[List[n.Node]]) -> SchedulerCall:
+    a: n.Cyclic = nodes[0]  # type: ignore[assignment]
+    low = [b if nd.low is None else nd.low for nd, b in zip(nodes, bases)]  # type: ignore[attr-defined]
+    return _call("CyclicLR", {
+        "base_lr": low, "max_lr": [nd.high for nd in nodes], "step_size_up": a.step_size_up,  # type: ignore[attr-defined]
+        "step_size_down": a.step_size_down, "mode": a.mode, "gamma": a.gamma, "scale_fn": None,
+        "scale_mode": "cycle", **_momentum_args(mom, "low", "high", (0.8, 0.9))})
+
+
+def _plateau_call(nodes: List[n.Node]) -> SchedulerCall:
+    a: n.Plateau = nodes[0]  # type: ignore[assignment]
+    return _call("ReduceLROnPlateau", {
+        "mode": a.mode, "factor": a.factor, "patience": a.patience, "threshold": a.threshold,
+        "threshold_mode": a.threshold_mode, "cooldown": a.cooldown,
+        "min_lr": [nd.min_lr for nd in nodes], "eps": a.eps})  # type: ignore[attr-defined]
+
+
+def _record_of_nodes(nodes: List[n.Node], bases: Sequence[float], mom: Optional[List[n.Node]]) -> SchedulerCall:
+    """The torch call (as written) of the native twin of the per-group ``nodes`` (checked by
+    :func:`_native_plan`); ``mom``: the momentum wave a OneCycleLR / CyclicLR drives."""
     a = nodes[0]
     if isinstance(a, n.Chain) and len(a.schedules) == 1:  # torch steps every leaf chainably anyway
-        return _build_native([nd.schedules[0] for nd in nodes], opt, lrs, mom)  # type: ignore[attr-defined]
-    if isinstance(a, n.Sequential):
-        kids = [_build_native([nd.schedules[i] for nd in nodes], opt, lrs, None)  # type: ignore[attr-defined]
+        return _record_of_nodes([nd.schedules[0] for nd in nodes], bases, mom)  # type: ignore[attr-defined]
+    if isinstance(a, (n.Sequential, n.Chain)):
+        kids = [_record_of_nodes([nd.schedules[i] for nd in nodes], bases, None)  # type: ignore[attr-defined]
                 for i in range(len(a.schedules))]
-        return lrs.SequentialLR(opt, kids, list(a.milestones))
-    if isinstance(a, n.Chain):
-        kids = [_build_native([nd.schedules[i] for nd in nodes], opt, lrs, None)  # type: ignore[attr-defined]
-                for i in range(len(a.schedules))]
-        return lrs.ChainedScheduler(kids, optimizer=opt)
-    if isinstance(a, n.Lambda):
-        return lrs.LambdaLR(opt, [nd.fn for nd in nodes])  # type: ignore[attr-defined]
-    if isinstance(a, n.Multiplicative):
-        return lrs.MultiplicativeLR(opt, [nd.fn for nd in nodes])  # type: ignore[attr-defined]
-    if isinstance(a, n.Step):
-        return lrs.StepLR(opt, step_size=a.step_size, gamma=a.gamma)
-    if isinstance(a, n.MultiStep):
-        return lrs.MultiStepLR(opt, milestones=list(a.milestones), gamma=a.gamma)
-    if isinstance(a, n.Constant):
-        return lrs.ConstantLR(opt, factor=a.factor, total_iters=a.total_iters)
-    if isinstance(a, n.Linear):
-        return lrs.LinearLR(opt, start_factor=a.start_factor, end_factor=a.end_factor, total_iters=a.total_iters)
-    if isinstance(a, n.Exponential):
-        return lrs.ExponentialLR(opt, gamma=a.gamma)
-    if isinstance(a, n.Polynomial):
-        return lrs.PolynomialLR(opt, total_iters=a.total_iters, power=a.power)
-    if isinstance(a, n.CosineAnnealing):
-        return lrs.CosineAnnealingLR(opt, T_max=a.T_max, eta_min=a.eta_min)
-    if isinstance(a, n.WarmRestarts):
-        return lrs.CosineAnnealingWarmRestarts(opt, T_0=a.T_0, T_mult=a.T_mult, eta_min=a.eta_min)
-    if isinstance(a, n.Plateau):
-        return lrs.ReduceLROnPlateau(opt, mode=a.mode, factor=a.factor, patience=a.patience,
-                                     threshold=a.threshold, threshold_mode=a.threshold_mode,
-                                     cooldown=a.cooldown, min_lr=[nd.min_lr for nd in nodes],  # type: ignore[attr-defined]
-                                     eps=a.eps)
+        if isinstance(a, n.Chain):
+            return _call("ChainedScheduler", {}, kids)
+        return _call("SequentialLR", {"milestones": list(a.milestones)}, kids)
+    if isinstance(a, (n.Lambda, n.Multiplicative)):
+        name = "LambdaLR" if isinstance(a, n.Lambda) else "MultiplicativeLR"
+        return _call(name, {"lr_lambda": [nd.fn for nd in nodes]})  # type: ignore[attr-defined]
     if isinstance(a, n.OneCycle):
-        mx = [float(g["lr"]) if nd.max_lr is None else nd.max_lr  # type: ignore[attr-defined]
-              for nd, g in zip(nodes, opt.param_groups)]
-        kw: Dict[str, Any] = {}
-        if mom is not None:
-            m0 = mom[1][0]
-            kw = dict(cycle_momentum=True, base_momentum=[m.base_momentum for m in mom[1]],  # type: ignore[attr-defined]
-                      max_momentum=[m.max_momentum for m in mom[1]])  # type: ignore[attr-defined]
-            del m0
-        else:
-            kw = dict(cycle_momentum=False)
-        return lrs.OneCycleLR(opt, max_lr=mx, total_steps=a.total_steps, pct_start=float(a.pct_start),
-                              anneal_strategy=a.anneal, div_factor=a.div_factor,
-                              final_div_factor=a.final_div_factor, three_phase=a.three_phase, **kw)
+        return _one_cycle_call(nodes, bases, mom)
     if isinstance(a, n.Cyclic):
-        low = [float(g["lr"]) if nd.low is None else nd.low  # type: ignore[attr-defined]
-               for nd, g in zip(nodes, opt.param_groups)]
-        kw = dict(cycle_momentum=False)
-        if mom is not None:
-            kw = dict(cycle_momentum=True, base_momentum=[m.low for m in mom[1]],  # type: ignore[attr-defined]
-                      max_momentum=[m.high for m in mom[1]])  # type: ignore[attr-defined]
-        return lrs.CyclicLR(opt, base_lr=low, max_lr=[nd.high for nd in nodes],  # type: ignore[attr-defined]
-                            step_size_up=a.step_size_up, step_size_down=a.step_size_down,
-                            mode=a.mode, gamma=a.gamma, **kw)
-    raise UnsupportedError(f"no native torch scheduler for {a.kind}")  # pragma: no cover
+        return _cyclic_call(nodes, bases, mom)
+    if isinstance(a, n.Plateau):
+        return _plateau_call(nodes)
+    name, params = _NATIVE_CLASS[type(a)]
+    args = {p: getattr(a, p) for p in params}
+    if "milestones" in args:
+        args["milestones"] = list(args["milestones"])
+    return _call(name, args)
+
+
+def record_of(plan: Plan, *, adam: bool = False) -> Optional[SchedulerCall]:
+    """The torch record of the native scheduler that is an exact twin of ``plan``, or None
+    (then :func:`to_torch` builds a PlanScheduler).
+
+    The record is the call as written, like an expression's (:func:`bridge.spec.read_expression`):
+    every constructor parameter after the optimizer bound (defaults filled in), the composed
+    schedulers as ``children``. :func:`construct` builds it (:func:`to_torch`), ``_source.write_call``
+    writes it (:func:`native_source`). ``adam``: the optimizer keeps momentum in ``betas``.
+    """
+    native = _native_plan(plan, "betas[0]" if adam else "momentum")
+    if native is None:
+        return None
+    bases = [g.fields["lr"].base for g in plan.groups]
+    return _record_of_nodes(native[0], bases, native[1][1] if native[1] is not None else None)
+
+
+def construct(rec: SchedulerCall, optimizer: Any, classes: Any) -> Any:
+    """The scheduler a torch record (as written) names, built on ``optimizer`` from ``classes``
+    (``torch.optim.lr_scheduler``, or a ``_source.Recorder`` to write it as source); children
+    first, in order, as Python runs the expression."""
+    kids = [construct(ch, optimizer, classes) for ch in rec.children]
+    cls = getattr(classes, rec.name)
+    if rec.name == "ChainedScheduler":
+        return cls(kids, optimizer=optimizer)
+    if rec.name == "SequentialLR":
+        return cls(optimizer, kids, **rec.args)
+    return cls(optimizer, **rec.args)
 
 
 def _momentum_twin(lr: n.Node, m: n.Node) -> bool:
@@ -920,7 +964,7 @@ def _momentum_twin(lr: n.Node, m: n.Node) -> bool:
     return False
 
 
-def _native_plan(plan: Plan, opt: Any) -> Optional[Tuple[List[n.Node], Optional[Tuple[str, List[n.Node]]]]]:
+def _native_plan(plan: Plan, want: str) -> Optional[Tuple[List[n.Node], Optional[Tuple[str, List[n.Node]]]]]:
     """The lr nodes (and momentum wave) when a native scheduler reproduces the plan, else None."""
     scheduled = [f for f in plan.fields if any(g.fields.get(f) is not None and g.fields[f].schedule is not None
                                                for g in plan.groups)]
@@ -933,8 +977,6 @@ def _native_plan(plan: Plan, opt: Any) -> Optional[Tuple[List[n.Node], Optional[
     others = [f for f in scheduled if f != "lr"]
     mom: Optional[Tuple[str, List[n.Node]]] = None
     if others:
-        use_beta = "betas" in opt.defaults
-        want = "betas[0]" if use_beta else "momentum"
         if others != [want] or not isinstance(lr_nodes[0], (n.OneCycle, n.Cyclic)):
             return None
         ms = [g.fields[want].schedule if want in g.fields else None for g in plan.groups]
@@ -966,11 +1008,11 @@ def to_torch(plan: Plan, optimizer: Any, *, prefer_native: bool = True, last_epo
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise SpecError("optimizer", "must be a torch.optim.Optimizer", type(optimizer).__name__)
     _check_groups(plan, optimizer)
-    native = _native_plan(plan, optimizer) if prefer_native and last_epoch == -1 else None
-    if native is None:
+    rec = record_of(plan, adam="betas" in optimizer.defaults) if prefer_native and last_epoch == -1 else None
+    if rec is None:
         return _make_plan_scheduler()(optimizer, plan, last_epoch=last_epoch)
     _driver.write_bases(plan, optimizer.param_groups)
-    return _build_native(native[0], optimizer, lrs, native[1])
+    return construct(rec, optimizer, lrs)
 
 
 def native_source(plan: Plan, optimizer: str = "optimizer", *, adam: bool = False) -> Optional[str]:
@@ -979,15 +1021,11 @@ def native_source(plan: Plan, optimizer: str = "optimizer", *, adam: bool = Fals
     ``adam``: the optimizer keeps momentum in ``betas`` (Adam family)."""
     if not isinstance(plan, Plan):
         raise SpecError("plan", "must be a bridge.Plan", type(plan).__name__)
-    opt = Src(optimizer)
-    opt.param_groups = [{"lr": g.fields["lr"].base if "lr" in g.fields else None}  # type: ignore[attr-defined]
-                        for g in plan.groups]
-    opt.defaults = {"betas": (0.9, 0.999)} if adam else {}  # type: ignore[attr-defined]
-    native = _native_plan(plan, opt)
-    if native is None or any(isinstance(x, (n.Lambda, n.Multiplicative)) for nd in native[0] for x in nd.walk()):
+    rec = record_of(plan, adam=adam)
+    if rec is None or any(c.name in ("LambdaLR", "MultiplicativeLR") for c in rec.walk()):
         return None
     lines = ["from torch.optim import lr_scheduler", "", *base_value_lines(plan, optimizer, "bridge.to_torch")]
-    lines.append(f"scheduler = {_build_native(native[0], opt, Recorder('lr_scheduler.'), native[1])!r}")
+    lines.append(f"scheduler = {write_call(rec, construct, optimizer)}")
     return "\n".join(lines) + "\n"
 
 
