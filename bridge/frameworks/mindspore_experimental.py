@@ -7,7 +7,6 @@ MindSpore is imported inside the functions only.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from ..errors import SpecError, UnsupportedError
 from ..ir.plan import Plan
+from . import _driver
 from ._record import SchedulerCall
 from .mindspore_nn import check_plan, import_mindspore
 from .torch import CUSTOM
@@ -35,8 +35,6 @@ def to_mindspore_scheduler(plan: Plan, optimizer: Any, *, last_epoch: int = -1) 
     import_mindspore()
     from mindspore.experimental.optim import Optimizer
 
-    from . import _driver
-
     if not isinstance(optimizer, Optimizer):
         raise SpecError("optimizer", "must be a mindspore.experimental.optim optimizer "
                         "(mindspore.nn optimizers take lists or cells: use to_mindspore_group_params)",
@@ -53,12 +51,10 @@ def to_mindspore_scheduler(plan: Plan, optimizer: Any, *, last_epoch: int = -1) 
     return _make_plan_scheduler()(optimizer, plan, last_epoch)
 
 
-@functools.cache  # the class is built once, on first use (imports the framework)
+@_driver.built_once(__name__)
 def _make_plan_scheduler() -> type:
     ms = import_mindspore()
     from mindspore.experimental.optim.lr_scheduler import LRScheduler
-
-    from . import _driver
 
     class PlanScheduler(LRScheduler):
         """A ``mindspore.experimental`` LRScheduler that sets each group's lr from a Plan.
@@ -105,16 +101,11 @@ def _make_plan_scheduler() -> type:
             self._t = self._drv.load(state_dict)
             self._apply()
 
-    PlanScheduler.__module__ = __name__
-    PlanScheduler.__qualname__ = "PlanScheduler"
     return PlanScheduler
 
 
-def __getattr__(name: str) -> Any:
-    # PlanScheduler subclasses MindSpore's experimental LRScheduler: created on first use (PEP 562).
-    if name == "PlanScheduler":
-        return _make_plan_scheduler()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# PlanScheduler subclasses MindSpore's experimental LRScheduler, so it is created on first use
+__getattr__ = _driver.lazy_getattr(__name__, PlanScheduler=_make_plan_scheduler)
 
 
 #: the classes of ``mindspore.experimental.optim.lr_scheduler`` 2.10 (every one it ships). Each is

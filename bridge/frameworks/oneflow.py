@@ -300,7 +300,7 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
            if f.schedule is not None for nd in f.schedule.walk()):
         raise UnsupportedError(f"plan: a plateau schedule can only be lowered to a native "
                                f"ReduceLROnPlateau ({reason})")
-    return _plan_scheduler_class(flow)(optimizer, plan)
+    return _plan_scheduler_class()(optimizer, plan)
 
 
 def _scheduled_besides_lr(plan: Plan) -> list[str]:
@@ -518,14 +518,9 @@ def construct(rec: SchedulerCall, optimizer: Any, classes: Any) -> Any:
 # the plan-driven scheduler
 # ---------------------------------------------------------------------------
 
-_CLASS: dict[str, type] = {}
-
-
-def _plan_scheduler_class(flow: Any) -> type:
-    cls = _CLASS.get("cls")
-    if cls is not None:
-        return cls
-    LRScheduler = _lr_base(flow)
+@_driver.built_once(__name__)
+def _plan_scheduler_class() -> type:
+    LRScheduler = _lr_base(_flow())
 
     class PlanScheduler(LRScheduler):  # type: ignore[misc, valid-type]
         """A OneFlow ``LRScheduler`` driven by a bridge Plan (every field, eager mode).
@@ -584,5 +579,8 @@ def _plan_scheduler_class(flow: Any) -> type:
                 "native OneFlow scheduler. Use bridge.to_oneflow(plan, opt, graph=True) to get one, "
                 "or train eagerly")
 
-    _CLASS["cls"] = PlanScheduler
     return PlanScheduler
+
+
+# PlanScheduler subclasses OneFlow's LRScheduler, so it is created on first use
+__getattr__ = _driver.lazy_getattr(__name__, PlanScheduler=_plan_scheduler_class)

@@ -15,7 +15,6 @@ torch is imported inside functions only.
 from __future__ import annotations
 
 import bisect
-import functools
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -1033,7 +1032,7 @@ def _plan_scheduler_base() -> Any:
     return _torch().optim.lr_scheduler.LRScheduler
 
 
-@functools.cache  # the class is built once, on first use (imports the framework)
+@_driver.built_once(__name__)
 def _make_plan_scheduler() -> type:
     base = _plan_scheduler_base()
 
@@ -1092,13 +1091,8 @@ def _make_plan_scheduler() -> type:
             self._drv.write(groups, t, self._drv.fields, warn=False)
             self._last_lr = [float(g["lr"]) for g in groups]
 
-    PlanScheduler.__module__ = __name__
-    PlanScheduler.__qualname__ = "PlanScheduler"
     return PlanScheduler
 
 
-def __getattr__(name: str) -> Any:
-    # PlanScheduler subclasses torch's LRScheduler, so it is created on first use (PEP 562).
-    if name == "PlanScheduler":
-        return _make_plan_scheduler()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# PlanScheduler subclasses torch's LRScheduler, so it is created on first use
+__getattr__ = _driver.lazy_getattr(__name__, PlanScheduler=_make_plan_scheduler)
