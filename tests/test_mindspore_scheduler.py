@@ -288,3 +288,16 @@ def test_import_refuses_what_mindspore_runs_differently(ms):
         bridge.from_mindspore(outer)
     # torch's constructors would leave 0.1 * 0.1 here; MindSpore's step the LinearLR twice
     assert _lrs(o)[0] != pytest.approx(0.01)
+    o = _xsgd(ms)
+    cyc = S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4, scale_fn=lambda x: 0.5)
+    with pytest.raises(bridge.UnsupportedError, match=r"custom scale_fn.*bridge\.from_mindspore\(values\)"):
+        bridge.from_mindspore(cyc)
+    # MindSpore's float32 last_epoch: resumed at 2**24 it no longer counts
+    o = _xsgd(ms)
+    for g in o.param_groups:
+        g["initial_lr"] = 0.1
+    far = S.StepLR(o, step_size=3, gamma=0.5, last_epoch=2 ** 24)
+    far.step()
+    assert float(far.last_epoch.asnumpy()) == 2 ** 24  # did not move
+    with pytest.raises(bridge.UnsupportedError, match="stops counting"):
+        bridge.from_mindspore(far)

@@ -243,10 +243,37 @@ def _as_torch(rec: SchedulerCall, path: str, nested: bool = False) -> SchedulerC
 
 def from_experimental(s: Any) -> Plan:
     """The plan of a live experimental scheduler: its record (:func:`read_mindspore_experimental`)
-    mapped by torch's table (:func:`bridge.frameworks.torch.import_record`)."""
-    from .torch import import_record
+    mapped by torch's table (:func:`bridge.frameworks.torch.import_record`), from the lr it holds
+    now. The plan counts steps exactly; MindSpore's float32 ``last_epoch`` stops at 2**24
+    (:data:`FLOAT32_COUNTER_LIMIT`; a scheduler already there is refused), so from that step on
+    the real scheduler no longer follows the schedule it was built with."""
+    from .torch import TABLE_HINT, import_record
 
     rec = _as_torch(read_mindspore_experimental(s), "scheduler")
+    _check_counter(rec)
     groups = [{k: float(_num(g[k])) for k in ("lr", "initial_lr") if k in g} for g in s.optimizer.param_groups]
-    return import_record(rec, groups, ["lr"], rtol=CHECK_RTOL,
-                         source=f"mindspore.experimental.optim.lr_scheduler.{rec.name}")
+    try:
+        return import_record(rec, groups, ["lr"], rtol=CHECK_RTOL,
+                             source=f"mindspore.experimental.optim.lr_scheduler.{rec.name}")
+    except UnsupportedError as e:
+        text = str(e)
+        if not text.endswith(TABLE_HINT):
+            raise
+        raise UnsupportedError(text[:-len(TABLE_HINT)] + _TABLE_HINT) from None
+
+
+#: what to do with a scheduler the table cannot map (in place of torch's hint)
+_TABLE_HINT = ("record the lr it sets for the steps you need (a list, one value per step) and import the "
+               "list: bridge.from_mindspore(values) is a table")
+
+#: MindSpore counts ``last_epoch`` in float32: from this step on it no longer increases
+FLOAT32_COUNTER_LIMIT = 2 ** 24
+
+
+def _check_counter(rec: SchedulerCall) -> None:
+    for c in rec.walk():
+        if c.step >= FLOAT32_COUNTER_LIMIT:
+            raise UnsupportedError(
+                f"scheduler: {c.name}.last_epoch is {c.step}; MindSpore keeps it in float32, which stops "
+                f"counting at {FLOAT32_COUNTER_LIMIT} (2**24), so what the scheduler does from here on is "
+                "not the schedule it was built with; " + _TABLE_HINT)

@@ -30,7 +30,7 @@ from ._record import SchedulerCall
 from ._source import base_value_lines, write_call
 
 __all__ = ["from_torch", "to_torch", "native_source", "sample_torch", "record_torch", "import_plan", "import_record",
-           "read_torch", "one_cycle_group_values", "record_of", "construct"]  # + PlanScheduler (lazy)
+           "read_torch", "one_cycle_group_values", "record_of", "construct", "TABLE_HINT"]  # + PlanScheduler (lazy)
 
 #: group keys that are scheduler bookkeeping, not optimizer hyper-parameters
 _BOOKKEEPING = {"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum", "params"}
@@ -144,8 +144,10 @@ def sample_torch(scheduler_factory: Callable[[], Any], steps: int, *,
 # import
 # ---------------------------------------------------------------------------
 
-_TABLE_HINT = ("sample it into a table with bridge.frameworks.torch.sample_torch(make_scheduler, steps), "
-               "where make_scheduler() builds a fresh scheduler")
+#: how to import what has no IR form; the last words of those UnsupportedErrors (a reader of another
+#: dialect mapped by this table puts its own in their place)
+TABLE_HINT = _TABLE_HINT = ("sample it into a table with bridge.frameworks.torch.sample_torch(make_scheduler, steps), "
+                            "where make_scheduler() builds a fresh scheduler")
 
 
 class _OffsetFn:
