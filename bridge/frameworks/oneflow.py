@@ -275,23 +275,11 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
         raise SpecError("optimizer", "must be a oneflow.optim optimizer", type(optimizer).__name__)
     groups = optimizer.param_groups
     _driver.check_groups(plan, groups)
-    fields = plan.fields
-    if "lr" not in fields:
-        raise SpecError("plan", "has no 'lr' field; a OneFlow scheduler needs one", fields, show_value=False)
-    for i in range(plan.n_groups):
-        if "lr" not in plan.groups[i].fields:
-            raise SpecError(f"plan.groups[{i}]", "has no 'lr' field", list(plan.groups[i].fields))
-    besides_lr = _scheduled_besides_lr(plan)
+    _check_lr(plan)
     _driver.write_bases(plan, groups)  # base values everywhere
-    reason = "native=False"
-    if native:
-        if besides_lr:
-            reason = f"the plan schedules {', '.join(besides_lr)} (OneFlow's " \
-                     "schedulers only drive lr; nn.Graph cannot change momentum)"
-        else:
-            rec, reason = _native_record(plan, graph)
-            if rec is not None:
-                return _resumed(construct(rec, optimizer, flow.optim.lr_scheduler), rec.step)
+    rec, reason = _native_or_why(plan, graph) if native else (None, "native=False")
+    if rec is not None:
+        return _resumed(construct(rec, optimizer, flow.optim.lr_scheduler), rec.step)
     if graph:
         raise UnsupportedError(f"to_oneflow(graph=True): no nn.Graph-compatible OneFlow scheduler is "
                                f"exact for this plan ({reason}); use eager mode (graph=False) with the "
@@ -301,6 +289,23 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
         raise UnsupportedError(f"plan: a plateau schedule can only be lowered to a native "
                                f"ReduceLROnPlateau ({reason})")
     return _plan_scheduler_class()(optimizer, plan)
+
+
+def _check_lr(plan: Plan) -> None:
+    if "lr" not in plan.fields:
+        raise SpecError("plan", "has no 'lr' field; a OneFlow scheduler needs one", plan.fields, show_value=False)
+    for i, g in enumerate(plan.groups):
+        if "lr" not in g.fields:
+            raise SpecError(f"plan.groups[{i}]", "has no 'lr' field", list(g.fields))
+
+
+def _native_or_why(plan: Plan, graph: bool) -> tuple[SchedulerCall | None, str]:
+    """(the native twin's record or None, why not): OneFlow's schedulers drive only lr."""
+    besides_lr = _scheduled_besides_lr(plan)
+    if besides_lr:
+        return None, (f"the plan schedules {', '.join(besides_lr)} (OneFlow's schedulers only drive lr; "
+                      "nn.Graph cannot change momentum)")
+    return _native_record(plan, graph)
 
 
 def _scheduled_besides_lr(plan: Plan) -> list[str]:
@@ -407,9 +412,9 @@ def record_of(plan: Plan, *, graph: bool = False) -> SchedulerCall | None:
     at (the builder advances the scheduler to it). :func:`construct` builds it
     (:func:`to_oneflow`), ``_source.write_call`` writes it (:func:`native_source`).
     """
-    if any("lr" not in g.fields for g in plan.groups) or _scheduled_besides_lr(plan):
+    if any("lr" not in g.fields for g in plan.groups):
         return None
-    return _native_record(plan, graph)[0]
+    return _native_or_why(plan, graph)[0]
 
 
 def _call(name: str, args: dict[str, Any], kids: Sequence[SchedulerCall] = (), step: int = 0) -> SchedulerCall:
