@@ -81,10 +81,7 @@ def _make_plan_scheduler() -> type:
             return [ms.Tensor(v, ms.float32) for v in self._drv.row("lr", self._t)]
 
         def step(self, epoch: Optional[int] = None) -> bool:
-            if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer))
-                                      or epoch < 0):
-                raise SpecError("epoch", "must be an int >= 0 (the update whose lr to set)", epoch)
-            self._t = self._t + 1 if epoch is None else int(epoch)
+            self._t = self._t + 1 if epoch is None else _epoch(epoch)
             self._apply()
             self._drv.check_end(self._t)
             return True
@@ -102,6 +99,12 @@ def _make_plan_scheduler() -> type:
             self._apply()
 
     return PlanScheduler
+
+
+def _epoch(epoch: Any) -> int:
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+        raise SpecError("epoch", "must be an int >= 0 (the update whose lr to set)", epoch)
+    return int(epoch)
 
 
 # PlanScheduler subclasses MindSpore's experimental LRScheduler, so it is created on first use

@@ -938,7 +938,7 @@ def record_of(plan: Plan, *, adam: bool = False) -> Optional[SchedulerCall]:
     if native is None:
         return None
     bases = [g.fields["lr"].base for g in plan.groups]
-    return _record_of_nodes(native[0], bases, native[1][1] if native[1] is not None else None)
+    return _record_of_nodes(native[0], bases, native[1])
 
 
 def construct(rec: SchedulerCall, optimizer: Any, classes: Any) -> Any:
@@ -965,32 +965,36 @@ def _momentum_twin(lr: n.Node, m: n.Node) -> bool:
     return False
 
 
-def _native_plan(plan: Plan, want: str) -> Optional[Tuple[List[n.Node], Optional[Tuple[str, List[n.Node]]]]]:
-    """The lr nodes (and momentum wave) when a native scheduler reproduces the plan, else None."""
+def _native_plan(plan: Plan, want: str) -> Optional[Tuple[List[n.Node], Optional[List[n.Node]]]]:
+    """The per-group lr nodes (and the ``want`` field's momentum wave, or None) when a native
+    scheduler reproduces the plan, else None."""
     scheduled = [f for f in plan.fields if any(g.fields.get(f) is not None and g.fields[f].schedule is not None
                                                for g in plan.groups)]
     if "lr" not in scheduled or any(g.fields.get("lr") is None or g.fields["lr"].schedule is None
                                     for g in plan.groups):
         return None
-    lr_nodes = [g.fields["lr"].schedule for g in plan.groups]
-    if not _native_ok(lr_nodes[0], True) or not _same_shape(lr_nodes):  # type: ignore[arg-type]
+    lr_nodes: List[n.Node] = [g.fields["lr"].schedule for g in plan.groups]  # type: ignore[misc]
+    if not _native_ok(lr_nodes[0], True) or not _same_shape(lr_nodes):
         return None
     others = [f for f in scheduled if f != "lr"]
-    mom: Optional[Tuple[str, List[n.Node]]] = None
-    if others:
-        if others != [want] or not isinstance(lr_nodes[0], (n.OneCycle, n.Cyclic)):
-            return None
-        ms = [g.fields[want].schedule if want in g.fields else None for g in plan.groups]
-        if any(m is None or not _momentum_twin(lr, m) for lr, m in zip(lr_nodes, ms)):  # type: ignore[arg-type]
-            return None
-        if isinstance(lr_nodes[0], n.OneCycle) and any(
-                g.fields[want].base != m.max_momentum for g, m in zip(plan.groups, ms)):  # type: ignore[union-attr]
-            return None
-        mom = (want, ms)  # type: ignore[assignment]
-    elif isinstance(lr_nodes[0], (n.OneCycle, n.Cyclic)):
-        # the native one writes momentum/betas unless told not to; fine with cycle_momentum=False
-        pass
-    return lr_nodes, mom  # type: ignore[return-value]
+    if not others:  # a native OneCycleLR / CyclicLR is built with cycle_momentum=False
+        return lr_nodes, None
+    mom = _momentum_wave(plan, lr_nodes, want) if others == [want] else None
+    return None if mom is None else (lr_nodes, mom)
+
+
+def _momentum_wave(plan: Plan, lr_nodes: List[n.Node], want: str) -> Optional[List[n.Node]]:
+    """The per-group ``want`` nodes when they are the momentum wave the native OneCycleLR /
+    CyclicLR of ``lr_nodes`` drives (from its own bounds), else None."""
+    if not isinstance(lr_nodes[0], (n.OneCycle, n.Cyclic)):
+        return None
+    ms = [g.fields[want].schedule if want in g.fields else None for g in plan.groups]
+    if any(m is None or not _momentum_twin(lr, m) for lr, m in zip(lr_nodes, ms)):
+        return None
+    if isinstance(lr_nodes[0], n.OneCycle) and any(
+            g.fields[want].base != m.max_momentum for g, m in zip(plan.groups, ms)):  # type: ignore[union-attr]
+        return None
+    return ms  # type: ignore[return-value]
 
 
 def _check_groups(plan: Plan, optimizer: Any) -> None:
