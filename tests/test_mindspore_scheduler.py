@@ -150,9 +150,14 @@ def test_torch_plan_scheduler_state_continues_in_mindspore(torch_mod, ms):
 # ---------------------------------------------------------------------------
 
 GROUPS3 = (0.1, 0.02, 0.05)
-#: MindSpore steps in float32 (a chainable scheduler multiplies its float32 lr every step): ours
-#: (float64) and theirs agree within this, relative to the value or the group's base
+#: MindSpore steps in float32: ours (float64) and theirs agree within this, relative to the value
+#: or the group's base ...
 RTOL32 = 2e-5
+#: ... plus this much per step where a chainable scheduler runs alone: it multiplies its float32 lr
+#: by a float32 factor every step and the rounding adds up (a CosineAnnealingLR(T_max=9) measured
+#: 1.6e-7 of its base per step, 3.7e-4 after 1,750 steps); a SequentialLR restarts its children
+#: from their closed form at each milestone
+RTOL32_PER_STEP = 2.0 ** -22
 
 
 def _xsgd(ms, bases=GROUPS3):
@@ -179,10 +184,11 @@ def ms_tensor(x):
     return mindspore.Tensor(x, mindspore.float32)
 
 
-def _assert_close(ours, theirs, bases, rtol=RTOL32):
+def _assert_close(ours, theirs, bases, per_step=0.0):
     scale = np.maximum(np.abs(theirs), np.asarray(bases)[None, :])
     err = np.abs(ours - theirs) / scale
-    assert np.all(err <= rtol), (int(np.argmax(err.max(axis=1))), float(err.max()))
+    allowed = RTOL32 + per_step * np.arange(len(theirs))[:, None]
+    assert np.all(err <= allowed), (int(np.argmax((err / allowed).max(axis=1))), float(err.max()))
 
 
 #: one constructor per class MindSpore 2.10 ships (ReduceLROnPlateau: separately, it needs metrics)
@@ -223,9 +229,9 @@ def test_import_each_class(ms, name):
     s = LEAVES[name](S, o)
     plan = bridge.from_mindspore(s)
     assert plan.source == f"mindspore.experimental.optim.lr_scheduler.{name}"
-    steps = 80
+    steps = 150
     theirs = _theirs(o, s, steps)
-    _assert_close(plan.values(steps), theirs, plan.bases())
+    _assert_close(plan.values(steps), theirs, plan.bases(), RTOL32_PER_STEP)
 
 
 def test_import_plateau(ms):
