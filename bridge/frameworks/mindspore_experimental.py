@@ -17,7 +17,7 @@ from ..ir.plan import Plan
 from . import _driver
 from ._record import SchedulerCall
 from .mindspore_nn import check_plan, import_mindspore
-from .torch import CUSTOM
+from .torch import CUSTOM, LEAF_ARGS
 
 
 def to_mindspore_scheduler(plan: Plan, optimizer: Any, *, last_epoch: int = -1) -> Any:
@@ -119,17 +119,6 @@ CLASSES = ("StepLR", "MultiStepLR", "LinearLR", "ExponentialLR", "PolynomialLR",
            "MultiplicativeLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "SequentialLR",
            "ReduceLROnPlateau")
 
-#: leaf classes whose constructor parameters MindSpore stores under the same names (as torch does)
-_LEAF_ARGS = {
-    "StepLR": ("step_size", "gamma"),
-    "ConstantLR": ("factor", "total_iters"),
-    "LinearLR": ("start_factor", "end_factor", "total_iters"),
-    "ExponentialLR": ("gamma",),
-    "PolynomialLR": ("total_iters", "power"),
-    "CosineAnnealingLR": ("T_max", "eta_min"),
-    "CosineAnnealingWarmRestarts": ("T_0", "T_mult", "eta_min"),
-}
-
 #: row 0 of an imported plan must match the groups' lr within this (relative to the value or the
 #: base): MindSpore steps in float32, a chainable scheduler's rounding adds up step by step
 CHECK_RTOL = 1e-4
@@ -185,8 +174,8 @@ def read_mindspore_experimental(s: Any, lrs: Any = None) -> SchedulerCall:
                     "threshold_mode": s.threshold_mode, "cooldown": s.cooldown, "eps": s.eps,
                     "fresh": bool(fresh)}, gv={"min_lrs": tuple(float(_num(x)) for x in s.min_lrs)})
     gv: Dict[str, Tuple[Any, ...]] = {"base_lrs": tuple(float(_num(b)) for b in s.base_lrs)}
-    if name in _LEAF_ARGS:
-        return rec({p: _num(getattr(s, p)) for p in _LEAF_ARGS[name]}, gv=gv)
+    if name in LEAF_ARGS:  # stored under torch's names
+        return rec({p: _num(getattr(s, p)) for p in LEAF_ARGS[name]}, gv=gv)
     if name == "MultiStepLR":
         return rec({"milestones": sorted(s.milestones.elements()), "gamma": s.gamma}, gv=gv)
     if name in ("LambdaLR", "MultiplicativeLR"):

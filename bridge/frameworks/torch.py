@@ -30,7 +30,7 @@ from ._record import SchedulerCall
 from ._source import base_value_lines, write_call
 
 __all__ = ["from_torch", "to_torch", "native_source", "sample_torch", "record_torch", "import_plan", "import_record",
-           "read_torch", "one_cycle_group_values", "record_of", "construct", "TABLE_HINT"]  # + PlanScheduler (lazy)
+           "read_torch", "one_cycle_group_values", "record_of", "construct", "TABLE_HINT", "LEAF_ARGS"]  # + PlanScheduler (lazy)
 
 #: group keys that are scheduler bookkeeping, not optimizer hyper-parameters
 _BOOKKEEPING = {"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum", "params"}
@@ -200,8 +200,9 @@ def _unsupported(rec: SchedulerCall, path: str) -> UnsupportedError:
 #: record name of a scheduler that is not exactly one of torch's classes (args: module, qualname)
 CUSTOM = "<custom>"
 
-#: leaf classes whose constructor parameters torch stores under the same names
-_LEAF_ARGS: Dict[str, Tuple[str, ...]] = {
+#: leaf classes whose constructor parameters torch stores under the same names (MindSpore's
+#: experimental copies of them too: its reader uses this table)
+LEAF_ARGS: Dict[str, Tuple[str, ...]] = {
     "StepLR": ("step_size", "gamma"),
     "ConstantLR": ("factor", "total_iters"),
     "LinearLR": ("start_factor", "end_factor", "total_iters"),
@@ -254,8 +255,8 @@ def read_torch(s: Any, lrs: Any = None) -> SchedulerCall:
                           "threshold_mode": s.threshold_mode, "cooldown": s.cooldown, "eps": s.eps,
                           "fresh": bool(fresh)}, gv={"min_lrs": tuple(s.min_lrs)})
     gv: Dict[str, Tuple[Any, ...]] = {"base_lrs": tuple(s.base_lrs)}
-    if name in _LEAF_ARGS:
-        return rec(name, {p: getattr(s, p) for p in _LEAF_ARGS[name]}, gv=gv)
+    if name in LEAF_ARGS:
+        return rec(name, {p: getattr(s, p) for p in LEAF_ARGS[name]}, gv=gv)
     if name == "MultiStepLR":
         return rec(name, {"milestones": sorted(s.milestones.elements()), "gamma": s.gamma}, gv=gv)
     if name in ("LambdaLR", "MultiplicativeLR"):
@@ -846,16 +847,12 @@ def _same_shape(nodes: List[n.Node]) -> bool:
     return True
 
 
-#: IR leaf -> (torch class, its constructor parameters, read from the node's fields of the same name)
-_NATIVE_CLASS: Dict[type, Tuple[str, Tuple[str, ...]]] = {
-    n.Step: ("StepLR", ("step_size", "gamma")),
-    n.MultiStep: ("MultiStepLR", ("milestones", "gamma")),
-    n.Constant: ("ConstantLR", ("factor", "total_iters")),
-    n.Linear: ("LinearLR", ("start_factor", "end_factor", "total_iters")),
-    n.Exponential: ("ExponentialLR", ("gamma",)),
-    n.Polynomial: ("PolynomialLR", ("total_iters", "power")),
-    n.CosineAnnealing: ("CosineAnnealingLR", ("T_max", "eta_min")),
-    n.WarmRestarts: ("CosineAnnealingWarmRestarts", ("T_0", "T_mult", "eta_min")),
+#: IR leaf -> its torch class; the constructor parameters are :data:`LEAF_ARGS`' (MultiStepLR:
+#: milestones, gamma), each read from the node's field of the same name
+_NATIVE_CLASS: Dict[type, str] = {
+    n.Step: "StepLR", n.MultiStep: "MultiStepLR", n.Constant: "ConstantLR", n.Linear: "LinearLR",
+    n.Exponential: "ExponentialLR", n.Polynomial: "PolynomialLR", n.CosineAnnealing: "CosineAnnealingLR",
+    n.WarmRestarts: "CosineAnnealingWarmRestarts",
 }
 
 
@@ -918,11 +915,10 @@ def _record_of_nodes(nodes: List[n.Node], bases: Sequence[float], mom: Optional[
         return _cyclic_call(nodes, bases, mom)
     if isinstance(a, n.Plateau):
         return _plateau_call(nodes)
-    name, params = _NATIVE_CLASS[type(a)]
-    args = {p: getattr(a, p) for p in params}
-    if "milestones" in args:
-        args["milestones"] = list(args["milestones"])
-    return _call(name, args)
+    name = _NATIVE_CLASS[type(a)]
+    if name == "MultiStepLR":
+        return _call(name, {"milestones": list(a.milestones), "gamma": a.gamma})  # type: ignore[attr-defined]
+    return _call(name, {p: getattr(a, p) for p in LEAF_ARGS[name]})
 
 
 def record_of(plan: Plan, *, adam: bool = False) -> Optional[SchedulerCall]:
