@@ -3,7 +3,8 @@
 A lowering that builds framework objects from classes it is handed can be run with a
 :class:`Recorder` instead: each constructor call then returns a :class:`Call`, whose
 ``repr`` is the source that would build the same object. One builder serves both the
-live objects and the written code, so the two cannot drift apart.
+live objects and the written code, so the two cannot drift apart: :func:`write_call` runs a
+framework's ``construct`` (torch, OneFlow) on a record (``_record.SchedulerCall``) that way.
 
 :func:`snippet` is the source ``sched-bridge lower --to torch|oneflow|mindspore-cell`` writes.
 """
