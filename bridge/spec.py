@@ -253,17 +253,9 @@ def build_torch(text: str, optimizer: Any, *, dialect: Optional[str] = None) -> 
     if dialect != "torch":
         raise SpecError("expression", "is a OneFlow expression, not a torch one", text, show_value=False)
     from ._frameworks import import_framework
+    from .frameworks.torch import construct
 
-    lrs = import_framework("torch").optim.lr_scheduler
-
-    def make(c: _Call) -> Any:
-        if c.name == "SequentialLR":
-            return lrs.SequentialLR(optimizer, [make(k) for k in c.children], list(c.args["milestones"]))
-        if c.name == "ChainedScheduler":
-            return lrs.ChainedScheduler([make(k) for k in c.children], optimizer=optimizer)
-        return getattr(lrs, c.name)(optimizer, **c.args)
-
-    return make(call)
+    return construct(call, optimizer, import_framework("torch").optim.lr_scheduler)
 
 
 def _qualname(f: ast.AST) -> Tuple[str, Optional[str]]:

@@ -311,6 +311,58 @@ def test_native_source_runs_like_to_oneflow(flow, name):
     np.testing.assert_array_equal(_trace(opt, ns["scheduler"], n), _trace(ref_opt, ref, n))
 
 
+@pytest.mark.parametrize("name", sorted(NATIVE))
+def test_record_of_is_what_oneflow_builds_and_imports_back(flow, name):
+    """The table back: the record of the plan binds every parameter of OneFlow's own constructor;
+    built (to_oneflow) and read back with read_oneflow it is the record again (as OneFlow's
+    constructors store it: bridge.spec._oneflow_built, the bases in every call); mapped by the
+    import table it is the plan again, or the equal form OneFlow's class has (_IMPORTS_AS)."""
+    import inspect
+
+    from bridge.frameworks.oneflow import import_record, read_oneflow, record_of
+    from bridge.spec import _oneflow_built
+
+    node, cls = NATIVE[name]
+    plan = Plan.single(node, base=[0.2, 0.05])
+    rec = record_of(plan)
+    assert rec is not None and rec.dialect == "oneflow" and rec.name == cls
+    for c in rec.walk():
+        params = set(inspect.signature(getattr(_s(flow), c.name).__init__).parameters)
+        assert set(c.args) == params - {"self", "optimizer", "schedulers", "last_step", "verbose"}, c.name
+    live = read_oneflow(bridge.to_oneflow(plan, _opt(flow, (1.0, 1.0))))
+    ours = _oneflow_built(rec, list(plan.bases()))
+
+    def same(a, b, path):
+        assert (a.name, dict(a.args), dict(a.group_values)) == (b.name, dict(b.args), dict(b.group_values)), path
+        assert len(a.children) == len(b.children), path
+        for i, (x, y) in enumerate(zip(a.children, b.children)):
+            same(x, y, f"{path}[{i}]")
+
+    same(ours, live, name)
+    assert live.step == rec.step == (node.offset if isinstance(node, Shift) else 0)
+    back = import_record(live, cls)
+    assert back.groups == Plan.single(_IMPORTS_AS.get(name, node), base=[0.2, 0.05]).groups
+
+
+#: native cases whose OneFlow class imports as another, equal, node (test_lower_native checks the
+#: values against OneFlow): a factor forever is written LinearLR(f, f, 1); a torch-style chain of
+#: products is OneFlow's nested ChainedScheduler; OneFlow counts restarts with a float log, which
+#: agrees with the exact count for this T_0/T_mult (oneflow._float_cycles_agree)
+_IMPORTS_AS = {
+    "constant_forever": Linear(0.3, 0.3, 1),
+    "chain_torch_products": Chain((Constant(0.1, 3), Exponential(0.999)), "nested"),
+    "warm_restarts_torch": WarmRestarts(10, 2, 1e-4, float_log_cycles=True),
+}
+
+
+def test_record_of_none_where_no_native_twin():
+    assert oneflow_mod.record_of(Plan.single(Linear(1.0, 4.0, 200), base=[0.2])) is None
+    assert oneflow_mod.record_of(Plan.single(Step(5, 0.5), base=[0.1]).with_field(
+        "momentum", Step(5, 0.5), base=[0.9])) is None
+    assert oneflow_mod.record_of(Plan.single(Chain((Linear(0.1, 1.0, 50), CosineAnnealing(300, 1e-3))),
+                                             base=[0.1]), graph=True) is None
+
+
 PLAN_DRIVEN = {
     "table": Table(tuple(np.linspace(0.1, 0.001, 300).tolist())),
     "hold": Hold(CosineAnnealing(20, 1e-3), every=37),

@@ -11,6 +11,9 @@ param group is written); everything else lives here, once:
   plan does not define it holds the last value (:class:`~bridge.PlanEndWarning` once).
 - :func:`check_groups` and :func:`write_bases`: the optimizer must have the plan's groups and
   fields; every field starts at its base value.
+- :func:`built_once` and :func:`lazy_getattr`: an adapter's ``PlanScheduler`` subclasses the
+  framework's class, so it is defined on first use (importing the framework then), once, and
+  reached as a module attribute (PEP 562).
 - one state format (:data:`STATE_FORMAT`): ``{"format", "step", "plan" (a fingerprint of
   what the plan computes), "n_groups", "fields"}`` plus the adapter's own counters; loading
   a state of another plan, or a native scheduler's, raises a :class:`~bridge.SpecError`
@@ -23,8 +26,9 @@ No framework is imported here.
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -34,14 +38,47 @@ from ..ir.nodes import Plateau
 from ..ir.plan import Plan
 from ._fields import field_key, has_field, write_field
 
-__all__ = ["CHUNK", "STATE_FORMAT", "Cursor", "Driver", "check_groups", "check_plan", "plan_fingerprint",
-           "write_bases"]
+__all__ = ["CHUNK", "STATE_FORMAT", "Cursor", "Driver", "built_once", "check_groups", "check_plan", "lazy_getattr",
+           "plan_fingerprint", "write_bases"]
 
 #: steps a cursor evaluates at once (every framework's plan-driven scheduler)
 CHUNK = 1024
 #: the ``format`` tag of a plan-driven scheduler's ``state_dict()``
 STATE_FORMAT = "sched-bridge/PlanScheduler"
 _CARRY_BLOCK = 1 << 16  # rows a recursive schedule computes at once when it catches up (load_state_dict)
+
+
+# ---------------------------------------------------------------------------
+# the adapter's class, defined on first use
+# ---------------------------------------------------------------------------
+
+
+def built_once(module: str) -> Callable[[Callable[[], type]], Callable[[], type]]:
+    """Decorator for the function that defines an adapter's class (it subclasses a framework
+    class, so it runs on first use, importing the framework): it runs once, and the class is
+    named as if defined at the top level of ``module``."""
+    def wrap(define: Callable[[], type]) -> Callable[[], type]:
+        @functools.wraps(define)
+        @functools.cache
+        def once() -> type:
+            cls = define()
+            cls.__module__, cls.__qualname__ = module, cls.__name__
+            return cls
+
+        return once
+
+    return wrap
+
+
+def lazy_getattr(module: str, **classes: Callable[[], type]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562) giving each of ``classes`` (name -> its
+    :func:`built_once` function) on first access: ``__getattr__ = lazy_getattr(__name__, PlanScheduler=...)``."""
+    def __getattr__(name: str) -> Any:
+        if name in classes:
+            return classes[name]()
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
 
 
 # ---------------------------------------------------------------------------

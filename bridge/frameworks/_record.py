@@ -6,8 +6,12 @@ arguments bound to the constructor's signature (defaults filled in, the optimize
 scheduler arguments left out), the child schedulers of a composite, per-group values the
 constructor took from the optimizer (``base_lrs``, ...) and the steps taken since it was built.
 
-The expression parser (:mod:`bridge.spec`) produces records directly. No framework is
-imported here.
+Both directions go through it: the readers of live objects (``read_torch``, ``read_oneflow``,
+``read_mindspore_experimental``) and the expression parser (:mod:`bridge.spec`) produce records,
+one table per dialect maps a record to IR nodes (``import_record``), and the way back,
+``record_of(plan)``, gives the record of a plan's native twin, which the framework's
+``construct`` builds (the live object, or through ``_source.write_call`` its source). No
+framework is imported here.
 """
 
 from __future__ import annotations

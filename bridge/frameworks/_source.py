@@ -3,7 +3,8 @@
 A lowering that builds framework objects from classes it is handed can be run with a
 :class:`Recorder` instead: each constructor call then returns a :class:`Call`, whose
 ``repr`` is the source that would build the same object. One builder serves both the
-live objects and the written code, so the two cannot drift apart.
+live objects and the written code, so the two cannot drift apart: :func:`write_call` runs a
+framework's ``construct`` (torch, OneFlow) on a record (``_record.SchedulerCall``) that way.
 
 :func:`snippet` is the source ``sched-bridge lower --to torch|oneflow|mindspore-cell`` writes.
 """
@@ -71,6 +72,14 @@ class Recorder:
         if name.startswith("__"):
             raise AttributeError(name)
         return self[name]
+
+
+def write_call(rec: Any, build: Callable[[Any, Any, Any], Any], optimizer: str = "optimizer",
+               prefix: str = "lr_scheduler.") -> str:
+    """The source of the scheduler a record (``_record.SchedulerCall``, as written) names: the
+    framework's own builder ``build(rec, optimizer, classes)`` (e.g. ``torch.construct``) run on a
+    :class:`Recorder`, so the written code and the live object come from the same calls."""
+    return repr(build(rec, Src(optimizer), Recorder(prefix)))
 
 
 def _float(x: float) -> str:

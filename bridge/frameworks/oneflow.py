@@ -8,6 +8,7 @@ works, ``dict(group)`` does not). OneFlow is imported only inside these function
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,9 +19,10 @@ from ..ir.plan import Field, Group, Plan
 from ..ir.semantics import float_cycle_index
 from . import _driver
 from ._record import SchedulerCall
-from ._source import Recorder, Src, base_value_lines
+from ._source import base_value_lines, write_call
 
-__all__ = ["from_oneflow", "import_plan", "import_record", "native_source", "read_oneflow", "record_nodes", "to_oneflow"]
+__all__ = ["construct", "from_oneflow", "import_plan", "import_record", "native_source", "read_oneflow", "record_nodes",
+           "record_of", "to_oneflow"]
 
 
 def _flow() -> Any:
@@ -273,26 +275,11 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
         raise SpecError("optimizer", "must be a oneflow.optim optimizer", type(optimizer).__name__)
     groups = optimizer.param_groups
     _driver.check_groups(plan, groups)
-    fields = plan.fields
-    if "lr" not in fields:
-        raise SpecError("plan", "has no 'lr' field; a OneFlow scheduler needs one", fields, show_value=False)
-    for i in range(plan.n_groups):
-        if "lr" not in plan.groups[i].fields:
-            raise SpecError(f"plan.groups[{i}]", "has no 'lr' field", list(plan.groups[i].fields))
-    besides_lr = _scheduled_besides_lr(plan)
+    _check_lr(plan)
     _driver.write_bases(plan, groups)  # base values everywhere
-    reason = "native=False"
-    if native:
-        if besides_lr:
-            reason = f"the plan schedules {', '.join(besides_lr)} (OneFlow's " \
-                     "schedulers only drive lr; nn.Graph cannot change momentum)"
-        else:
-            built, reason, offset = _native(plan, optimizer, flow.optim.lr_scheduler, graph)
-            if built is not None:
-                if offset:  # a resumed schedule: the scheduler's own resume path
-                    built.last_step = offset - 1
-                    built.step()
-                return built
+    rec, reason = _native_or_why(plan, graph) if native else (None, "native=False")
+    if rec is not None:
+        return _resumed(construct(rec, optimizer, flow.optim.lr_scheduler), rec.step)
     if graph:
         raise UnsupportedError(f"to_oneflow(graph=True): no nn.Graph-compatible OneFlow scheduler is "
                                f"exact for this plan ({reason}); use eager mode (graph=False) with the "
@@ -301,7 +288,24 @@ def to_oneflow(plan: Plan, optimizer: Any, *, graph: bool = False, native: bool 
            if f.schedule is not None for nd in f.schedule.walk()):
         raise UnsupportedError(f"plan: a plateau schedule can only be lowered to a native "
                                f"ReduceLROnPlateau ({reason})")
-    return _plan_scheduler_class(flow)(optimizer, plan)
+    return _plan_scheduler_class()(optimizer, plan)
+
+
+def _check_lr(plan: Plan) -> None:
+    if "lr" not in plan.fields:
+        raise SpecError("plan", "has no 'lr' field; a OneFlow scheduler needs one", plan.fields, show_value=False)
+    for i, g in enumerate(plan.groups):
+        if "lr" not in g.fields:
+            raise SpecError(f"plan.groups[{i}]", "has no 'lr' field", list(g.fields))
+
+
+def _native_or_why(plan: Plan, graph: bool) -> tuple[SchedulerCall | None, str]:
+    """(the native twin's record or None, why not): OneFlow's schedulers drive only lr."""
+    besides_lr = _scheduled_besides_lr(plan)
+    if besides_lr:
+        return None, (f"the plan schedules {', '.join(besides_lr)} (OneFlow's schedulers only drive lr; "
+                      "nn.Graph cannot change momentum)")
+    return _native_record(plan, graph)
 
 
 def _scheduled_besides_lr(plan: Plan) -> list[str]:
@@ -317,26 +321,25 @@ def native_source(plan: Plan, optimizer: str = "optimizer") -> str | None:
     OneFlow is not needed to write it."""
     if not isinstance(plan, Plan):
         raise SpecError("plan", "must be a bridge Plan (see bridge.from_dict / bridge.load)", type(plan).__name__)
-    if any("lr" not in g.fields for g in plan.groups):
-        return None
-    if _scheduled_besides_lr(plan):
-        return None
-    if any(isinstance(x, (n.Lambda, n.Multiplicative)) for g in plan.groups for fld in g.fields.values()
-           if fld.schedule is not None for x in fld.schedule.walk()):
-        return None
-    built, _, offset = _native(plan, Src(optimizer), Recorder("lr_scheduler."), False)
-    if built is None:
+    rec = record_of(plan)
+    if rec is None or any(c.name == "LambdaLR" for c in rec.walk()):
         return None
     lines = ["from oneflow.optim import lr_scheduler", "", *base_value_lines(plan, optimizer, "bridge.to_oneflow"),
-             f"scheduler = {built!r}"]
-    if offset:
-        lines.append(f"scheduler.last_step = {offset - 1}  # resumed: the plan starts at step {offset}")
+             f"scheduler = {write_call(rec, construct, optimizer)}"]
+    if rec.step:
+        lines.append(f"scheduler.last_step = {rec.step - 1}  # resumed: the plan starts at step {rec.step}")
         lines.append("scheduler.step()")
     return "\n".join(lines) + "\n"
 
 
-_LEAF_OK = (n.Constant, n.Linear, n.Step, n.MultiStep, n.Exponential, n.Polynomial, n.CosineAnnealing,
-            n.CosineDecay, n.WarmRestarts)
+def _resumed(sched: Any, step: int) -> Any:
+    """``sched`` advanced to ``step`` through OneFlow's own resume path (a resumed plan)."""
+    if step:
+        sched.last_step = step - 1
+        sched.step()
+    return sched
+
+
 _PRODUCT = (n.Constant, n.Step, n.MultiStep, n.Exponential, n.Linear)
 
 
@@ -400,96 +403,129 @@ def _native_reason(nd: n.Node, graph: bool) -> str | None:
     return _leaf_reason(nd)
 
 
-def _native(plan: Plan, opt: Any, sch: Any, graph: bool) -> tuple[Any, str, int]:
-    """(native scheduler or None, why not, steps to advance it by: a resumed plan).
+def record_of(plan: Plan, *, graph: bool = False) -> SchedulerCall | None:
+    """The OneFlow record of the native scheduler that is an exact twin of ``plan`` (``graph``:
+    one ``nn.Graph`` accepts), or None (then :func:`to_oneflow` builds a PlanScheduler).
 
-    ``sch``: OneFlow's ``lr_scheduler`` module, or a ``_source.Recorder`` (:func:`native_source`).
+    The call as written, every constructor parameter after the optimizer bound (what
+    :func:`read_oneflow` reads back from the object); ``step``: the steps a resumed plan starts
+    at (the builder advances the scheduler to it). :func:`construct` builds it
+    (:func:`to_oneflow`), ``_source.write_call`` writes it (:func:`native_source`).
     """
+    if any("lr" not in g.fields for g in plan.groups):
+        return None
+    return _native_or_why(plan, graph)[0]
+
+
+def _call(name: str, args: dict[str, Any], kids: Sequence[SchedulerCall] = (), step: int = 0) -> SchedulerCall:
+    return SchedulerCall("oneflow", name, args, tuple(kids), {}, step)
+
+
+def _lambda_or_plateau(nodes: list[n.Node], graph: bool) -> tuple[SchedulerCall | None, str]:
+    """The LambdaLR / ReduceLROnPlateau call of per-group lambda or plateau nodes."""
+    lam = [nd for nd in nodes if isinstance(nd, n.Lambda)]
+    if lam:
+        if len(lam) != len(nodes):
+            return None, "lambda and non-lambda groups mixed"
+        if graph:
+            return None, "LambdaLR: " + _GRAPH_NO
+        return _call("LambdaLR", {"lr_lambda": [nd.fn for nd in lam]}), ""
+    plat: list[n.Plateau] = [nd for nd in nodes if isinstance(nd, n.Plateau)]
+    p0 = plat[0]
+    if len(plat) != len(nodes) or any(p.__class__ is not p0.__class__ for p in plat):
+        return None, "plateau and non-plateau groups mixed"
+    if graph:
+        return None, "ReduceLROnPlateau: " + _GRAPH_NO
+    key = [(p.mode, p.factor, p.patience, p.threshold, p.threshold_mode, p.cooldown, p.eps) for p in plat]
+    if any(k != key[0] for k in key):
+        return None, "plateau settings differ between groups"
+    return _call("ReduceLROnPlateau", {
+        "mode": p0.mode, "factor": p0.factor, "patience": p0.patience, "threshold": p0.threshold,
+        "threshold_mode": p0.threshold_mode, "cooldown": p0.cooldown, "min_lr": [p.min_lr for p in plat],
+        "eps": p0.eps}), ""
+
+
+def _native_record(plan: Plan, graph: bool) -> tuple[SchedulerCall | None, str]:
+    """(the native twin's record or None, why not)."""
     nodes = [g.fields["lr"].schedule for g in plan.groups]
     if all(nd is None for nd in nodes):
         nodes = [n.Constant(1.0, None)] * len(nodes)
     if any(nd is None for nd in nodes):
-        return None, "some groups have no lr schedule", 0
-    lam = [nd for nd in nodes if isinstance(nd, n.Lambda)]
-    if lam:
-        if len(lam) != len(nodes):
-            return None, "lambda and non-lambda groups mixed", 0
-        if graph:
-            return None, "LambdaLR: " + _GRAPH_NO, 0
-        return sch.LambdaLR(opt, [nd.fn for nd in lam]), "", 0
-    plat = [nd for nd in nodes if isinstance(nd, n.Plateau)]
-    if plat:
-        p0 = plat[0]
-        if len(plat) != len(nodes) or any(p.__class__ is not p0.__class__ for p in plat):
-            return None, "plateau and non-plateau groups mixed", 0
-        if graph:
-            return None, "ReduceLROnPlateau: " + _GRAPH_NO, 0
-        key = [(p.mode, p.factor, p.patience, p.threshold, p.threshold_mode, p.cooldown, p.eps) for p in plat]
-        if any(k != key[0] for k in key):
-            return None, "plateau settings differ between groups", 0
-        return sch.ReduceLROnPlateau(opt, mode=p0.mode, factor=p0.factor, patience=p0.patience,
-                                     threshold=p0.threshold, threshold_mode=p0.threshold_mode,
-                                     cooldown=p0.cooldown, min_lr=[p.min_lr for p in plat], eps=p0.eps), "", 0
+        return None, "some groups have no lr schedule"
+    if any(isinstance(nd, (n.Lambda, n.Plateau)) for nd in nodes):
+        return _lambda_or_plateau(nodes, graph)  # type: ignore[arg-type]
     first = nodes[0]
     if any(nd != first for nd in nodes[1:]):
-        return None, "the param groups follow different schedules", 0
+        return None, "the param groups follow different schedules"
     offset = 0
     node: n.Node = first  # type: ignore[assignment]
     if isinstance(node, n.Shift):
         offset, node = node.offset, node.schedule
         if graph and offset:
-            return None, "a resumed schedule (shift) under nn.Graph", 0
+            return None, "a resumed schedule (shift) under nn.Graph"
     r = _native_reason(node, graph)
     if r is not None:
-        return None, r, 0
-    return _build(node, opt, sch), "", offset
+        return None, r
+    return replace(_record_of_node(node), step=offset), ""
 
 
-def _build(nd: n.Node, opt: Any, sch: Any) -> Any:
+#: IR leaf -> (OneFlow class, its constructor parameters, each read from the node's field of that name)
+_NATIVE_CLASS: dict[type, tuple[str, tuple[tuple[str, str], ...]]] = {
+    n.Linear: ("LinearLR", (("start_factor", "start_factor"), ("end_factor", "end_factor"),
+                            ("total_iters", "total_iters"))),
+    n.Step: ("StepLR", (("step_size", "step_size"), ("gamma", "gamma"))),
+    n.MultiStep: ("MultiStepLR", (("milestones", "milestones"), ("gamma", "gamma"))),
+    n.Exponential: ("ExponentialLR", (("gamma", "gamma"),)),
+    n.Polynomial: ("PolynomialLR", (("decay_batch", "total_iters"), ("end_learning_rate", "end_value"),
+                                    ("power", "power"), ("cycle", "cycle"))),
+    n.CosineAnnealing: ("CosineAnnealingLR", (("T_max", "T_max"), ("eta_min", "eta_min"))),
+    n.CosineDecay: ("CosineDecayLR", (("decay_steps", "decay_steps"), ("alpha", "alpha"))),
+    n.WarmRestarts: ("CosineAnnealingWarmRestarts", (("T_0", "T_0"), ("T_mult", "T_mult"), ("eta_min", "eta_min"),
+                                                     ("decay_rate", "decay_rate"),
+                                                     ("restart_limit", "restart_limit"))),
+}
+
+
+def _record_of_node(nd: n.Node) -> SchedulerCall:
+    """The OneFlow call (as written) of a node :func:`_native_reason` accepts."""
     if isinstance(nd, n.Sequential):
-        kids = [_build(c, opt, sch) for c in nd.schedules]
-        return sch.SequentialLR(opt, kids, list(nd.milestones), interval_rescaling=list(nd.rescale or ()))
+        return _call("SequentialLR", {"milestones": list(nd.milestones), "interval_rescaling": list(nd.rescale or ())},
+                     [_record_of_node(c) for c in nd.schedules])
     if isinstance(nd, n.Chain):
-        return sch.ChainedScheduler([_build(c, opt, sch) for c in nd.schedules])
+        return _call("ChainedScheduler", {}, [_record_of_node(c) for c in nd.schedules])
     if isinstance(nd, n.Constant):
         if nd.total_iters is None:  # factor forever: LinearLR(f, f, 1) is exactly that
-            return sch.LinearLR(opt, start_factor=nd.factor, end_factor=nd.factor, total_iters=1)
-        return sch.ConstantLR(opt, factor=nd.factor, total_iters=nd.total_iters)
-    if isinstance(nd, n.Linear):
-        return sch.LinearLR(opt, start_factor=nd.start_factor, end_factor=nd.end_factor,
-                            total_iters=nd.total_iters)
-    if isinstance(nd, n.Step):
-        return sch.StepLR(opt, step_size=nd.step_size, gamma=nd.gamma)
-    if isinstance(nd, n.MultiStep):
-        return sch.MultiStepLR(opt, milestones=list(nd.milestones), gamma=nd.gamma)
-    if isinstance(nd, n.Exponential):
-        return sch.ExponentialLR(opt, gamma=nd.gamma)
-    if isinstance(nd, n.Polynomial):
-        return sch.PolynomialLR(opt, decay_batch=nd.total_iters, end_learning_rate=nd.end_value,
-                                power=nd.power, cycle=nd.cycle)
-    if isinstance(nd, n.CosineAnnealing):
-        return sch.CosineAnnealingLR(opt, T_max=nd.T_max, eta_min=nd.eta_min)
-    if isinstance(nd, n.CosineDecay):
-        return sch.CosineDecayLR(opt, decay_steps=nd.decay_steps, alpha=nd.alpha)
-    if isinstance(nd, n.WarmRestarts):
-        return sch.CosineAnnealingWarmRestarts(opt, T_0=nd.T_0, T_mult=nd.T_mult, eta_min=nd.eta_min,
-                                               decay_rate=nd.decay_rate,
-                                               restart_limit=nd.restart_limit or 0)
-    raise UnsupportedError(f"no native OneFlow scheduler for {nd.kind!r}")  # pragma: no cover
+            return _call("LinearLR", {"start_factor": nd.factor, "end_factor": nd.factor, "total_iters": 1})
+        return _call("ConstantLR", {"factor": nd.factor, "total_iters": nd.total_iters})
+    name, params = _NATIVE_CLASS[type(nd)]
+    args = {p: getattr(nd, f) for p, f in params}
+    if name == "MultiStepLR":
+        args["milestones"] = list(args["milestones"])
+    if name == "CosineAnnealingWarmRestarts":
+        args["restart_limit"] = args["restart_limit"] or 0
+    return _call(name, args)
+
+
+def construct(rec: SchedulerCall, optimizer: Any, classes: Any) -> Any:
+    """The scheduler a OneFlow record (as written) names, built on ``optimizer`` from ``classes``
+    (``oneflow.optim.lr_scheduler``, or a ``_source.Recorder`` to write it as source); children
+    first. ``rec.step`` is not applied here (see :func:`to_oneflow`)."""
+    kids = [construct(ch, optimizer, classes) for ch in rec.children]
+    cls = getattr(classes, rec.name)
+    if rec.name == "ChainedScheduler":
+        return cls(kids)
+    if rec.name == "SequentialLR":
+        return cls(optimizer, kids, **rec.args)
+    return cls(optimizer, **rec.args)
 
 
 # ---------------------------------------------------------------------------
 # the plan-driven scheduler
 # ---------------------------------------------------------------------------
 
-_CLASS: dict[str, type] = {}
-
-
-def _plan_scheduler_class(flow: Any) -> type:
-    cls = _CLASS.get("cls")
-    if cls is not None:
-        return cls
-    LRScheduler = _lr_base(flow)
+@_driver.built_once(__name__)
+def _plan_scheduler_class() -> type:
+    LRScheduler = _lr_base(_flow())
 
     class PlanScheduler(LRScheduler):  # type: ignore[misc, valid-type]
         """A OneFlow ``LRScheduler`` driven by a bridge Plan (every field, eager mode).
@@ -548,5 +584,8 @@ def _plan_scheduler_class(flow: Any) -> type:
                 "native OneFlow scheduler. Use bridge.to_oneflow(plan, opt, graph=True) to get one, "
                 "or train eagerly")
 
-    _CLASS["cls"] = PlanScheduler
     return PlanScheduler
+
+
+# PlanScheduler subclasses OneFlow's LRScheduler, so it is created on first use
+__getattr__ = _driver.lazy_getattr(__name__, PlanScheduler=_plan_scheduler_class)

@@ -15,7 +15,6 @@ torch is imported inside functions only.
 from __future__ import annotations
 
 import bisect
-import functools
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -28,10 +27,10 @@ from . import _driver
 from ._driver import plan_fingerprint  # noqa: F401 - its name here before the driver
 from ._fields import has_field, read_field
 from ._record import SchedulerCall
-from ._source import Recorder, Src, base_value_lines
+from ._source import base_value_lines, write_call
 
 __all__ = ["from_torch", "to_torch", "native_source", "sample_torch", "record_torch", "import_plan", "import_record",
-           "read_torch", "one_cycle_group_values"]  # + PlanScheduler (lazy)
+           "read_torch", "one_cycle_group_values", "record_of", "construct", "TABLE_HINT", "LEAF_ARGS"]  # + PlanScheduler (lazy)
 
 #: group keys that are scheduler bookkeeping, not optimizer hyper-parameters
 _BOOKKEEPING = {"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum", "params"}
@@ -145,8 +144,10 @@ def sample_torch(scheduler_factory: Callable[[], Any], steps: int, *,
 # import
 # ---------------------------------------------------------------------------
 
-_TABLE_HINT = ("sample it into a table with bridge.frameworks.torch.sample_torch(make_scheduler, steps), "
-               "where make_scheduler() builds a fresh scheduler")
+#: how to import what has no IR form; the last words of those UnsupportedErrors (a reader of another
+#: dialect mapped by this table puts its own in their place)
+TABLE_HINT = _TABLE_HINT = ("sample it into a table with bridge.frameworks.torch.sample_torch(make_scheduler, steps), "
+                            "where make_scheduler() builds a fresh scheduler")
 
 
 class _OffsetFn:
@@ -199,8 +200,9 @@ def _unsupported(rec: SchedulerCall, path: str) -> UnsupportedError:
 #: record name of a scheduler that is not exactly one of torch's classes (args: module, qualname)
 CUSTOM = "<custom>"
 
-#: leaf classes whose constructor parameters torch stores under the same names
-_LEAF_ARGS: Dict[str, Tuple[str, ...]] = {
+#: leaf classes whose constructor parameters torch stores under the same names (MindSpore's
+#: experimental copies of them too: its reader uses this table)
+LEAF_ARGS: Dict[str, Tuple[str, ...]] = {
     "StepLR": ("step_size", "gamma"),
     "ConstantLR": ("factor", "total_iters"),
     "LinearLR": ("start_factor", "end_factor", "total_iters"),
@@ -253,8 +255,8 @@ def read_torch(s: Any, lrs: Any = None) -> SchedulerCall:
                           "threshold_mode": s.threshold_mode, "cooldown": s.cooldown, "eps": s.eps,
                           "fresh": bool(fresh)}, gv={"min_lrs": tuple(s.min_lrs)})
     gv: Dict[str, Tuple[Any, ...]] = {"base_lrs": tuple(s.base_lrs)}
-    if name in _LEAF_ARGS:
-        return rec(name, {p: getattr(s, p) for p in _LEAF_ARGS[name]}, gv=gv)
+    if name in LEAF_ARGS:
+        return rec(name, {p: getattr(s, p) for p in LEAF_ARGS[name]}, gv=gv)
     if name == "MultiStepLR":
         return rec(name, {"milestones": sorted(s.milestones.elements()), "gamma": s.gamma}, gv=gv)
     if name in ("LambdaLR", "MultiplicativeLR"):
@@ -623,7 +625,7 @@ def _composite_bases(s: SchedulerCall, initial: List[float]) -> List[float]:
     return out
 
 
-def _as_built(nd: n.Node, base: float, now: float, name: str) -> n.Node:
+def _as_built(nd: n.Node, base: float, now: float, name: str, rtol: float) -> n.Node:
     """``nd`` starting from the lr the group holds right after construction (``now``).
 
     torch's value at step 0 is whatever the constructors left in the group, in the order
@@ -636,7 +638,7 @@ def _as_built(nd: n.Node, base: float, now: float, name: str) -> n.Node:
     from ..ir import semantics
 
     v0 = float(semantics.evaluate(nd, np.zeros(1, dtype=np.int64), np.array([base]))[0, 0])
-    if abs(v0 - now) <= _TOL * max(abs(now), abs(base)):
+    if abs(v0 - now) <= rtol * max(abs(now), abs(base)):
         return nd
     if base == 0.0:
         return nd  # nothing scales a zero base: _check_now reports it
@@ -657,74 +659,88 @@ def import_plan(scheduler: Any, lrs: Any, fields: Optional[Sequence[str]], *, ch
     return import_record(read_torch(scheduler, lrs), opt.param_groups, fields, check=check)
 
 
-def import_record(rec: SchedulerCall, groups: Sequence[Any], fields: Optional[Sequence[str]], *,
-                  check: bool = True) -> Plan:
-    """The plan of a torch record (:func:`read_torch`, or an expression's record as torch's
-    constructors would store it) on ``groups``, the param groups as they are now.
-    ``check=False`` takes the schedule as constructed, without matching step 0 to (or checking
-    it against) the values the groups hold (an expression's groups hold none)."""
+def _lr_bases(rec: SchedulerCall, groups: Sequence[Any], initial: List[float], k: int) -> List[float]:
+    """The plan's lr base per group: what the scheduler computes from."""
     name = rec.name
-    if name == CUSTOM:
-        raise _unsupported(rec, "scheduler")
-    G = len(groups)
-    imp = _Import(G)
-    k = _steps_done(rec)
+    if name == "ReduceLROnPlateau" or (name == "MultiplicativeLR" and k > 0):
+        return [float(grp["lr"]) for grp in groups]
+    if name == "OneCycleLR":
+        return [float(grp["max_lr"]) for grp in groups]
+    if name in ("SequentialLR", "ChainedScheduler"):
+        return _composite_bases(rec, initial)
+    # CyclicLR: its base_lr; the others: initial_lr when they were built
+    return [float(b) for b in rec.group_values["base_lrs"]]
+
+
+def _driven(rec: SchedulerCall, groups: Sequence[Any], check: bool, rtol: float) -> Dict[str, Tuple[List[float],
+                                                                                               List[n.Node]]]:
+    """``{field: (bases, per-group nodes)}`` for lr and the momentum wave the scheduler drives."""
+    G, k, plateau = len(groups), _steps_done(rec), rec.name == "ReduceLROnPlateau"
     if k < 0:
         raise SpecError("scheduler.last_epoch", "must be >= 0 after construction", k)
-    plateau = name == "ReduceLROnPlateau"
     if plateau and not rec.args["fresh"]:
         raise UnsupportedError(
             "ReduceLROnPlateau: it has already seen metrics (best, bad-epoch and cooldown counters are "
             "not at their start), which a plateau node cannot carry; import it before the first step()")
+    imp = _Import(G)
     imp.initial = [float(read_field(grp, "initial_lr", grp["lr"])) for grp in groups]
     imp.k = k
-    if plateau:
-        lr_bases = [float(grp["lr"]) for grp in groups]
-    elif name == "OneCycleLR":
-        lr_bases = [float(grp["max_lr"]) for grp in groups]
-    elif name == "CyclicLR":
-        lr_bases = [float(b) for b in rec.group_values["base_lrs"]]
-    elif name == "MultiplicativeLR" and k > 0:
-        lr_bases = [float(grp["lr"]) for grp in groups]
-    elif name in ("SequentialLR", "ChainedScheduler"):
-        lr_bases = _composite_bases(rec, imp.initial)
-    else:  # what it computes from (initial_lr when it was built)
-        lr_bases = [float(b) for b in rec.group_values["base_lrs"]]
-    imp.base = lr_bases
+    imp.base = lr_bases = _lr_bases(rec, groups, imp.initial, k)
     lr_nodes = [imp.node(rec, g, "scheduler", False) for g in range(G)]
     if check and k == 0 and not plateau:
-        lr_nodes = [_as_built(nd, b, float(grp["lr"]), name) for nd, b, grp in zip(lr_nodes, lr_bases, groups)]
-    lr_nodes = _share(lr_nodes)
-    if not plateau:
-        lr_nodes = _share([_shift(nd, k) for nd in lr_nodes])
-    driven: Dict[str, Tuple[List[float], List[n.Node]]] = {"lr": (lr_bases, lr_nodes)}
-    if imp.momentum(rec, 0) is not None:
-        mom = [imp.momentum(rec, g) for g in range(G)]
-        f = mom[0][0]  # type: ignore[index]
-        driven[f] = ([m[1] for m in mom], _share([_shift(m[2], k) for m in mom]))  # type: ignore[index]
+        lr_nodes = [_as_built(nd, b, float(grp["lr"]), rec.name, rtol)
+                    for nd, b, grp in zip(lr_nodes, lr_bases, groups)]
+    lr_nodes = _share(lr_nodes if plateau else [_shift(nd, k) for nd in _share(lr_nodes)])
+    driven = {"lr": (lr_bases, lr_nodes)}
+    mom = [imp.momentum(rec, g) for g in range(G)]
+    if mom[0] is not None:
+        driven[mom[0][0]] = ([m[1] for m in mom], _share([_shift(m[2], k) for m in mom]))  # type: ignore[index]
+    return driven
+
+
+def _field_names(groups: Sequence[Any], fields: Optional[Sequence[str]], driven: Sequence[str]) -> List[str]:
     names = list(fields) if fields is not None else _group_fields(groups[0])
     for f in driven:
         if f not in names and (fields is None or f == "lr"):
             names.insert(0 if f == "lr" else len(names), f)
-    out_groups = []
-    for g, grp in enumerate(groups):
-        fs: Dict[str, Field] = {}
-        for f in names:
-            if f in driven:
-                fs[f] = Field(driven[f][0][g], driven[f][1][g])
-            elif has_field(grp, f):
-                fs[f] = Field(float(read_field(grp, f)))
-            elif fields is not None:
-                raise SpecError(f"param_groups[{g}].{f}", "no such field in the param group (it has: "
-                                + ", ".join(_group_fields(grp)) + ")", f, show_value=False)
-        out_groups.append(Group(fs))
-    plan = Plan(tuple(out_groups), source=f"torch {name}")
+    return names
+
+
+def _plan_group(g: int, grp: Any, names: Sequence[str], driven: Dict[str, Tuple[List[float], List[n.Node]]],
+                strict: bool) -> Group:
+    fs: Dict[str, Field] = {}
+    for f in names:
+        if f in driven:
+            fs[f] = Field(driven[f][0][g], driven[f][1][g])
+        elif has_field(grp, f):
+            fs[f] = Field(float(read_field(grp, f)))
+        elif strict:
+            raise SpecError(f"param_groups[{g}].{f}", "no such field in the param group (it has: "
+                            + ", ".join(_group_fields(grp)) + ")", f, show_value=False)
+    return Group(fs)
+
+
+def import_record(rec: SchedulerCall, groups: Sequence[Any], fields: Optional[Sequence[str]], *,
+                  check: bool = True, rtol: float = _TOL, source: Optional[str] = None) -> Plan:
+    """The plan of a torch record (:func:`read_torch`, or an expression's record as torch's
+    constructors would store it) on ``groups``, the param groups as they are now.
+    ``check=False`` takes the schedule as constructed, without matching step 0 to (or checking
+    it against) the values the groups hold (an expression's groups hold none). ``rtol``: how
+    close step 0 must be to what the groups hold (relative to the value or the base; float64
+    frameworks: 1e-12; MindSpore's float32 schedulers read through this table pass more).
+    ``source``: the plan's ``source`` (default ``"torch <class>"``)."""
+    if rec.name == CUSTOM:
+        raise _unsupported(rec, "scheduler")
+    driven = _driven(rec, groups, check, rtol)
+    names = _field_names(groups, fields, list(driven))
+    plan = Plan(tuple(_plan_group(g, grp, names, driven, fields is not None) for g, grp in enumerate(groups)),
+                source=source or f"torch {rec.name}")
     if check:
-        _check_now(plan, groups, [f for f in driven if f in names], name, k)
+        _check_now(plan, groups, [f for f in driven if f in names], rec.name, _steps_done(rec), rtol)
     return plan
 
 
-def _check_now(plan: Plan, groups: Any, driven: List[str], name: str, k: int) -> None:
+def _check_now(plan: Plan, groups: Any, driven: List[str], name: str, k: int, rtol: float) -> None:
     """Row 0 of the plan must be what the groups hold now."""
     for f in driven:
         try:
@@ -734,7 +750,7 @@ def _check_now(plan: Plan, groups: Any, driven: List[str], name: str, k: int) ->
         for g, grp in enumerate(groups):
             have = float(read_field(grp, f))
             base = abs(plan.groups[g].fields[f].base)
-            if abs(row[g] - have) > _TOL * max(abs(have), base):
+            if abs(row[g] - have) > rtol * max(abs(have), base):
                 raise UnsupportedError(
                     f"param_groups[{g}].{f} is {have!r} but {name} (stepped {k} times) computes "
                     f"{float(row[g])!r} from its own state: the value was changed outside the scheduler "
@@ -831,68 +847,107 @@ def _same_shape(nodes: List[n.Node]) -> bool:
     return True
 
 
-def _build_native(nodes: List[n.Node], opt: Any, lrs: Any, mom: Optional[Tuple[str, List[n.Node]]]) -> Any:
+#: IR leaf -> its torch class; the constructor parameters are :data:`LEAF_ARGS`' (MultiStepLR:
+#: milestones, gamma), each read from the node's field of the same name
+_NATIVE_CLASS: Dict[type, str] = {
+    n.Step: "StepLR", n.MultiStep: "MultiStepLR", n.Constant: "ConstantLR", n.Linear: "LinearLR",
+    n.Exponential: "ExponentialLR", n.Polynomial: "PolynomialLR", n.CosineAnnealing: "CosineAnnealingLR",
+    n.WarmRestarts: "CosineAnnealingWarmRestarts",
+}
+
+
+def _call(name: str, args: Dict[str, Any], kids: Sequence[SchedulerCall] = ()) -> SchedulerCall:
+    return SchedulerCall("torch", name, args, tuple(kids))
+
+
+def _momentum_args(mom: Optional[List[n.Node]], lo: str, hi: str, defaults: Tuple[float, float]) -> Dict[str, Any]:
+    if mom is None:
+        return {"cycle_momentum": False, "base_momentum": defaults[0], "max_momentum": defaults[1]}
+    return {"cycle_momentum": True, "base_momentum": [getattr(m, lo) for m in mom],
+            "max_momentum": [getattr(m, hi) for m in mom]}
+
+
+def _one_cycle_call(nodes: List[n.Node], bases: Sequence[float], mom: Optional[List[n.Node]]) -> SchedulerCall:
+    a: n.OneCycle = nodes[0]  # type: ignore[assignment]
+    mx = [b if nd.max_lr is None else nd.max_lr for nd, b in zip(nodes, bases)]  # type: ignore[attr-defined]
+    return _call("OneCycleLR", {
+        "max_lr": mx, "total_steps": a.total_steps, "epochs": None, "steps_per_epoch": None,
+        "pct_start": float(a.pct_start), "anneal_strategy": a.anneal,
+        **_momentum_args(mom, "base_momentum", "max_momentum", (0.85, 0.95)),
+        "div_factor": a.div_factor, "final_div_factor": a.final_div_factor, "three_phase": a.three_phase})
+
+
+def _cyclic_call(nodes: List[n.Node], bases: Sequence[float], mom: Optional[List[n.Node]]) -> SchedulerCall:
+    a: n.Cyclic = nodes[0]  # type: ignore[assignment]
+    low = [b if nd.low is None else nd.low for nd, b in zip(nodes, bases)]  # type: ignore[attr-defined]
+    return _call("CyclicLR", {
+        "base_lr": low, "max_lr": [nd.high for nd in nodes], "step_size_up": a.step_size_up,  # type: ignore[attr-defined]
+        "step_size_down": a.step_size_down, "mode": a.mode, "gamma": a.gamma, "scale_fn": None,
+        "scale_mode": "cycle", **_momentum_args(mom, "low", "high", (0.8, 0.9))})
+
+
+def _plateau_call(nodes: List[n.Node]) -> SchedulerCall:
+    a: n.Plateau = nodes[0]  # type: ignore[assignment]
+    return _call("ReduceLROnPlateau", {
+        "mode": a.mode, "factor": a.factor, "patience": a.patience, "threshold": a.threshold,
+        "threshold_mode": a.threshold_mode, "cooldown": a.cooldown,
+        "min_lr": [nd.min_lr for nd in nodes], "eps": a.eps})  # type: ignore[attr-defined]
+
+
+def _record_of_nodes(nodes: List[n.Node], bases: Sequence[float], mom: Optional[List[n.Node]]) -> SchedulerCall:
+    """The torch call (as written) of the native twin of the per-group ``nodes`` (checked by
+    :func:`_native_plan`); ``mom``: the momentum wave a OneCycleLR / CyclicLR drives."""
     a = nodes[0]
     if isinstance(a, n.Chain) and len(a.schedules) == 1:  # torch steps every leaf chainably anyway
-        return _build_native([nd.schedules[0] for nd in nodes], opt, lrs, mom)  # type: ignore[attr-defined]
-    if isinstance(a, n.Sequential):
-        kids = [_build_native([nd.schedules[i] for nd in nodes], opt, lrs, None)  # type: ignore[attr-defined]
+        return _record_of_nodes([nd.schedules[0] for nd in nodes], bases, mom)  # type: ignore[attr-defined]
+    if isinstance(a, (n.Sequential, n.Chain)):
+        kids = [_record_of_nodes([nd.schedules[i] for nd in nodes], bases, None)  # type: ignore[attr-defined]
                 for i in range(len(a.schedules))]
-        return lrs.SequentialLR(opt, kids, list(a.milestones))
-    if isinstance(a, n.Chain):
-        kids = [_build_native([nd.schedules[i] for nd in nodes], opt, lrs, None)  # type: ignore[attr-defined]
-                for i in range(len(a.schedules))]
-        return lrs.ChainedScheduler(kids, optimizer=opt)
-    if isinstance(a, n.Lambda):
-        return lrs.LambdaLR(opt, [nd.fn for nd in nodes])  # type: ignore[attr-defined]
-    if isinstance(a, n.Multiplicative):
-        return lrs.MultiplicativeLR(opt, [nd.fn for nd in nodes])  # type: ignore[attr-defined]
-    if isinstance(a, n.Step):
-        return lrs.StepLR(opt, step_size=a.step_size, gamma=a.gamma)
-    if isinstance(a, n.MultiStep):
-        return lrs.MultiStepLR(opt, milestones=list(a.milestones), gamma=a.gamma)
-    if isinstance(a, n.Constant):
-        return lrs.ConstantLR(opt, factor=a.factor, total_iters=a.total_iters)
-    if isinstance(a, n.Linear):
-        return lrs.LinearLR(opt, start_factor=a.start_factor, end_factor=a.end_factor, total_iters=a.total_iters)
-    if isinstance(a, n.Exponential):
-        return lrs.ExponentialLR(opt, gamma=a.gamma)
-    if isinstance(a, n.Polynomial):
-        return lrs.PolynomialLR(opt, total_iters=a.total_iters, power=a.power)
-    if isinstance(a, n.CosineAnnealing):
-        return lrs.CosineAnnealingLR(opt, T_max=a.T_max, eta_min=a.eta_min)
-    if isinstance(a, n.WarmRestarts):
-        return lrs.CosineAnnealingWarmRestarts(opt, T_0=a.T_0, T_mult=a.T_mult, eta_min=a.eta_min)
-    if isinstance(a, n.Plateau):
-        return lrs.ReduceLROnPlateau(opt, mode=a.mode, factor=a.factor, patience=a.patience,
-                                     threshold=a.threshold, threshold_mode=a.threshold_mode,
-                                     cooldown=a.cooldown, min_lr=[nd.min_lr for nd in nodes],  # type: ignore[attr-defined]
-                                     eps=a.eps)
+        if isinstance(a, n.Chain):
+            return _call("ChainedScheduler", {}, kids)
+        return _call("SequentialLR", {"milestones": list(a.milestones)}, kids)
+    if isinstance(a, (n.Lambda, n.Multiplicative)):
+        name = "LambdaLR" if isinstance(a, n.Lambda) else "MultiplicativeLR"
+        return _call(name, {"lr_lambda": [nd.fn for nd in nodes]})  # type: ignore[attr-defined]
     if isinstance(a, n.OneCycle):
-        mx = [float(g["lr"]) if nd.max_lr is None else nd.max_lr  # type: ignore[attr-defined]
-              for nd, g in zip(nodes, opt.param_groups)]
-        kw: Dict[str, Any] = {}
-        if mom is not None:
-            m0 = mom[1][0]
-            kw = dict(cycle_momentum=True, base_momentum=[m.base_momentum for m in mom[1]],  # type: ignore[attr-defined]
-                      max_momentum=[m.max_momentum for m in mom[1]])  # type: ignore[attr-defined]
-            del m0
-        else:
-            kw = dict(cycle_momentum=False)
-        return lrs.OneCycleLR(opt, max_lr=mx, total_steps=a.total_steps, pct_start=float(a.pct_start),
-                              anneal_strategy=a.anneal, div_factor=a.div_factor,
-                              final_div_factor=a.final_div_factor, three_phase=a.three_phase, **kw)
+        return _one_cycle_call(nodes, bases, mom)
     if isinstance(a, n.Cyclic):
-        low = [float(g["lr"]) if nd.low is None else nd.low  # type: ignore[attr-defined]
-               for nd, g in zip(nodes, opt.param_groups)]
-        kw = dict(cycle_momentum=False)
-        if mom is not None:
-            kw = dict(cycle_momentum=True, base_momentum=[m.low for m in mom[1]],  # type: ignore[attr-defined]
-                      max_momentum=[m.high for m in mom[1]])  # type: ignore[attr-defined]
-        return lrs.CyclicLR(opt, base_lr=low, max_lr=[nd.high for nd in nodes],  # type: ignore[attr-defined]
-                            step_size_up=a.step_size_up, step_size_down=a.step_size_down,
-                            mode=a.mode, gamma=a.gamma, **kw)
-    raise UnsupportedError(f"no native torch scheduler for {a.kind}")  # pragma: no cover
+        return _cyclic_call(nodes, bases, mom)
+    if isinstance(a, n.Plateau):
+        return _plateau_call(nodes)
+    name = _NATIVE_CLASS[type(a)]
+    if name == "MultiStepLR":
+        return _call(name, {"milestones": list(a.milestones), "gamma": a.gamma})  # type: ignore[attr-defined]
+    return _call(name, {p: getattr(a, p) for p in LEAF_ARGS[name]})
+
+
+def record_of(plan: Plan, *, adam: bool = False) -> Optional[SchedulerCall]:
+    """The torch record of the native scheduler that is an exact twin of ``plan``, or None
+    (then :func:`to_torch` builds a PlanScheduler).
+
+    The record is the call as written, like an expression's (:func:`bridge.spec.read_expression`):
+    every constructor parameter after the optimizer bound (defaults filled in), the composed
+    schedulers as ``children``. :func:`construct` builds it (:func:`to_torch`), ``_source.write_call``
+    writes it (:func:`native_source`). ``adam``: the optimizer keeps momentum in ``betas``.
+    """
+    native = _native_plan(plan, "betas[0]" if adam else "momentum")
+    if native is None:
+        return None
+    bases = [g.fields["lr"].base for g in plan.groups]
+    return _record_of_nodes(native[0], bases, native[1])
+
+
+def construct(rec: SchedulerCall, optimizer: Any, classes: Any) -> Any:
+    """The scheduler a torch record (as written) names, built on ``optimizer`` from ``classes``
+    (``torch.optim.lr_scheduler``, or a ``_source.Recorder`` to write it as source); children
+    first, in order, as Python runs the expression."""
+    kids = [construct(ch, optimizer, classes) for ch in rec.children]
+    cls = getattr(classes, rec.name)
+    if rec.name == "ChainedScheduler":
+        return cls(kids, optimizer=optimizer)
+    if rec.name == "SequentialLR":
+        return cls(optimizer, kids, **rec.args)
+    return cls(optimizer, **rec.args)
 
 
 def _momentum_twin(lr: n.Node, m: n.Node) -> bool:
@@ -906,34 +961,36 @@ def _momentum_twin(lr: n.Node, m: n.Node) -> bool:
     return False
 
 
-def _native_plan(plan: Plan, opt: Any) -> Optional[Tuple[List[n.Node], Optional[Tuple[str, List[n.Node]]]]]:
-    """The lr nodes (and momentum wave) when a native scheduler reproduces the plan, else None."""
+def _native_plan(plan: Plan, want: str) -> Optional[Tuple[List[n.Node], Optional[List[n.Node]]]]:
+    """The per-group lr nodes (and the ``want`` field's momentum wave, or None) when a native
+    scheduler reproduces the plan, else None."""
     scheduled = [f for f in plan.fields if any(g.fields.get(f) is not None and g.fields[f].schedule is not None
                                                for g in plan.groups)]
     if "lr" not in scheduled or any(g.fields.get("lr") is None or g.fields["lr"].schedule is None
                                     for g in plan.groups):
         return None
-    lr_nodes = [g.fields["lr"].schedule for g in plan.groups]
-    if not _native_ok(lr_nodes[0], True) or not _same_shape(lr_nodes):  # type: ignore[arg-type]
+    lr_nodes: List[n.Node] = [g.fields["lr"].schedule for g in plan.groups]  # type: ignore[misc]
+    if not _native_ok(lr_nodes[0], True) or not _same_shape(lr_nodes):
         return None
     others = [f for f in scheduled if f != "lr"]
-    mom: Optional[Tuple[str, List[n.Node]]] = None
-    if others:
-        use_beta = "betas" in opt.defaults
-        want = "betas[0]" if use_beta else "momentum"
-        if others != [want] or not isinstance(lr_nodes[0], (n.OneCycle, n.Cyclic)):
-            return None
-        ms = [g.fields[want].schedule if want in g.fields else None for g in plan.groups]
-        if any(m is None or not _momentum_twin(lr, m) for lr, m in zip(lr_nodes, ms)):  # type: ignore[arg-type]
-            return None
-        if isinstance(lr_nodes[0], n.OneCycle) and any(
-                g.fields[want].base != m.max_momentum for g, m in zip(plan.groups, ms)):  # type: ignore[union-attr]
-            return None
-        mom = (want, ms)  # type: ignore[assignment]
-    elif isinstance(lr_nodes[0], (n.OneCycle, n.Cyclic)):
-        # the native one writes momentum/betas unless told not to; fine with cycle_momentum=False
-        pass
-    return lr_nodes, mom  # type: ignore[return-value]
+    if not others:  # a native OneCycleLR / CyclicLR is built with cycle_momentum=False
+        return lr_nodes, None
+    mom = _momentum_wave(plan, lr_nodes, want) if others == [want] else None
+    return None if mom is None else (lr_nodes, mom)
+
+
+def _momentum_wave(plan: Plan, lr_nodes: List[n.Node], want: str) -> Optional[List[n.Node]]:
+    """The per-group ``want`` nodes when they are the momentum wave the native OneCycleLR /
+    CyclicLR of ``lr_nodes`` drives (from its own bounds), else None."""
+    if not isinstance(lr_nodes[0], (n.OneCycle, n.Cyclic)):
+        return None
+    ms = [g.fields[want].schedule if want in g.fields else None for g in plan.groups]
+    if any(m is None or not _momentum_twin(lr, m) for lr, m in zip(lr_nodes, ms)):
+        return None
+    if isinstance(lr_nodes[0], n.OneCycle) and any(
+            g.fields[want].base != m.max_momentum for g, m in zip(plan.groups, ms)):  # type: ignore[union-attr]
+        return None
+    return ms  # type: ignore[return-value]
 
 
 def _check_groups(plan: Plan, optimizer: Any) -> None:
@@ -952,11 +1009,11 @@ def to_torch(plan: Plan, optimizer: Any, *, prefer_native: bool = True, last_epo
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise SpecError("optimizer", "must be a torch.optim.Optimizer", type(optimizer).__name__)
     _check_groups(plan, optimizer)
-    native = _native_plan(plan, optimizer) if prefer_native and last_epoch == -1 else None
-    if native is None:
+    rec = record_of(plan, adam="betas" in optimizer.defaults) if prefer_native and last_epoch == -1 else None
+    if rec is None:
         return _make_plan_scheduler()(optimizer, plan, last_epoch=last_epoch)
     _driver.write_bases(plan, optimizer.param_groups)
-    return _build_native(native[0], optimizer, lrs, native[1])
+    return construct(rec, optimizer, lrs)
 
 
 def native_source(plan: Plan, optimizer: str = "optimizer", *, adam: bool = False) -> Optional[str]:
@@ -965,15 +1022,11 @@ def native_source(plan: Plan, optimizer: str = "optimizer", *, adam: bool = Fals
     ``adam``: the optimizer keeps momentum in ``betas`` (Adam family)."""
     if not isinstance(plan, Plan):
         raise SpecError("plan", "must be a bridge.Plan", type(plan).__name__)
-    opt = Src(optimizer)
-    opt.param_groups = [{"lr": g.fields["lr"].base if "lr" in g.fields else None}  # type: ignore[attr-defined]
-                        for g in plan.groups]
-    opt.defaults = {"betas": (0.9, 0.999)} if adam else {}  # type: ignore[attr-defined]
-    native = _native_plan(plan, opt)
-    if native is None or any(isinstance(x, (n.Lambda, n.Multiplicative)) for nd in native[0] for x in nd.walk()):
+    rec = record_of(plan, adam=adam)
+    if rec is None or any(c.name in ("LambdaLR", "MultiplicativeLR") for c in rec.walk()):
         return None
     lines = ["from torch.optim import lr_scheduler", "", *base_value_lines(plan, optimizer, "bridge.to_torch")]
-    lines.append(f"scheduler = {_build_native(native[0], opt, Recorder('lr_scheduler.'), native[1])!r}")
+    lines.append(f"scheduler = {write_call(rec, construct, optimizer)}")
     return "\n".join(lines) + "\n"
 
 
@@ -981,7 +1034,7 @@ def _plan_scheduler_base() -> Any:
     return _torch().optim.lr_scheduler.LRScheduler
 
 
-@functools.cache  # the class is built once, on first use (imports the framework)
+@_driver.built_once(__name__)
 def _make_plan_scheduler() -> type:
     base = _plan_scheduler_base()
 
@@ -1040,13 +1093,8 @@ def _make_plan_scheduler() -> type:
             self._drv.write(groups, t, self._drv.fields, warn=False)
             self._last_lr = [float(g["lr"]) for g in groups]
 
-    PlanScheduler.__module__ = __name__
-    PlanScheduler.__qualname__ = "PlanScheduler"
     return PlanScheduler
 
 
-def __getattr__(name: str) -> Any:
-    # PlanScheduler subclasses torch's LRScheduler, so it is created on first use (PEP 562).
-    if name == "PlanScheduler":
-        return _make_plan_scheduler()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# PlanScheduler subclasses torch's LRScheduler, so it is created on first use
+__getattr__ = _driver.lazy_getattr(__name__, PlanScheduler=_make_plan_scheduler)
