@@ -120,6 +120,14 @@ def test_random_param_scheduler_lists_follow_mmengine(torch_mod, mmengine_mod, d
     assert r.ok, r.summary(f"{cfgs} (epoch_length={E}, max_epochs={M}) vs mmengine")
     STATS["followed"] += 1
     event("followed")
+    # convert --to mmengine: written back from the records, read again, the same plan (windows
+    # included), and MMEngine's own schedulers built from it step like the original ones
+    written = bridge.to_mmengine(plan)
+    again = bridge.from_mmengine(written, _opt(torch_mod, kind, lrs), epoch_length=E, max_iters=plan.total_steps)
+    assert again.groups == plan.groups and again.total_steps == plan.total_steps, (cfgs, written)
+    ref2 = run_mmengine(written, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M, fields=("lr",))
+    r2 = parity.compare(ref2["lr"], theirs, plan.bases("lr"))
+    assert r2.ok, r2.summary(f"mmengine built from {written} vs mmengine built from {cfgs}")
 
 
 def test_refusals_stay_rare(torch_mod, mmengine_mod):
