@@ -31,6 +31,9 @@ def _opt(torch, kind="sgd", lrs=(0.1, 0.01)):
         groups[-1]["momentum"] = 0.8
         groups[0]["weight_decay"] = 5e-4
         return torch.optim.SGD(groups, lr=lrs[0], momentum=0.9, weight_decay=1e-4)
+    if kind == "sgd_wd0":  # a group without weight decay (norm / bias groups of paramwise_cfg)
+        groups[-1]["weight_decay"] = 0.0
+        return torch.optim.SGD(groups, lr=lrs[0], momentum=0.9, weight_decay=0.05)
     if kind == "adamw":
         groups[-1]["betas"] = (0.85, 0.99)
         return torch.optim.AdamW(groups, lr=lrs[0], betas=(0.9, 0.999), weight_decay=0.05)
@@ -42,10 +45,13 @@ def _read(g, field):
     return g[key][int(idx[:-1])] if idx else g[key]
 
 
-def run_mmengine(cfgs, opt, *, epoch_length, max_epochs, runner=True, metrics=None, fields=()):
-    """Real MMEngine schedulers driven like ParamSchedulerHook; returns {field: (N, G)}."""
+def run_mmengine(cfgs, opt, *, epoch_length, max_epochs, runner=True, metrics=None, fields=(), registry=None):
+    """Real MMEngine schedulers driven like ParamSchedulerHook; returns {field: (N, G)}.
+    ``registry``: the registry to build from (a package's, tests/_openmmlab.py), else MMEngine's."""
     import mmengine.optim  # noqa: F401  (registers the schedulers)
     from mmengine.registry import PARAM_SCHEDULERS
+
+    reg = registry or PARAM_SCHEDULERS
 
     cfgs = [cfgs] if isinstance(cfgs, dict) else cfgs
     scheds = []
@@ -53,7 +59,7 @@ def run_mmengine(cfgs, opt, *, epoch_length, max_epochs, runner=True, metrics=No
         c = copy.deepcopy(c)
         if runner:  # Runner._build_param_scheduler: default end = max_epochs / max_iters
             c.setdefault("end", max_epochs if c.get("by_epoch", True) else max_epochs * epoch_length)
-        scheds.append(PARAM_SCHEDULERS.build(c, default_args=dict(optimizer=opt, epoch_length=epoch_length)))
+        scheds.append(reg.build(c, default_args=dict(optimizer=opt, epoch_length=epoch_length)))
     out = {f: [] for f in fields}
     for e in range(max_epochs):
         for _ in range(epoch_length):
@@ -74,22 +80,22 @@ def run_mmengine(cfgs, opt, *, epoch_length, max_epochs, runner=True, metrics=No
 
 
 def check(torch, cfgs, *, epoch_length, max_epochs, kind="sgd", lrs=(0.1, 0.01), runner=True,
-          metrics=None, fields=None):
+          metrics=None, fields=None, registry=None):
     plan = bridge.from_mmengine(cfgs, _opt(torch, kind, lrs), epoch_length=epoch_length,
                                 max_epochs=max_epochs if runner else None, metrics=metrics)
     fields = tuple(fields or plan.fields)
     ref = run_mmengine(cfgs, _opt(torch, kind, lrs), epoch_length=epoch_length, max_epochs=max_epochs,
-                       runner=runner, metrics=metrics, fields=fields)
+                       runner=runner, metrics=metrics, fields=fields, registry=registry)
     N = epoch_length * max_epochs
     for f in fields:
         r = parity.compare(plan.values(N, f), ref[f], plan.bases(f))
         assert r.ok, r.summary(f"{f} vs mmengine")
     round_trip(torch, plan, ref, kind=kind, lrs=lrs, epoch_length=epoch_length, max_epochs=max_epochs,
-               runner=runner, metrics=metrics, fields=fields)
+               runner=runner, metrics=metrics, fields=fields, registry=registry)
     return plan, ref
 
 
-def round_trip(torch, plan, ref, *, kind, lrs, epoch_length, max_epochs, runner, metrics, fields):
+def round_trip(torch, plan, ref, *, kind, lrs, epoch_length, max_epochs, runner, metrics, fields, registry=None):
     """to_mmengine(plan) read again is the same plan, and MMEngine's schedulers built from it step
     like the ones built from the original config (every field)."""
     written = bridge.to_mmengine(plan)
@@ -97,7 +103,7 @@ def round_trip(torch, plan, ref, *, kind, lrs, epoch_length, max_epochs, runner,
                                  max_iters=plan.total_steps, metrics=metrics)
     assert again.groups == plan.groups and again.total_steps == plan.total_steps, written
     ref2 = run_mmengine(written, _opt(torch, kind, lrs), epoch_length=epoch_length, max_epochs=max_epochs,
-                        runner=runner, metrics=metrics, fields=fields)
+                        runner=runner, metrics=metrics, fields=fields, registry=registry)
     for f in fields:
         r = parity.compare(ref2[f], ref[f], plan.bases(f))
         assert r.ok, r.summary(f"{f}: mmengine built from {written} vs from the original")

@@ -37,7 +37,7 @@ from ._fields import read_field
 from ._record import SchedulerCall
 
 __all__ = ["from_mmengine", "to_mmengine", "read_entry", "register_mmengine_scheduler", "optimizer_bases",
-           "config_text", "MMENGINE_TYPES", "DOWNSTREAM_TYPES", "TABLE", "SchedulerType", "INF"]
+           "config_text", "entry_of", "unknown_types", "MMENGINE_TYPES", "DOWNSTREAM_TYPES", "TABLE", "SchedulerType", "INF"]
 
 #: MMEngine's "no end" (``mmengine.optim.scheduler.param_scheduler.INF``).
 INF = int(1e9)
@@ -591,13 +591,29 @@ def _load_plugins() -> None:
 
 def _unknown_type(path: str, name: str) -> SpecError:
     known = MMENGINE_TYPES + tuple(d.split(".", 1)[1] for d in DOWNSTREAM_TYPES) + tuple(_USER)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return SpecError(f"{path}.type", f"{hint}{name!r} is not built in (known: MMEngine's "
                      + ", ".join(MMENGINE_TYPES) + "; " + ", ".join(DOWNSTREAM_TYPES)
                      + f"); map it with bridge.register_mmengine_scheduler({name!r}, fn) in Python, or from "
                      f"the command line in a module named by {PLUGINS_ENV}=module (see docs/mmengine.md, "
                      "'Your own scheduler types')", name)
+
+
+def unknown_types(param_scheduler: Any) -> List[Tuple[str, str]]:
+    """(path, type name) of every entry whose type is neither built in nor registered (the modules
+    named in ``SCHED_BRIDGE_PLUGINS`` imported first)."""
+    entries = [param_scheduler] if isinstance(param_scheduler, Mapping) else param_scheduler
+    out = []
+    for i, e in enumerate(entries if isinstance(entries, (list, tuple)) else ()):
+        t = e.get("type") if isinstance(e, Mapping) else None
+        name = t.rsplit(".", 1)[-1] if isinstance(t, str) else None
+        if name is not None and name not in _BY_NAME and name not in _USER:
+            _load_plugins()
+            if name not in _USER:
+                out.append(("param_scheduler" if isinstance(param_scheduler, Mapping) else f"param_scheduler[{i}]",
+                            name))
+    return out
 
 
 def _type_name(path: str, raw: Mapping[str, Any]) -> str:
@@ -1032,11 +1048,11 @@ def _slots(nodes: List[n.Node], out: _Written) -> List[_Slot]:
                 raise UnsupportedError("the param groups' MMEngine windows differ; MMEngine applies each to all")
             slots.append(([v[j].schedule for v in ws], w.begin, w.end, w.every))
         return slots
-    if all(isinstance(x, n.Hold) and isinstance(x.schedule, n.Plateau) for x in nodes):
-        met = out.metrics = nodes[0].schedule.metrics  # type: ignore[attr-defined]
+    holds = [x for x in nodes if isinstance(x, n.Hold) and isinstance(x.schedule, n.Plateau)]
+    if len(holds) == len(nodes):
+        met = out.metrics = holds[0].schedule.metrics  # type: ignore[attr-defined]
         # the metrics it was read with: validation after epoch e counts while e + 1 < end
-        return [([x.schedule for x in nodes], 0, None if met is None else len(met) + 1,
-                 nodes[0].every)]  # type: ignore[attr-defined]
+        return [([x.schedule for x in holds], 0, None if met is None else len(met) + 1, holds[0].every)]
     if any(x != root for x in nodes):
         raise UnsupportedError("the param groups follow different schedules; MMEngine applies one to all")
     if isinstance(root, n.Sequential) and all(root.rescale or ()):
