@@ -49,7 +49,7 @@ def run_mmengine(cfgs, opt, *, epoch_length, max_epochs, runner=True, metrics=No
     """Real MMEngine schedulers driven like ParamSchedulerHook; returns {field: (N, G)}.
     ``registry``: the registry to build from (a package's, tests/_openmmlab.py), else MMEngine's."""
     import mmengine.optim  # noqa: F401  (registers the schedulers)
-    from mmengine.registry import PARAM_SCHEDULERS
+    from mmengine.registry import PARAM_SCHEDULERS, DefaultScope
 
     reg = registry or PARAM_SCHEDULERS
 
@@ -59,7 +59,8 @@ def run_mmengine(cfgs, opt, *, epoch_length, max_epochs, runner=True, metrics=No
         c = copy.deepcopy(c)
         if runner:  # Runner._build_param_scheduler: default end = max_epochs / max_iters
             c.setdefault("end", max_epochs if c.get("by_epoch", True) else max_epochs * epoch_length)
-        scheds.append(reg.build(c, default_args=dict(optimizer=opt, epoch_length=epoch_length)))
+        with DefaultScope.overwrite_default_scope(reg.scope):  # a Runner's default_scope
+            scheds.append(reg.build(c, default_args=dict(optimizer=opt, epoch_length=epoch_length)))
     out = {f: [] for f in fields}
     for e in range(max_epochs):
         for _ in range(epoch_length):

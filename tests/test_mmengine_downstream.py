@@ -72,8 +72,10 @@ def test_quadratic_warmup_overlapping_windows_add_in_order(torch_mod):
 
 
 def test_quadratic_warmup_needs_a_finite_end(torch_mod):
+    from mmengine.registry import DefaultScope
+
     reg = scheduler_registry("mmdet")
-    with pytest.raises(ValueError, match="less than infinity"):
+    with pytest.raises(ValueError, match="less than infinity"), DefaultScope.overwrite_default_scope("mmdet"):
         reg.build(dict(type="QuadraticWarmupLR", by_epoch=False), default_args=dict(optimizer=_opt(torch_mod)))
     with pytest.raises(SpecError, match=r"param_scheduler\[0\]\.end: QuadraticWarmupLR needs a finite end"):
         bridge.from_mmengine([dict(type="QuadraticWarmupLR", by_epoch=False)], _opt(torch_mod))
