@@ -460,3 +460,135 @@ def test_error_end_before_begin():
     with pytest.raises(SpecError, match=r"param_scheduler\.end: must be larger than begin \(5\), got 3"):
         bridge.from_mmengine(dict(type="ExponentialLR", gamma=0.9, begin=5, end=3, by_epoch=False),
                              bases={"lr": [0.1]})
+
+
+# ---------------------------------------------------------------------------
+# optim_wrapper.accumulative_counts: the plan counts optimizer updates
+# ---------------------------------------------------------------------------
+
+
+def run_accumulating(torch, cfgs, *, k, epoch_length, max_epochs, lrs=(0.1, 0.01)):
+    """MMEngine's real OptimWrapper(accumulative_counts=k), counts initialised as the Runner does
+    (``initialize_count_status(model, 0, max_iters)``), schedulers built on the wrapper and
+    stepped like ParamSchedulerHook; returns the lr of every real ``optimizer.step()`` (a step
+    pre-hook on the torch optimizer)."""
+    import mmengine.optim
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    opt = _opt(torch, "sgd", lrs)
+    used = []
+    opt.register_step_pre_hook(lambda o, args, kwargs: used.append([g["lr"] for g in o.param_groups]))
+    wrapper = mmengine.optim.OptimWrapper(opt, accumulative_counts=k)
+    model = torch.nn.Linear(1, 1)
+    wrapper.initialize_count_status(model, 0, epoch_length * max_epochs)
+    scheds = []
+    for c in cfgs:
+        c = copy.deepcopy(c)
+        c.setdefault("end", max_epochs if c.get("by_epoch", True) else max_epochs * epoch_length)
+        scheds.append(PARAM_SCHEDULERS.build(c, default_args=dict(optimizer=wrapper, epoch_length=epoch_length)))
+    params = [p for g in opt.param_groups for p in g["params"]]
+    for _ in range(max_epochs):
+        for _ in range(epoch_length):
+            wrapper.update_params(sum((p * p).sum() for p in params) + 1.0)
+            for s in scheds:
+                if not s.by_epoch:
+                    s.step()
+        for s in scheds:
+            if s.by_epoch:
+                s.step()
+    return np.array(used, dtype=np.float64)
+
+
+@pytest.mark.parametrize("k, E, M", [(2, 5, 3), (3, 7, 4), (3, 4, 2)])
+@pytest.mark.parametrize("name", ["iteration", "epoch", "convert", "open_end"])
+def test_accumulative_counts_lr_of_each_update(torch_mod, k, E, M, name):
+    cfgs = {
+        "iteration": [dict(type="LinearLR", start_factor=0.1, by_epoch=False, end=E + 2),
+                      dict(type="CosineAnnealingLR", by_epoch=False, begin=E + 2, eta_min=1e-4)],
+        "epoch": [dict(type="LinearLR", start_factor=0.25, by_epoch=False, end=5),
+                  dict(type="MultiStepLR", by_epoch=True, milestones=[1, 2], gamma=0.5)],
+        "convert": [dict(type="StepLR", step_size=1, gamma=0.7, by_epoch=True, convert_to_iter_based=True)],
+        # no end: the last partial window's update uses the lr at the last iteration, not k-1 later
+        "open_end": [dict(type="ExponentialLR", gamma=0.9, by_epoch=False, end=10**6)],
+    }[name]
+    theirs = run_accumulating(torch_mod, cfgs, k=k, epoch_length=E, max_epochs=M)
+    assert theirs.shape[0] == -(-E * M // k)  # every k iterations, and the last one
+    plan = bridge.from_mmengine(cfgs, _opt(torch_mod), epoch_length=E, max_epochs=M, accumulative_counts=k)
+    assert plan.total_steps == theirs.shape[0]
+    r = parity.compare(plan.values(plan.total_steps, "lr"), theirs, plan.bases("lr"))
+    assert r.ok, r.summary(f"accumulative_counts={k} vs mmengine's OptimWrapper")
+    # and back: the config written for it carries accumulative_counts and reads back the same plan
+    again = bridge.from_mmengine(bridge.to_mmengine(plan), _opt(torch_mod), epoch_length=E, max_epochs=M,
+                                 accumulative_counts=k)
+    assert again.groups == plan.groups
+
+
+# ---------------------------------------------------------------------------
+# every numeric field of the optimizer's groups is in the plan, as from_torch has it
+# ---------------------------------------------------------------------------
+
+OPTIMIZERS = {  # optim_wrapper.optimizer of real configs
+    "mmdet_sgd": dict(type="SGD", lr=0.02, momentum=0.9, weight_decay=0.0001),  # _base_/schedules/schedule_1x.py
+    "mmpretrain_adamw": dict(type="AdamW", lr=0.001, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_unscheduled_fields_are_constants_like_from_torch(torch_mod, name):
+    cfg = dict(OPTIMIZERS[name])
+    cls = getattr(torch_mod.optim, cfg.pop("type"))
+
+    def opt():
+        return cls([torch_mod.nn.Parameter(torch_mod.zeros(2))], **cfg)
+
+    plan = bridge.from_mmengine([dict(type="LinearLR", start_factor=0.1, by_epoch=False, end=10),
+                                 dict(type="MultiStepLR", milestones=[2], by_epoch=True)], opt(),
+                                epoch_length=10, max_epochs=3)
+    o = opt()
+    torch_plan = bridge.from_torch(torch_mod.optim.lr_scheduler.StepLR(o, 5))
+    assert plan.fields == torch_plan.fields  # the same fields, in from_torch's order
+    g = o.param_groups[0]
+    for f in plan.fields:
+        if f == "lr":
+            continue
+        key, _, i = f.partition("[")
+        want = g[key][int(i[:-1])] if i else g[key]
+        assert plan.groups[0].fields[f].base == want and plan.schedule(f) is None, f
+    assert ("betas[1]" in plan.fields) == ("betas" in cfg) and ("momentum" in plan.fields) == ("momentum" in cfg)
+
+
+def test_config_optimizer_fields_reach_the_plan(tmp_path):
+    cfg = tmp_path / "cfg.py"
+    cfg.write_text("optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=0.004, "
+                   "betas=(0.9, 0.95), weight_decay=0.05, eps=1e-6), accumulative_counts=2)\n"
+                   "param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, eta_min=0.0)]\n"
+                   "train_cfg = dict(type='IterBasedTrainLoop', max_iters=101)\n")
+    from bridge.spec import resolve
+
+    plan = resolve(str(cfg))
+    bases = {f: plan.groups[0].fields[f].base for f in plan.fields}
+    assert bases == {"lr": 0.004, "betas[0]": 0.9, "betas[1]": 0.95, "weight_decay": 0.05, "eps": 1e-6}
+    assert plan.total_steps == 51  # accumulative_counts=2 over 101 iterations: 50 full windows and the last one
+
+
+def test_cli_convert_to_mmengine_round_trips_a_config(tmp_path):
+    """`sched-bridge convert CFG --to mmengine` writes a config that reads back as the same plan:
+    epoch-based windows, momentum and weight decay schedules, accumulative_counts."""
+    from bridge.cli import main
+    from bridge.spec import resolve
+
+    cfg = tmp_path / "cfg.py"
+    cfg.write_text("optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4), "
+                   "accumulative_counts=3)\n"
+                   "param_scheduler = [dict(type='LinearLR', start_factor=0.001, by_epoch=False, end=50),\n"
+                   "    dict(type='MultiStepLR', by_epoch=True, milestones=[8, 11]),\n"
+                   "    dict(type='CosineAnnealingMomentum', by_epoch=True, begin=1, eta_min=0.85),\n"
+                   "    dict(type='PolyParamScheduler', param_name='weight_decay', by_epoch=False, power=0.9,"
+                   " eta_min=1e-6, begin=40)]\n"
+                   "train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12)\n")
+    out = tmp_path / "out.py"
+    assert main(["convert", str(cfg), "--to", "mmengine", "--epoch-length", "40", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "accumulative_counts=3" in text and "EpochBasedTrainLoop" in text and "--epoch-length 40" in text
+    a, b = resolve(str(cfg), epoch_length=40), resolve(str(out), epoch_length=40)
+    assert a.groups == b.groups and a.total_steps == b.total_steps == 160

@@ -920,6 +920,7 @@ def from_mmengine(param_scheduler: Any, optimizer: Any = None, *, epoch_length: 
     k iterations and at the last iteration of the run (``max_iters``), while the schedulers
     step every iteration. The plan's step t is optimizer update t.
     """
+    _entries(param_scheduler)  # its shape is checked first
     L = c.opt_int("epoch_length", epoch_length, lo=1)
     max_epochs = c.opt_int("max_epochs", max_epochs, lo=1)
     max_iters = c.opt_int("max_iters", max_iters, lo=1)
