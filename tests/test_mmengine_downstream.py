@@ -177,3 +177,12 @@ def test_lint_unknown_type_fails_and_its_fix_works(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "mmengine-unknown-type" not in r.stdout and "not-checked" not in r.stdout
+
+
+def test_docs_register_example_runs():
+    from _docblocks import ROOT, python_blocks
+
+    block = next(b for b in python_blocks(ROOT / "docs" / "mmengine.md") if "register_mmengine_scheduler" in b)
+    ns: dict = {}
+    exec(compile(block, "docs/mmengine.md", "exec"), ns)
+    assert ns["plan"].values(6)[:, 0] == pytest.approx([0.05, 0.0625, 0.075, 0.0875, 0.1, 0.1], rel=1e-12)
