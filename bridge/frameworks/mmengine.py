@@ -949,10 +949,11 @@ def from_mmengine(param_scheduler: Any, optimizer: Any = None, *, epoch_length: 
 
 
 def _field_order(reader: _Reader, per_field: Mapping[str, Any]) -> List[str]:
-    """lr first, the scheduled fields, then every other numeric field of the groups."""
+    """lr first, then the groups' numeric fields in their order (as from_torch), then any other
+    scheduled field (its missing base is reported by the reader)."""
     out = ["lr"] if "lr" in per_field or reader.has("lr") else []
-    out += [f for f in per_field if f not in out]
     out += [f for f in reader.fields() if f not in out]
+    out += [f for f in per_field if f not in out]
     return out
 
 
@@ -1098,9 +1099,11 @@ def _record(field: str, slot: _Slot, bases: Sequence[float], L: Optional[int]) -
 
 
 def entry_of(call: SchedulerCall, *, keep_end: bool = True) -> Dict[str, Any]:
-    """The ``param_scheduler`` dict of a record (arguments equal to their defaults left out)."""
+    """The ``param_scheduler`` dict of a record (arguments equal to their defaults left out; the
+    OpenMMLab packages' types with their scope, ``mmdet.QuadraticWarmupLR``)."""
     row = _BY_NAME[call.name]
-    d: Dict[str, Any] = {"type": call.name}
+    # a package's own type with its registry scope: found whatever the config's default_scope
+    d: Dict[str, Any] = {"type": call.name if row.package == "mmengine" else f"{row.package}.{call.name}"}
     for k, default in row.signature(call.name):
         v = call.args.get(k, default)
         if k in ("by_epoch", "param_name") or (k == "end" and keep_end) or (default is _REQ or v != default):
