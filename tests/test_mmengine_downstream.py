@@ -25,6 +25,7 @@ from test_mmengine import _opt, check
 
 import bridge
 from bridge.errors import SpecError
+from bridge.frameworks.mmengine import MMENGINE_TYPES, TABLE
 from bridge.ir import nodes as n
 
 pytestmark = [pytest.mark.mmengine, pytest.mark.torch]
@@ -186,3 +187,48 @@ def test_docs_register_example_runs():
     ns: dict = {}
     exec(compile(block, "docs/mmengine.md", "exec"), ns)
     assert ns["plan"].values(6)[:, 0] == pytest.approx([0.05, 0.0625, 0.075, 0.0875, 0.1, 0.1], rel=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# the table's signatures are the real classes'
+# ---------------------------------------------------------------------------
+
+
+def _params(cls, drop=("self", "optimizer")):
+    import inspect
+
+    out = {}
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name in drop or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        out[p.name] = "required" if p.default is p.empty else p.default
+    return out
+
+
+def _table_sig(name):
+    row = next(r for r in TABLE if name in r.names)
+    return {k: "required" if d is row.REQUIRED else d for k, d in row.signature(name)}
+
+
+@pytest.mark.parametrize("name", [t for t in MMENGINE_TYPES if t.endswith("ParamScheduler")])
+def test_signature_is_mmengines(torch_mod, mmengine_mod, name):
+    import mmengine.optim  # noqa: F401
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    assert _table_sig(name) == _params(PARAM_SCHEDULERS.get(name))
+    # the LR / Momentum forms take the same arguments but param_name
+    lr = name.replace("ParamScheduler", "LR")
+    assert _table_sig(lr) == {k: v for k, v in _params(PARAM_SCHEDULERS.get(name)).items() if k != "param_name"}
+
+
+def test_downstream_signatures_are_the_packages(torch_mod, mmengine_mod):
+    from mmengine.optim.scheduler import CosineAnnealingParamScheduler, PolyParamScheduler
+
+    quad = scheduler_registry("mmdet").get("QuadraticWarmupParamScheduler")
+    assert _table_sig("QuadraticWarmupParamScheduler") == _params(quad)
+    ratio = scheduler_registry("mmseg").get("PolyLRRatio")
+    assert _table_sig("PolyLRRatio") == {**_params(ratio), **_params(PolyParamScheduler, ("self", "optimizer",
+                                                                                            "param_name"))}
+    scheduler_registry("mmpretrain")  # the mixin passes 'weight_decay' as param_name
+    assert _table_sig("CosineAnnealingWeightDecay") == _params(CosineAnnealingParamScheduler,
+                                                               ("self", "optimizer", "param_name"))

@@ -27,7 +27,7 @@ import dataclasses
 import difflib
 import importlib
 import os
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import SpecError, UnsupportedError
 from ..ir import Field, Group, Plan
@@ -91,6 +91,9 @@ class SchedulerType:
     package: str = "mmengine"
     int_begin: bool = True
     finite_end: bool = False  # the class refuses end = INF
+
+    #: the default of a required argument in ``params`` / ``signature``
+    REQUIRED: ClassVar[object] = _REQ
 
     def signature(self, name: str) -> Tuple[Tuple[str, Any], ...]:
         """The bound arguments' names and defaults (param_name first for a ParamScheduler)."""
