@@ -285,6 +285,14 @@ def test_no_runner_end_is_infinite(torch_mod):
     assert w[1].end is None and w[1].schedule.T_max == int(1e9) - 10
 
 
+def test_open_end_after_begin_round_trips(torch_mod):
+    """ConstantLR with no end starting late: total_iters open (MMEngine: INF - begin - 1), written back
+    with its begin and an open end (to_mmengine once refused it)."""
+    cfgs = [dict(type="ConstantLR", factor=0.5, by_epoch=False, begin=3),
+            dict(type="LinearLR", start_factor=0.5, by_epoch=True, begin=1)]
+    check(torch_mod, cfgs, epoch_length=4, max_epochs=5, runner=False)
+
+
 # ---------------------------------------------------------------------------
 # every registered type, both families of optimizer
 # ---------------------------------------------------------------------------

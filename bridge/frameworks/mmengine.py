@@ -65,7 +65,7 @@ class _Ctx:
 
 
 ToIR = Callable[[SchedulerCall, _Ctx], List[n.Node]]
-FromIR = Callable[[Sequence[n.Node], int, Sequence[float]], Optional[Dict[str, Any]]]
+FromIR = Callable[[Sequence[n.Node], int, int, Sequence[float]], Optional[Dict[str, Any]]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,10 +202,6 @@ def _same(nodes: Sequence[n.Node]) -> Optional[n.Node]:
     return nodes[0] if all(x == nodes[0] for x in nodes) else None
 
 
-def _finite(span: int) -> bool:
-    return span < INF - 1 and span > 1  # not the open end, and more than one step
-
-
 def _to_constant(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
     p, a = ctx.path, call.args
     factor = _num(f"{p}.factor", a["factor"], lo=0.0, hi=1.0)
@@ -216,13 +212,13 @@ def _to_constant(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
     return [n.Constant(factor, ti if bounded else None)] * ctx.G
 
 
-def _from_constant(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_constant(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+    span = end - begin
     nd = _same(nodes)
     if not isinstance(nd, n.Constant):
         return None
-    if nd.total_iters is None if _finite(span) else nd.total_iters is not None:
-        return None
-    if nd.total_iters is not None and nd.total_iters != span - 1:
+    bounded = end < INF and span > 1  # as _to_constant reads it
+    if (nd.total_iters is not None) != bounded or (bounded and nd.total_iters != span - 1):
         return None
     return {"factor": nd.factor}
 
@@ -240,7 +236,8 @@ def _to_linear(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
     return [n.Linear(s, e, ti)] * ctx.G
 
 
-def _from_linear(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_linear(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+    span = end - begin
     nd = _same(nodes)
     if isinstance(nd, n.Linear) and nd.total_iters == span - 1:
         return {"start_factor": nd.start_factor, "end_factor": nd.end_factor}
@@ -259,7 +256,8 @@ def _to_poly(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
     return _poly_nodes(call, ctx, [_num(f"{ctx.path}.eta_min", call.args["eta_min"])] * ctx.G)
 
 
-def _from_poly(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_poly(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+    span = end - begin
     nd = _same(nodes)
     if isinstance(nd, n.Polynomial) and not nd.cycle and nd.total_iters == span - 1:
         return {"eta_min": nd.end_value, "power": nd.power}
@@ -275,7 +273,8 @@ def _to_poly_ratio(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
     return _poly_nodes(call, ctx, [b * r for b in ctx.bases()])
 
 
-def _from_poly_ratio(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_poly_ratio(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+    span = end - begin
     if not all(isinstance(x, n.Polynomial) and not x.cycle and x.total_iters == span - 1 for x in nodes):
         return None
     polys: List[n.Polynomial] = list(nodes)  # type: ignore[arg-type]
@@ -293,7 +292,7 @@ def _to_step(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
                    _num(f"{p}.gamma", a["gamma"], nonneg=True))] * ctx.G
 
 
-def _from_step(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_step(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
     nd = _same(nodes)
     return {"step_size": nd.step_size, "gamma": nd.gamma} if isinstance(nd, n.Step) else None
 
@@ -313,7 +312,7 @@ def _to_multistep(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
                         _num(f"{p}.gamma", a["gamma"], nonneg=True))] * ctx.G
 
 
-def _from_multistep(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_multistep(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
     nd = _same(nodes)
     return {"milestones": list(nd.milestones), "gamma": nd.gamma} if isinstance(nd, n.MultiStep) else None
 
@@ -322,7 +321,7 @@ def _to_exponential(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
     return [n.Exponential(_num(f"{ctx.path}.gamma", call.args["gamma"], positive=True))] * ctx.G
 
 
-def _from_exponential(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_exponential(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
     nd = _same(nodes)
     return {"gamma": nd.gamma} if isinstance(nd, n.Exponential) else None
 
@@ -351,7 +350,7 @@ def _to_cosine(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
     return [n.CosineAnnealing(T, em, er)] * ctx.G
 
 
-def _from_cosine(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_cosine(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
     nd = _same(nodes)
     if not isinstance(nd, n.CosineAnnealing):
         return None
@@ -365,11 +364,11 @@ def _to_cosine_wd(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
     return [n.Constant(1.0, None) if b == 0 else nd for b, nd in zip(ctx.bases(), cos)]
 
 
-def _from_cosine_wd(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_cosine_wd(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
     live = [nd for b, nd in zip(bases, nodes) if b != 0]
     if not live or any(nd != n.Constant(1.0, None) for b, nd in zip(bases, nodes) if b == 0):
         return None
-    return _from_cosine(live, span, [b for b in bases if b != 0])
+    return _from_cosine(live, begin, end, [b for b in bases if b != 0])
 
 
 def _to_cosine_restart(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
@@ -382,7 +381,7 @@ def _to_cosine_restart(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
     return [n.CosineRestart(tuple(per), rw, em, er)] * ctx.G
 
 
-def _from_cosine_restart(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_cosine_restart(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
     nd = _same(nodes)
     if not isinstance(nd, n.CosineRestart):
         return None
@@ -439,7 +438,7 @@ def _onecycle_args(nodes: Sequence[n.OneCycle]) -> Optional[Dict[str, Any]]:
             "final_div_factor": one.final_div_factor, "three_phase": one.three_phase}
 
 
-def _from_onecycle(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_onecycle(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
     if all(isinstance(x, n.OneCycle) for x in nodes):
         return _onecycle_args(nodes)  # type: ignore[arg-type]
     # an earlier OneCycle built at step 0 under a later one: its own values at step 0 (the later one's
@@ -475,7 +474,7 @@ def _to_plateau(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
             for m in _per_group(f"{p}.min_value", a["min_value"], ctx.G)]
 
 
-def _from_plateau(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_plateau(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
     if not all(isinstance(x, n.Plateau) for x in nodes):
         return None
     ps: List[n.Plateau] = list(nodes)  # type: ignore[arg-type]
@@ -492,7 +491,8 @@ def _to_quadratic(call: SchedulerCall, ctx: _Ctx) -> List[n.Node]:
     return [n.QuadraticWarmup(_span(call))] * ctx.G
 
 
-def _from_quadratic(nodes: Sequence[n.Node], span: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+def _from_quadratic(nodes: Sequence[n.Node], begin: int, end: int, bases: Sequence[float]) -> Optional[Dict[str, Any]]:
+    span = end - begin
     nd = _same(nodes)
     return {} if isinstance(nd, n.QuadraticWarmup) and nd.total_iters == span else None
 
@@ -1087,10 +1087,10 @@ def _name_for(row: SchedulerType, field: str) -> Optional[str]:
 def _record(field: str, slot: _Slot, bases: Sequence[float], L: Optional[int]) -> SchedulerCall:
     nodes, begin, end, every = slot
     plateau = isinstance(nodes[0], n.Plateau)
-    span = (INF if end is None else end) - begin
     for row in TABLE:
         name = _name_for(row, field)
-        args = row.from_ir(nodes, span, bases) if name is not None and row.from_ir is not None else None
+        args = row.from_ir(nodes, begin, INF if end is None else end, bases) \
+            if name is not None and row.from_ir is not None else None
         if name is None or args is None or (plateau != (row.base == "ReduceOnPlateau")):
             continue
         if row.names[name] == "<param_name>":
