@@ -1,6 +1,7 @@
 """Property suite: random MMEngine ``param_scheduler`` lists against MMEngine's real schedulers.
 
-Each example draws an epoch length (1 included), a number of epochs, 1-4 lr schedulers of
+Each example draws an epoch length (1 included), a number of epochs, with or without the
+Runner's default ``end``, 1-4 lr schedulers of
 MMEngine's LinearLR, ConstantLR, CosineAnnealingLR, PolyLR, MultiStepLR, StepLR, ExponentialLR,
 OneCycleLR and CosineRestartLR with random ``begin``/``end`` windows (overlapping, open-ended,
 by epoch or by iteration, ``convert_to_iter_based``), and compares ``bridge.from_mmengine``
@@ -101,14 +102,16 @@ def test_random_param_scheduler_lists_follow_mmengine(torch_mod, mmengine_mod, d
     E, M = draw(st.sampled_from([1, 1, 2, 3, 5, 8, 12])), draw(st.integers(2, 20))
     cfgs = [_entry(draw, E, M) for _ in range(draw(st.sampled_from([1, 2, 3, 3, 4, 4])))]
     kind = draw(st.sampled_from(["sgd", "adamw"]))
+    runner = draw(st.integers(0, 3)) > 0  # else no Runner: an entry without end runs to INF
     lrs = (0.1, 0.01)
     try:
-        ref = run_mmengine(cfgs, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M, fields=("lr",))
+        ref = run_mmengine(cfgs, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M, fields=("lr",),
+                           runner=runner)
     except (ValueError, ZeroDivisionError) as e:  # MMEngine itself refuses or fails on it
         event(f"mmengine raises {type(e).__name__}")
         return
     try:
-        plan = bridge.from_mmengine(cfgs, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M)
+        plan = bridge.from_mmengine(cfgs, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M if runner else None)
     except bridge.UnsupportedError as e:
         doc = next((d for pat, d in DELIBERATE.items() if re.search(pat, str(e))), None)
         assert doc is not None, f"undocumented refusal of {cfgs} (epoch_length={E}, max_epochs={M}): {e}"
@@ -117,7 +120,7 @@ def test_random_param_scheduler_lists_follow_mmengine(torch_mod, mmengine_mod, d
         return
     theirs = ref["lr"]
     r = parity.compare(plan.values(theirs.shape[0], "lr"), theirs, plan.bases("lr"))
-    assert r.ok, r.summary(f"{cfgs} (epoch_length={E}, max_epochs={M}) vs mmengine")
+    assert r.ok, r.summary(f"{cfgs} (epoch_length={E}, max_epochs={M}, runner={runner}) vs mmengine")
     STATS["followed"] += 1
     event("followed")
     # convert --to mmengine: written back from the records, read again, the same plan (windows
@@ -125,7 +128,8 @@ def test_random_param_scheduler_lists_follow_mmengine(torch_mod, mmengine_mod, d
     written = bridge.to_mmengine(plan)
     again = bridge.from_mmengine(written, _opt(torch_mod, kind, lrs), epoch_length=E, max_iters=plan.total_steps)
     assert again.groups == plan.groups and again.total_steps == plan.total_steps, (cfgs, written)
-    ref2 = run_mmengine(written, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M, fields=("lr",))
+    ref2 = run_mmengine(written, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M, fields=("lr",),
+                        runner=runner)
     r2 = parity.compare(ref2["lr"], theirs, plan.bases("lr"))
     assert r2.ok, r2.summary(f"mmengine built from {written} vs mmengine built from {cfgs}")
 
