@@ -125,9 +125,13 @@ def test_random_param_scheduler_lists_follow_mmengine(torch_mod, mmengine_mod, d
     event("followed")
     # convert --to mmengine: written back from the records, read again, the same plan (windows
     # included), and MMEngine's own schedulers built from it step like the original ones
-    written = bridge.to_mmengine(plan)
+    try:
+        written = bridge.to_mmengine(plan)
+    except bridge.BridgeError as e:
+        raise AssertionError(f"to_mmengine refused the plan of {cfgs} (epoch_length={E}, max_epochs={M}, "
+                             f"runner={runner}): {e}") from e
     again = bridge.from_mmengine(written, _opt(torch_mod, kind, lrs), epoch_length=E, max_iters=plan.total_steps)
-    assert again.groups == plan.groups and again.total_steps == plan.total_steps, (cfgs, written)
+    assert again.groups == plan.groups and again.total_steps == plan.total_steps, (cfgs, E, M, runner, written)
     ref2 = run_mmengine(written, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M, fields=("lr",),
                         runner=runner)
     r2 = parity.compare(ref2["lr"], theirs, plan.bases("lr"))
@@ -182,3 +186,17 @@ def test_epoch_length_1_needing_two_orders_is_refused(torch_mod):
     with pytest.raises(bridge.UnsupportedError, match="epoch_length=1"):
         bridge.from_mmengine(cfgs, _opt(torch_mod), epoch_length=1, max_epochs=2)
     check(torch_mod, cfgs[::-1], epoch_length=1, max_epochs=2, fields=("lr",))  # iteration-based first: fine
+
+
+def test_found_one_iteration_epochs_with_one_cycles_round_trip(torch_mod):
+    """epoch_length=1: the plan's windows are in stepping order, the config's order (which OneCycle is
+    built last) has to be found again by to_mmengine (it once wrote them in plan order and read back
+    another plan)."""
+    from test_mmengine import check
+
+    cfgs = [dict(type="LinearLR", by_epoch=False, end=1, start_factor=0.001, end_factor=1.0),
+            dict(type="OneCycleLR", by_epoch=True, begin=1, end=2, eta_max=0.5, total_steps=10, pct_start=0.3,
+                 anneal_strategy="cos", three_phase=False),
+            dict(type="OneCycleLR", by_epoch=False, eta_max=0.5, total_steps=10, pct_start=0.3,
+                 anneal_strategy="cos", three_phase=False)]
+    check(torch_mod, cfgs, epoch_length=1, max_epochs=2, runner=False, fields=("lr",))

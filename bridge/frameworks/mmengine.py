@@ -26,10 +26,11 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+import itertools
 import os
 from typing import Any, Callable, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ..errors import SpecError, UnsupportedError
+from ..errors import BridgeError, SpecError, UnsupportedError
 from ..ir import Field, Group, Plan
 from ..ir import _check as c
 from ..ir import nodes as n
@@ -1128,10 +1129,38 @@ def _write(plan: Plan) -> Tuple[List[Dict[str, Any]], _Written]:
     entries = []
     for f, slots in per.items():
         bases = [float(b) for b in plan.bases(f)]
-        for slot in slots:
-            entries.append(entry_of(_record(f, slot, bases, out.L),
-                                    keep_end=slot[2] is not None or out.max_iters is not None))
+        mine = [entry_of(_record(f, slot, bases, out.L), keep_end=slot[2] is not None or out.max_iters is not None)
+                for slot in slots]
+        entries += _one_iteration_epochs(f, mine, scheds[f], plan, out) if out.L == 1 else mine
     return entries, out
+
+
+def _one_iteration_epochs(field: str, entries: List[Dict[str, Any]], want: List[n.Node], plan: Plan,
+                          out: _Written) -> List[Dict[str, Any]]:
+    """With one iteration per epoch a plan's windows are in stepping order (iteration-based ones,
+    then epoch-based ones: _iterations_first), which loses the config order that construction
+    (step 0, OneCycle's rewrite of initial_lr) depends on. Found again by trying which windows
+    at the end were epoch-based and where they stood in the config, until one reads back equal."""
+    bases = {f: [float(b) for b in plan.bases(f)] for f in plan.fields}
+
+    def same(order: List[Dict[str, Any]]) -> bool:
+        try:
+            back = from_mmengine(order, bases=bases, epoch_length=1, max_iters=out.max_iters, metrics=out.metrics)
+        except BridgeError:
+            return False
+        return [back.schedule(field, g) for g in range(len(plan.groups))] == want
+
+    N = len(entries)
+    if N < 2 or N > 10 or same(entries):
+        return entries
+    for s in range(1, N + 1):
+        head, tail = entries[: N - s], [dict(e, by_epoch=True) for e in entries[N - s:]]
+        for spots in itertools.combinations(range(N), s):
+            h, t = iter(head), iter(tail)
+            order = [next(t) if k in spots else next(h) for k in range(N)]
+            if same(order):
+                return order
+    return entries  # none reads back equal: the check in to_mmengine says where they differ
 
 
 def to_mmengine(plan: Plan, *, check_steps: Optional[int] = None) -> List[Dict[str, Any]]:
@@ -1165,7 +1194,11 @@ def _check_written(plan: Plan, entries: List[Dict[str, Any]], out: _Written, che
         return
     horizon = int(check_steps or min(plan.total_steps or 10_000, 10_000))
     for f in plan.fields:
-        ours, theirs = plan.values(horizon, f), back.values(horizon, f)
+        try:
+            ours, theirs = plan.values(horizon, f), back.values(horizon, f)
+        except BridgeError as e:
+            raise UnsupportedError(f"the MMEngine entries written for {f!r} read back as another plan, and the "
+                                   f"two cannot be compared over {horizon} steps ({e})") from None
         res = compare(theirs, ours, plan.bases(f), "float64")  # MMEngine's reading vs the plan
         if not res.ok:
             t = res.first[0]  # type: ignore[index]
