@@ -60,6 +60,7 @@ _LAZY = {
     "to_oneflow": (".frameworks.oneflow", "to_oneflow"),
     "from_mmengine": (".frameworks.mmengine", "from_mmengine"),
     "to_mmengine": (".frameworks.mmengine", "to_mmengine"),
+    "register_mmengine_scheduler": (".frameworks.mmengine", "register_mmengine_scheduler"),
     "load_config": (".config", "load_config"),
     "from_hf": (".recipes", "from_hf"),
     "from_timm": (".recipes", "from_timm"),

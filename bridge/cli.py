@@ -544,17 +544,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
             check_destination(args.output)
             plan.dump(args.output)
         return EXIT_OK
-    from .frameworks.mmengine import to_mmengine
+    from .frameworks.mmengine import config_text, to_mmengine
 
-    entries = to_mmengine(plan, check_steps=args.steps)
-    lines = ["param_scheduler = ["] + [f"    dict({', '.join(f'{k}={v!r}' for k, v in e.items())})," for e in entries]
-    lines.append("]")
-    if plan.total_steps:
-        lines.append(f"train_cfg = dict(type='IterBasedTrainLoop', max_iters={plan.total_steps})")
-    lrs = [float(b) for b in plan.bases("lr")]
-    lines.append(f"optim_wrapper = dict(optimizer=dict(lr={lrs[0]!r}))"
-                 + (f"  # per param group: {lrs} (paramwise_cfg)" if len(set(lrs)) > 1 else ""))
-    return _write_text(args.output, "\n".join(lines) + "\n")
+    return _write_text(args.output, config_text(plan, to_mmengine(plan, check_steps=args.steps)))
 
 
 # ---------------------------------------------------------------------------

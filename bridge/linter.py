@@ -112,6 +112,7 @@ class _Ctx:
         self.ms_float_steps = False  # a MindSpore cell / experimental scheduler computes the values
         self.ms_int_steps = False  # a MindSpore optimizer's int32 global_step counts the updates
         self.entries: Optional[List[Mapping[str, Any]]] = None  # MMEngine param_scheduler
+        self.unknown_types: List[Tuple[str, str]] = []  # (path, type) bridge does not know
         self.max_epochs: Optional[int] = None
         self.max_iters: Optional[int] = None
         self.epoch_length: Optional[int] = None
@@ -187,6 +188,11 @@ def _load_mmengine(ctx: _Ctx, entries: Any, bases: Mapping[str, float]) -> None:
                             "is not checked; lint each optimizer's list)"))
         return
     ctx.entries = list(entries)
+    from .frameworks.mmengine import unknown_types
+
+    ctx.unknown_types = unknown_types(ctx.entries)
+    if ctx.unknown_types:
+        return  # mmengine-unknown-type says why no plan is built
     if ctx.max_iters is None and ctx.max_epochs is not None and ctx.epoch_length is not None:
         ctx.max_iters = ctx.max_epochs * ctx.epoch_length
     if ctx.total_steps is None:
@@ -765,6 +771,17 @@ def _entry_unit(e: Mapping[str, Any]) -> Tuple[bool, bool]:
     """(by_epoch, converted)."""
     by_epoch = e.get("by_epoch", True) is not False
     return by_epoch, bool(e.get("convert_to_iter_based", False)) and by_epoch
+
+
+@_check("mmengine-unknown-type")
+def _mm_unknown(ctx: _Ctx) -> Iterator[Hit]:
+    for path, name in ctx.unknown_types:
+        yield (f"{path}.type", f"{name!r} is not built in: no plan was built, so the schedule was not checked",
+               f"Map it: in a module of yours (e.g. my_schedulers.py) write `import bridge` and "
+               f"`bridge.register_mmengine_scheduler({name!r}, lambda entry: ...)` returning an equivalent built-in "
+               f"entry (e.g. `dict(entry, type='PolyLR')`) or IR node(s); then run `SCHED_BRIDGE_PLUGINS=my_schedulers "
+               f"sched-bridge lint ...` (in Python: import that module first). See docs/mmengine.md, "
+               f"'Your own scheduler types'.")
 
 
 @_check("mmengine-end-units")

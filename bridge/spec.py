@@ -126,7 +126,7 @@ def resolve(spec: str, *, lr: Optional[Sequence[float]] = None, dialect: Optiona
 def _from_config(path: str, trust: bool, epoch_length: Optional[int], max_epochs: Optional[int],
                  max_iters: Optional[int], lr: Optional[Sequence[float]]) -> Plan:
     from .config import load_config
-    from .frameworks.mmengine import from_mmengine
+    from .frameworks.mmengine import from_mmengine, optimizer_bases
 
     cfg = load_config(path, trust=trust)
     ps = cfg.get("param_scheduler")
@@ -137,18 +137,14 @@ def _from_config(path: str, trust: bool, epoch_length: Optional[int], max_epochs
     if max_epochs is None and max_iters is None and isinstance(train, Mapping):
         max_epochs = train.get("max_epochs")
         max_iters = train.get("max_iters")
-    opt = (cfg.get("optim_wrapper") or {}).get("optimizer") or cfg.get("optimizer") or {}
+    wrapper = cfg.get("optim_wrapper") or {}
+    opt = wrapper.get("optimizer") or cfg.get("optimizer") or {}
     bases: Dict[str, Any] = {}
     if isinstance(opt, Mapping):
-        for k in ("lr", "momentum", "weight_decay"):
-            if isinstance(opt.get(k), (int, float)) and not isinstance(opt.get(k), bool):
-                bases[k] = float(opt[k])
-        betas = opt.get("betas")
-        if isinstance(betas, (list, tuple)) and betas:
-            bases["betas[0]"] = float(betas[0])
-        for k, v in bases.items():
-            if not (math.isfinite(v) and v >= 0):
-                raise SpecError(f"{path}: optim_wrapper.optimizer.{k}", "must be a finite number >= 0", v)
+        try:  # every numeric field of the optimizer (lr, momentum, weight_decay, betas[i], eps, ...)
+            bases = {k: v[0] for k, v in optimizer_bases(opt).items()}
+        except SpecError as e:
+            raise SpecError(f"{path}: {e.path}", e.reason, e.value) from None
     if lr is not None:
         bases["lr"] = list(lr)
     if "lr" not in bases:
@@ -157,7 +153,8 @@ def _from_config(path: str, trust: bool, epoch_length: Optional[int], max_epochs
     bases = {k: (v if isinstance(v, list) else [v] * G) for k, v in bases.items()}
     try:
         plan = from_mmengine(ps, bases=bases, epoch_length=epoch_length, max_epochs=max_epochs,
-                             max_iters=max_iters)
+                             max_iters=max_iters, accumulative_counts=wrapper.get("accumulative_counts", 1)
+                             if isinstance(wrapper, Mapping) else 1)
     except SpecError as e:
         if e.path == "epoch_length":
             raise SpecError("--epoch-length", str(e.reason).replace(

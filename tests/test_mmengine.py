@@ -31,6 +31,9 @@ def _opt(torch, kind="sgd", lrs=(0.1, 0.01)):
         groups[-1]["momentum"] = 0.8
         groups[0]["weight_decay"] = 5e-4
         return torch.optim.SGD(groups, lr=lrs[0], momentum=0.9, weight_decay=1e-4)
+    if kind == "sgd_wd0":  # a group without weight decay (norm / bias groups of paramwise_cfg)
+        groups[-1]["weight_decay"] = 0.0
+        return torch.optim.SGD(groups, lr=lrs[0], momentum=0.9, weight_decay=0.05)
     if kind == "adamw":
         groups[-1]["betas"] = (0.85, 0.99)
         return torch.optim.AdamW(groups, lr=lrs[0], betas=(0.9, 0.999), weight_decay=0.05)
@@ -38,13 +41,17 @@ def _opt(torch, kind="sgd", lrs=(0.1, 0.01)):
 
 
 def _read(g, field):
-    return g["betas"][0] if field == "betas[0]" else g[field]
+    key, _, idx = field.partition("[")
+    return g[key][int(idx[:-1])] if idx else g[key]
 
 
-def run_mmengine(cfgs, opt, *, epoch_length, max_epochs, runner=True, metrics=None, fields=()):
-    """Real MMEngine schedulers driven like ParamSchedulerHook; returns {field: (N, G)}."""
+def run_mmengine(cfgs, opt, *, epoch_length, max_epochs, runner=True, metrics=None, fields=(), registry=None):
+    """Real MMEngine schedulers driven like ParamSchedulerHook; returns {field: (N, G)}.
+    ``registry``: the registry to build from (a package's, tests/_openmmlab.py), else MMEngine's."""
     import mmengine.optim  # noqa: F401  (registers the schedulers)
-    from mmengine.registry import PARAM_SCHEDULERS
+    from mmengine.registry import PARAM_SCHEDULERS, DefaultScope
+
+    reg = registry or PARAM_SCHEDULERS
 
     cfgs = [cfgs] if isinstance(cfgs, dict) else cfgs
     scheds = []
@@ -52,7 +59,8 @@ def run_mmengine(cfgs, opt, *, epoch_length, max_epochs, runner=True, metrics=No
         c = copy.deepcopy(c)
         if runner:  # Runner._build_param_scheduler: default end = max_epochs / max_iters
             c.setdefault("end", max_epochs if c.get("by_epoch", True) else max_epochs * epoch_length)
-        scheds.append(PARAM_SCHEDULERS.build(c, default_args=dict(optimizer=opt, epoch_length=epoch_length)))
+        with DefaultScope.overwrite_default_scope(reg.scope):  # a Runner's default_scope
+            scheds.append(reg.build(c, default_args=dict(optimizer=opt, epoch_length=epoch_length)))
     out = {f: [] for f in fields}
     for e in range(max_epochs):
         for _ in range(epoch_length):
@@ -73,17 +81,33 @@ def run_mmengine(cfgs, opt, *, epoch_length, max_epochs, runner=True, metrics=No
 
 
 def check(torch, cfgs, *, epoch_length, max_epochs, kind="sgd", lrs=(0.1, 0.01), runner=True,
-          metrics=None, fields=None):
+          metrics=None, fields=None, registry=None):
     plan = bridge.from_mmengine(cfgs, _opt(torch, kind, lrs), epoch_length=epoch_length,
                                 max_epochs=max_epochs if runner else None, metrics=metrics)
     fields = tuple(fields or plan.fields)
     ref = run_mmengine(cfgs, _opt(torch, kind, lrs), epoch_length=epoch_length, max_epochs=max_epochs,
-                       runner=runner, metrics=metrics, fields=fields)
+                       runner=runner, metrics=metrics, fields=fields, registry=registry)
     N = epoch_length * max_epochs
     for f in fields:
         r = parity.compare(plan.values(N, f), ref[f], plan.bases(f))
         assert r.ok, r.summary(f"{f} vs mmengine")
+    round_trip(torch, plan, ref, kind=kind, lrs=lrs, epoch_length=epoch_length, max_epochs=max_epochs,
+               runner=runner, metrics=metrics, fields=fields, registry=registry)
     return plan, ref
+
+
+def round_trip(torch, plan, ref, *, kind, lrs, epoch_length, max_epochs, runner, metrics, fields, registry=None):
+    """to_mmengine(plan) read again is the same plan, and MMEngine's schedulers built from it step
+    like the ones built from the original config (every field)."""
+    written = bridge.to_mmengine(plan)
+    again = bridge.from_mmengine(written, _opt(torch, kind, lrs), epoch_length=epoch_length,
+                                 max_iters=plan.total_steps, metrics=metrics)
+    assert again.groups == plan.groups and again.total_steps == plan.total_steps, written
+    ref2 = run_mmengine(written, _opt(torch, kind, lrs), epoch_length=epoch_length, max_epochs=max_epochs,
+                        runner=runner, metrics=metrics, fields=fields, registry=registry)
+    for f in fields:
+        r = parity.compare(ref2[f], ref[f], plan.bases(f))
+        assert r.ok, r.summary(f"{f}: mmengine built from {written} vs from the original")
 
 
 # ---------------------------------------------------------------------------
@@ -261,6 +285,14 @@ def test_no_runner_end_is_infinite(torch_mod):
     assert w[1].end is None and w[1].schedule.T_max == int(1e9) - 10
 
 
+def test_open_end_after_begin_round_trips(torch_mod):
+    """ConstantLR with no end starting late: total_iters open (MMEngine: INF - begin - 1), written back
+    with its begin and an open end (to_mmengine once refused it)."""
+    cfgs = [dict(type="ConstantLR", factor=0.5, by_epoch=False, begin=3),
+            dict(type="LinearLR", start_factor=0.5, by_epoch=True, begin=1)]
+    check(torch_mod, cfgs, epoch_length=4, max_epochs=5, runner=False)
+
+
 # ---------------------------------------------------------------------------
 # every registered type, both families of optimizer
 # ---------------------------------------------------------------------------
@@ -436,3 +468,135 @@ def test_error_end_before_begin():
     with pytest.raises(SpecError, match=r"param_scheduler\.end: must be larger than begin \(5\), got 3"):
         bridge.from_mmengine(dict(type="ExponentialLR", gamma=0.9, begin=5, end=3, by_epoch=False),
                              bases={"lr": [0.1]})
+
+
+# ---------------------------------------------------------------------------
+# optim_wrapper.accumulative_counts: the plan counts optimizer updates
+# ---------------------------------------------------------------------------
+
+
+def run_accumulating(torch, cfgs, *, k, epoch_length, max_epochs, lrs=(0.1, 0.01)):
+    """MMEngine's real OptimWrapper(accumulative_counts=k), counts initialised as the Runner does
+    (``initialize_count_status(model, 0, max_iters)``), schedulers built on the wrapper and
+    stepped like ParamSchedulerHook; returns the lr of every real ``optimizer.step()`` (a step
+    pre-hook on the torch optimizer)."""
+    import mmengine.optim
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    opt = _opt(torch, "sgd", lrs)
+    used = []
+    opt.register_step_pre_hook(lambda o, args, kwargs: used.append([g["lr"] for g in o.param_groups]))
+    wrapper = mmengine.optim.OptimWrapper(opt, accumulative_counts=k)
+    model = torch.nn.Linear(1, 1)
+    wrapper.initialize_count_status(model, 0, epoch_length * max_epochs)
+    scheds = []
+    for c in cfgs:
+        c = copy.deepcopy(c)
+        c.setdefault("end", max_epochs if c.get("by_epoch", True) else max_epochs * epoch_length)
+        scheds.append(PARAM_SCHEDULERS.build(c, default_args=dict(optimizer=wrapper, epoch_length=epoch_length)))
+    params = [p for g in opt.param_groups for p in g["params"]]
+    for _ in range(max_epochs):
+        for _ in range(epoch_length):
+            wrapper.update_params(sum((p * p).sum() for p in params) + 1.0)
+            for s in scheds:
+                if not s.by_epoch:
+                    s.step()
+        for s in scheds:
+            if s.by_epoch:
+                s.step()
+    return np.array(used, dtype=np.float64)
+
+
+@pytest.mark.parametrize("k, E, M", [(2, 5, 3), (3, 7, 4), (3, 4, 2)])
+@pytest.mark.parametrize("name", ["iteration", "epoch", "convert", "open_end"])
+def test_accumulative_counts_lr_of_each_update(torch_mod, k, E, M, name):
+    cfgs = {
+        "iteration": [dict(type="LinearLR", start_factor=0.1, by_epoch=False, end=E + 2),
+                      dict(type="CosineAnnealingLR", by_epoch=False, begin=E + 2, eta_min=1e-4)],
+        "epoch": [dict(type="LinearLR", start_factor=0.25, by_epoch=False, end=5),
+                  dict(type="MultiStepLR", by_epoch=True, milestones=[1, 2], gamma=0.5)],
+        "convert": [dict(type="StepLR", step_size=1, gamma=0.7, by_epoch=True, convert_to_iter_based=True)],
+        # no end: the last partial window's update uses the lr at the last iteration, not k-1 later
+        "open_end": [dict(type="ExponentialLR", gamma=0.9, by_epoch=False, end=10**6)],
+    }[name]
+    theirs = run_accumulating(torch_mod, cfgs, k=k, epoch_length=E, max_epochs=M)
+    assert theirs.shape[0] == -(-E * M // k)  # every k iterations, and the last one
+    plan = bridge.from_mmengine(cfgs, _opt(torch_mod), epoch_length=E, max_epochs=M, accumulative_counts=k)
+    assert plan.total_steps == theirs.shape[0]
+    r = parity.compare(plan.values(plan.total_steps, "lr"), theirs, plan.bases("lr"))
+    assert r.ok, r.summary(f"accumulative_counts={k} vs mmengine's OptimWrapper")
+    # and back: the config written for it carries accumulative_counts and reads back the same plan
+    again = bridge.from_mmengine(bridge.to_mmengine(plan), _opt(torch_mod), epoch_length=E, max_epochs=M,
+                                 accumulative_counts=k)
+    assert again.groups == plan.groups
+
+
+# ---------------------------------------------------------------------------
+# every numeric field of the optimizer's groups is in the plan, as from_torch has it
+# ---------------------------------------------------------------------------
+
+OPTIMIZERS = {  # optim_wrapper.optimizer of real configs
+    "mmdet_sgd": dict(type="SGD", lr=0.02, momentum=0.9, weight_decay=0.0001),  # _base_/schedules/schedule_1x.py
+    "mmpretrain_adamw": dict(type="AdamW", lr=0.001, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_unscheduled_fields_are_constants_like_from_torch(torch_mod, name):
+    cfg = dict(OPTIMIZERS[name])
+    cls = getattr(torch_mod.optim, cfg.pop("type"))
+
+    def opt():
+        return cls([torch_mod.nn.Parameter(torch_mod.zeros(2))], **cfg)
+
+    plan = bridge.from_mmengine([dict(type="LinearLR", start_factor=0.1, by_epoch=False, end=10),
+                                 dict(type="MultiStepLR", milestones=[2], by_epoch=True)], opt(),
+                                epoch_length=10, max_epochs=3)
+    o = opt()
+    torch_plan = bridge.from_torch(torch_mod.optim.lr_scheduler.StepLR(o, 5))
+    assert plan.fields == torch_plan.fields  # the same fields, in from_torch's order
+    g = o.param_groups[0]
+    for f in plan.fields:
+        if f == "lr":
+            continue
+        key, _, i = f.partition("[")
+        want = g[key][int(i[:-1])] if i else g[key]
+        assert plan.groups[0].fields[f].base == want and plan.schedule(f) is None, f
+    assert ("betas[1]" in plan.fields) == ("betas" in cfg) and ("momentum" in plan.fields) == ("momentum" in cfg)
+
+
+def test_config_optimizer_fields_reach_the_plan(tmp_path):
+    cfg = tmp_path / "cfg.py"
+    cfg.write_text("optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=0.004, "
+                   "betas=(0.9, 0.95), weight_decay=0.05, eps=1e-6), accumulative_counts=2)\n"
+                   "param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, eta_min=0.0)]\n"
+                   "train_cfg = dict(type='IterBasedTrainLoop', max_iters=101)\n")
+    from bridge.spec import resolve
+
+    plan = resolve(str(cfg))
+    bases = {f: plan.groups[0].fields[f].base for f in plan.fields}
+    assert bases == {"lr": 0.004, "betas[0]": 0.9, "betas[1]": 0.95, "weight_decay": 0.05, "eps": 1e-6}
+    assert plan.total_steps == 51  # accumulative_counts=2 over 101 iterations: 50 full windows and the last one
+
+
+def test_cli_convert_to_mmengine_round_trips_a_config(tmp_path):
+    """`sched-bridge convert CFG --to mmengine` writes a config that reads back as the same plan:
+    epoch-based windows, momentum and weight decay schedules, accumulative_counts."""
+    from bridge.cli import main
+    from bridge.spec import resolve
+
+    cfg = tmp_path / "cfg.py"
+    cfg.write_text("optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4), "
+                   "accumulative_counts=3)\n"
+                   "param_scheduler = [dict(type='LinearLR', start_factor=0.001, by_epoch=False, end=50),\n"
+                   "    dict(type='MultiStepLR', by_epoch=True, milestones=[8, 11]),\n"
+                   "    dict(type='CosineAnnealingMomentum', by_epoch=True, begin=1, eta_min=0.85),\n"
+                   "    dict(type='PolyParamScheduler', param_name='weight_decay', by_epoch=False, power=0.9,"
+                   " eta_min=1e-6, begin=40)]\n"
+                   "train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12)\n")
+    out = tmp_path / "out.py"
+    assert main(["convert", str(cfg), "--to", "mmengine", "--epoch-length", "40", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "accumulative_counts=3" in text and "EpochBasedTrainLoop" in text and "--epoch-length 40" in text
+    a, b = resolve(str(cfg), epoch_length=40), resolve(str(out), epoch_length=40)
+    assert a.groups == b.groups and a.total_steps == b.total_steps == 160

@@ -1,6 +1,7 @@
 """Property suite: random MMEngine ``param_scheduler`` lists against MMEngine's real schedulers.
 
-Each example draws an epoch length (1 included), a number of epochs, 1-4 lr schedulers of
+Each example draws an epoch length (1 included), a number of epochs, with or without the
+Runner's default ``end``, 1-4 lr schedulers of
 MMEngine's LinearLR, ConstantLR, CosineAnnealingLR, PolyLR, MultiStepLR, StepLR, ExponentialLR,
 OneCycleLR and CosineRestartLR with random ``begin``/``end`` windows (overlapping, open-ended,
 by epoch or by iteration, ``convert_to_iter_based``), and compares ``bridge.from_mmengine``
@@ -101,14 +102,16 @@ def test_random_param_scheduler_lists_follow_mmengine(torch_mod, mmengine_mod, d
     E, M = draw(st.sampled_from([1, 1, 2, 3, 5, 8, 12])), draw(st.integers(2, 20))
     cfgs = [_entry(draw, E, M) for _ in range(draw(st.sampled_from([1, 2, 3, 3, 4, 4])))]
     kind = draw(st.sampled_from(["sgd", "adamw"]))
+    runner = draw(st.integers(0, 3)) > 0  # else no Runner: an entry without end runs to INF
     lrs = (0.1, 0.01)
     try:
-        ref = run_mmengine(cfgs, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M, fields=("lr",))
+        ref = run_mmengine(cfgs, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M, fields=("lr",),
+                           runner=runner)
     except (ValueError, ZeroDivisionError) as e:  # MMEngine itself refuses or fails on it
         event(f"mmengine raises {type(e).__name__}")
         return
     try:
-        plan = bridge.from_mmengine(cfgs, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M)
+        plan = bridge.from_mmengine(cfgs, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M if runner else None)
     except bridge.UnsupportedError as e:
         doc = next((d for pat, d in DELIBERATE.items() if re.search(pat, str(e))), None)
         assert doc is not None, f"undocumented refusal of {cfgs} (epoch_length={E}, max_epochs={M}): {e}"
@@ -117,9 +120,22 @@ def test_random_param_scheduler_lists_follow_mmengine(torch_mod, mmengine_mod, d
         return
     theirs = ref["lr"]
     r = parity.compare(plan.values(theirs.shape[0], "lr"), theirs, plan.bases("lr"))
-    assert r.ok, r.summary(f"{cfgs} (epoch_length={E}, max_epochs={M}) vs mmengine")
+    assert r.ok, r.summary(f"{cfgs} (epoch_length={E}, max_epochs={M}, runner={runner}) vs mmengine")
     STATS["followed"] += 1
     event("followed")
+    # convert --to mmengine: written back from the records, read again, the same plan (windows
+    # included), and MMEngine's own schedulers built from it step like the original ones
+    try:
+        written = bridge.to_mmengine(plan)
+    except bridge.BridgeError as e:
+        raise AssertionError(f"to_mmengine refused the plan of {cfgs} (epoch_length={E}, max_epochs={M}, "
+                             f"runner={runner}): {e}") from e
+    again = bridge.from_mmengine(written, _opt(torch_mod, kind, lrs), epoch_length=E, max_iters=plan.total_steps)
+    assert again.groups == plan.groups and again.total_steps == plan.total_steps, (cfgs, E, M, runner, written)
+    ref2 = run_mmengine(written, _opt(torch_mod, kind, lrs), epoch_length=E, max_epochs=M, fields=("lr",),
+                        runner=runner)
+    r2 = parity.compare(ref2["lr"], theirs, plan.bases("lr"))
+    assert r2.ok, r2.summary(f"mmengine built from {written} vs mmengine built from {cfgs}")
 
 
 def test_refusals_stay_rare(torch_mod, mmengine_mod):
@@ -170,3 +186,17 @@ def test_epoch_length_1_needing_two_orders_is_refused(torch_mod):
     with pytest.raises(bridge.UnsupportedError, match="epoch_length=1"):
         bridge.from_mmengine(cfgs, _opt(torch_mod), epoch_length=1, max_epochs=2)
     check(torch_mod, cfgs[::-1], epoch_length=1, max_epochs=2, fields=("lr",))  # iteration-based first: fine
+
+
+def test_found_one_iteration_epochs_with_one_cycles_round_trip(torch_mod):
+    """epoch_length=1: the plan's windows are in stepping order, the config's order (which OneCycle is
+    built last) has to be found again by to_mmengine (it once wrote them in plan order and read back
+    another plan)."""
+    from test_mmengine import check
+
+    cfgs = [dict(type="LinearLR", by_epoch=False, end=1, start_factor=0.001, end_factor=1.0),
+            dict(type="OneCycleLR", by_epoch=True, begin=1, end=2, eta_max=0.5, total_steps=10, pct_start=0.3,
+                 anneal_strategy="cos", three_phase=False),
+            dict(type="OneCycleLR", by_epoch=False, eta_max=0.5, total_steps=10, pct_start=0.3,
+                 anneal_strategy="cos", three_phase=False)]
+    check(torch_mod, cfgs, epoch_length=1, max_epochs=2, runner=False, fields=("lr",))

@@ -22,7 +22,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 __all__ = ["SchedulerCall", "DIALECTS"]
 
 #: the dialects a record can name
-DIALECTS = ("torch", "oneflow", "mindspore")
+DIALECTS = ("torch", "oneflow", "mindspore", "mmengine")
 
 
 @dataclass(frozen=True)

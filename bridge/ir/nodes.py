@@ -219,6 +219,21 @@ class Polynomial(Node):
 
 @_register
 @dataclass(frozen=True)
+class QuadraticWarmup(Node):
+    """base*((t+1)/total_iters)**2 for t < total_iters, then base; as a chainable update (MMEngine's
+    form) step 0 sets base/T**2 and step t adds base*(2t+1)/T**2."""
+
+    kind: ClassVar[str] = "quadratic_warmup"
+    maps_to: ClassVar[Tuple[str, ...]] = ("mmdet QuadraticWarmupLR / QuadraticWarmupMomentum / "
+                                          "QuadraticWarmupParamScheduler",)
+    total_iters: int = 5
+
+    def _validate(self) -> None:
+        self._set("total_iters", c.integer("total_iters", self.total_iters, lo=1))
+
+
+@_register
+@dataclass(frozen=True)
 class CosineAnnealing(Node):
     """eta_min + (base-eta_min)*(1+cos(pi*t/T_max))/2, periodic past T_max as torch computes it."""
 
@@ -973,6 +988,33 @@ class Shift(Node):
     def _validate(self) -> None:
         self._set("schedule", _node("schedule", self.schedule))
         self._set("offset", c.integer("offset", self.offset, lo=0))
+
+    def children(self) -> Tuple[Node, ...]:
+        return (self.schedule,)
+
+
+@_register
+@dataclass(frozen=True)
+class Stride(Node):
+    """v(t) = child(min(t*every + offset, last)): a schedule read every ``every`` steps.
+
+    MMEngine's gradient accumulation (``accumulative_counts=k``): the schedulers step every
+    iteration, the optimizer updates after iterations k-1, 2k-1, ... and after the last one
+    (``last``, None: no last partial window), so update t uses the iteration schedule there.
+    """
+
+    kind: ClassVar[str] = "stride"
+    maps_to: ClassVar[Tuple[str, ...]] = ("MMEngine optim_wrapper.accumulative_counts",)
+    schedule: Node = field(default_factory=lambda: Constant())
+    every: int = 1
+    offset: int = 0
+    last: Optional[int] = None
+
+    def _validate(self) -> None:
+        self._set("schedule", _node("schedule", self.schedule))
+        self._set("every", c.integer("every", self.every, lo=1))
+        self._set("offset", c.integer("offset", self.offset, lo=0))
+        self._set("last", c.opt_int("last", self.last, lo=0))
 
     def children(self) -> Tuple[Node, ...]:
         return (self.schedule,)

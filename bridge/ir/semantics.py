@@ -110,6 +110,13 @@ def _c_exponential(nd: n.Exponential, t: Array, base: Array) -> Array:
     return _rel(nd.gamma ** t.astype(np.float64), base)
 
 
+@_closed(n.QuadraticWarmup)
+def _c_quadratic_warmup(nd: n.QuadraticWarmup, t: Array, base: Array) -> Array:
+    T = nd.total_iters
+    k = np.minimum(t + 1, T).astype(np.float64)
+    return _rel(k * k / (T * T), base)
+
+
 @_closed(n.Polynomial)
 def _c_polynomial(nd: n.Polynomial, t: Array, base: Array) -> Array:
     T = nd.total_iters
@@ -566,6 +573,15 @@ def _k_polynomial(nd: n.Polynomial, t: Array, base: Array) -> Tuple[Array, Array
     return _affine_towards(r, nd.end_value, base)
 
 
+def _k_quadratic_warmup(nd: n.QuadraticWarmup, t: Array, base: Array) -> Tuple[Array, Array]:
+    """MMEngine's arithmetic: step 0 sets base*1/T**2, step t < T adds base*(2t+1)/T**2 (then holds)."""
+    T2 = nd.total_iters ** 2
+    warm = _col(t < nd.total_iters)
+    A = np.where(_col(t == 0), 0.0, 1.0) * np.ones(np.shape(base)[-1])
+    B = np.where(warm, base * _col((2 * t + 1).astype(np.float64)) / T2, 0.0)
+    return A, B
+
+
 def _k_cosine_annealing(nd: n.CosineAnnealing, t: Array, base: Array) -> Tuple[Array, Array]:
     T = nd.T_max
     em = _eta(nd, base)
@@ -612,6 +628,7 @@ _CHAIN: Dict[type, Callable[[Any, Array, Array], Tuple[Array, Array]]] = {
     n.MultiStep: _k_multistep,
     n.Exponential: _k_exponential,
     n.Polynomial: _k_polynomial,
+    n.QuadraticWarmup: _k_quadratic_warmup,
     n.CosineAnnealing: _k_cosine_annealing,
     n.CosineRestart: _k_cosine_restart,
     n.Multiplicative: _k_multiplicative,
@@ -621,7 +638,7 @@ _CHAIN: Dict[type, Callable[[Any, Array, Array], Tuple[Array, Array]]] = {
 def chainable(nd: n.Node) -> bool:
     """Whether ``nd``'s kind has a chainable update of its own in :func:`coeffs`, x -> a*x + b (the
     recursive forms of torch's and MMEngine's schedulers): constant, linear, step, multistep,
-    exponential, polynomial, cosine_annealing, cosine_restart, multiplicative. Of these, a linear
+    exponential, polynomial, quadratic_warmup, cosine_annealing, cosine_restart, multiplicative. Of these, a linear
     from ``start_factor=0`` and a cycling polynomial still update absolutely. Any other leaf in a
     recursive chain updates absolutely (x -> its closed form at t; plateau cannot be chained);
     composites compose their children's updates."""
@@ -922,6 +939,9 @@ def evaluate(nd: n.Node, t: Any, base: Any, carry: Optional[Carry] = None) -> Ar
         return evaluate(nd.schedule, t // nd.every, base, _sub(carry, 0))
     if isinstance(nd, n.Shift):
         return evaluate(nd.schedule, t + nd.offset, base, _sub(carry, 0))
+    if isinstance(nd, n.Stride):
+        at = t * nd.every + nd.offset
+        return evaluate(nd.schedule, at if nd.last is None else np.minimum(at, nd.last), base, _sub(carry, 0))
     raise UnsupportedError(f"no semantics for node kind {nd.kind!r}")  # pragma: no cover
 
 
