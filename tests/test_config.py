@@ -102,8 +102,9 @@ def test_errors_name_file_and_line(tmp_path):
     p.write_text("lr = 0.1\nparam_scheduler = [dict(type='StepLR', step_size=steps)]\n")
     with pytest.raises(SpecError, match=r"bad\.py:2: name 'steps' is not assigned earlier"):
         bridge.load_config(p)
-    p.write_text("for i in range(3):\n    pass\n")
-    with pytest.raises(SpecError, match=r"bad\.py:1: a For statement cannot be read"):
+    p.write_text("steps = []\nfor i in range(3):\n    steps.append(i)\n"
+                 "param_scheduler = [dict(type='MultiStepLR', milestones=steps)]\n")
+    with pytest.raises(SpecError, match=r"bad\.py:2: a For statement cannot be read.*needed for param_scheduler"):
         bridge.load_config(p)
     p.write_text("_base_ = 'missing.py'\n")
     with pytest.raises(SpecError, match="base file not found"):
