@@ -161,3 +161,55 @@ def test_no_command_executes_a_config_without_trust(tmp_path, monkeypatch, capsy
     assert main([cmd, str(p), *rest]) == 2
     assert "trust" in capsys.readouterr().err
     assert not marker.exists()
+
+
+@pytest.mark.mmengine
+def test_constructs_read_as_mmengine_reads_them():
+    """Comprehensions, f-strings, built-ins, str methods, copy.deepcopy, _base_ assignments, update,
+    del, if, a skipped import/call: the whole config equals mmengine.Config's."""
+    from mmengine.config import Config
+
+    p = DATA / "constructs" / "child.py"
+    ours = bridge.load_config(p)
+    theirs = Config.fromfile(str(p)).to_dict()
+    theirs.pop("_base_", None)
+    assert isinstance(ours.pop("os"), bridge.config.Unreadable) if "os" in ours else True
+    theirs.pop("os", None)
+    assert _plain(ours) == _plain(theirs)
+    # pipe2's items came from _base_ (ConfigDicts): the stored list is new, its dicts are shared
+    assert ours["train_dataloader"]["dataset"]["pipeline"][1]["scale"] == (1, 1)
+    assert ours["model"]["backbone"]["depth"] == 101 and "tta_model" not in ours
+
+
+def test_unneeded_statements_are_skipped_not_run(tmp_path):
+    marker = tmp_path / "MARKER"
+    p = tmp_path / "c.py"
+    p.write_text(f"import os\nos.system('touch {marker}')\ntta = [open('x') for _ in range(3)]\n"
+                 "param_scheduler = [dict(type='StepLR', step_size=3, by_epoch=False)]\n")
+    cfg = bridge.load_config(p)
+    assert cfg["param_scheduler"] == [{"type": "StepLR", "step_size": 3, "by_epoch": False}]
+    from bridge.config import Unreadable
+
+    assert isinstance(cfg["tta"], Unreadable) and "open" in cfg["tta"].why
+    assert not marker.exists()
+    with pytest.raises(SpecError, match=r"c\.py:3: calling open\(\.\.\.\).*needed for tta.*trust=True"):
+        bridge.load_config(p, need=["tta"])
+
+
+def test_missing_package_scope_names_it(tmp_path):
+    p = tmp_path / "c.py"
+    p.write_text("_base_ = ['mmrotate::x/y.py']\n")
+    with pytest.raises(SpecError, match=r"package 'mmrotate' \(scope 'mmrotate::'\), which is not installed"):
+        bridge.load_config(p)
+
+
+def test_trust_with_a_missing_package_names_it_and_the_flag(tmp_path, capsys):
+    from bridge.cli import main
+
+    p = tmp_path / "c.py"
+    p.write_text("lr = 0.1\nimport no_such_pkg_abc\n")
+    with pytest.raises(SpecError, match=r"c\.py:2: .*needs the package 'no_such_pkg_abc'.*trust=True"):
+        bridge.load_config(p, trust=True)
+    assert main(["show", str(p), "--trust"]) == 2
+    err = capsys.readouterr().err
+    assert "no_such_pkg_abc" in err and "c.py:2" in err and "--trust" in err and "Traceback" not in err
