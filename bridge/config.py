@@ -857,7 +857,38 @@ def _sub_literal(pattern: str, text: str, src: str) -> str:
     return re.sub(pattern, lambda _m: text, src)
 
 
-def _load_py(p: str, stack: tuple) -> Dict[str, Any]:
+def _is_read_base(st: ast.stmt) -> bool:
+    return isinstance(st, ast.With) and len(st.items) == 1 and isinstance(st.items[0].context_expr, ast.Call) \
+        and isinstance(st.items[0].context_expr.func, ast.Name) and st.items[0].context_expr.func.id == "read_base"
+
+
+def _module_file(p: str, imp: ast.ImportFrom) -> str:
+    """The file ``from <module> import`` names inside ``read_base()`` (as MMEngine finds it)."""
+    mod = imp.module or ""
+    if imp.level > 0:
+        path = os.path.join(os.path.dirname(p), *([".."] * (imp.level - 1)), mod.replace(".", os.sep) + ".py")
+    else:
+        top, _, rest = mod.partition(".")
+        if not rest:
+            raise SpecError(f"{p}:{imp.lineno}", "a base config must be a module of a package "
+                            "(from mmdet.configs.x import *), not a package", mod)
+        try:
+            spec = importlib.util.find_spec(top)  # finds the package; imports nothing
+        except (ImportError, ValueError):
+            spec = None
+        locs = list(spec.submodule_search_locations or []) if spec is not None else []
+        if not locs:
+            raise SpecError(f"{p}:{imp.lineno}", f"the base config is in the package '{top}', which is not "
+                            "installed here; install it to read this config", mod)
+        path = os.path.join(locs[0], *rest.split(".")) + ".py"
+    path = os.path.normpath(path)
+    if not os.path.isfile(path):
+        raise SpecError(f"{p}:{imp.lineno}", f"base config not found ({path})", mod)
+    return path
+
+
+def _parse(p: str) -> Tuple[str, ast.Module]:
+    """The source of a ``.py`` config after MMEngine's text substitutions, and its tree."""
     from .ir.io import decode_utf8
 
     with open(p, "rb") as f:
@@ -877,15 +908,23 @@ def _load_py(p: str, stack: tuple) -> Dict[str, Any]:
     except (RecursionError, MemoryError):
         raise SpecError(p, "is nested too deeply to parse (an expression of thousands of nested terms)", None,
                         show_value=False) from None
-    return _Module_reader(p, src, tree, stack).run()
+    return src, tree
+
+
+def _load_py(p: str, stack: tuple) -> Dict[str, Any]:
+    if p in stack:
+        raise SpecError(p, "_base_ inheritance loops back to this file", list(stack))
+    return _Module_reader(p, *_parse(p), stack).run()
 
 
 class _Module_reader:
     """Runs the statements of one config file over :class:`_Eval` (data only)."""
 
-    def __init__(self, p: str, src: str, tree: ast.Module, stack: tuple):
+    def __init__(self, p: str, src: str, tree: ast.Module, stack: tuple,
+                 new_format: Optional[bool] = None):
         self.p, self.src, self.tree, self.stack = p, src, tree, stack
         self.lines = src.splitlines()
+        self.new_format = new_format  # None: the file says (a `with read_base():` block)
         self.hidden: Set[str] = set()  # names bound by imports / def: not config variables
 
     def unreadable(self, node: ast.AST, why: str) -> Unreadable:
@@ -897,9 +936,21 @@ class _Module_reader:
         return self.unreadable(node, why).error()
 
     def run(self) -> Dict[str, Any]:
+        env = self.run_env()
+        cfg = {k: v for k, v in env.items() if not k.startswith("__") and k not in self.hidden
+               and not isinstance(v, (_Builtin, _Module))}
+        if self.new_format:  # plain Python: what the file and its read_base() imports leave bound
+            return _strip_delete(cfg)
+        return _strip_delete(_merge(cfg, self.ev.base))
+
+    def run_env(self) -> Dict[str, Any]:
+        """Run the statements; the variables they leave (``self.hidden``: names that are not config
+        variables)."""
         from .ir.io import expanded_size
 
         self.size = expanded_size
+        if self.new_format is None:
+            self.new_format = any(_is_read_base(st) for st in self.tree.body)
         base: Dict[str, Any] = {}
         for st in self.tree.body:  # _base_ first (MMEngine reads it before running the file)
             if isinstance(st, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_base_" for t in st.targets):
@@ -917,10 +968,41 @@ class _Module_reader:
         except RecursionError:
             raise SpecError(self.p, "an expression is nested too deeply to read (thousands of nested terms)",
                             None, show_value=False) from None
-        env = self.ev.env
-        cfg = {k: v for k, v in env.items() if not k.startswith("__") and k not in self.hidden
-               and not isinstance(v, (_Builtin, _Module))}
-        return _strip_delete(_merge(cfg, self.ev.base))
+        return self.ev.env
+
+    # -- new-format configs: `with read_base(): from .._base_.x import *` ---------------------
+    def read_base(self, st: ast.With) -> None:
+        """MMEngine's ``read_base``: each ``from <module> import ...`` in the block is a config
+        file read the same way (relative to this file, or under an installed package); its
+        variables (as ConfigDicts) become names here."""
+        for imp in st.body:
+            if not isinstance(imp, ast.ImportFrom) or imp.module is None:
+                raise SpecError(self.p + f":{imp.lineno}", "only `from <config module> import ...` is allowed "
+                                "inside `with read_base():`", ast.unparse(imp))
+            path = _module_file(self.p, imp)
+            if path in self.stack + (self.p,):
+                raise SpecError(path, "read_base() imports loop back to this file", list(self.stack + (self.p,)))
+            sub = _Module_reader(path, *_parse(path), self.stack + (self.p,), new_format=True)
+            env = {k: _hook(v) for k, v in sub.run_env().items()}
+            names = [(a.name, a.asname or a.name) for a in imp.names]
+            if names == [("*", "*")]:
+                names = [(k, k) for k in env if not k.startswith("__")]
+            for name, as_name in names:
+                if name not in env:
+                    raise SpecError(f"{self.p}:{imp.lineno}", f"the base config {path} has no variable '{name}'",
+                                    ast.unparse(imp))
+                self.ev.env[as_name] = env[name]
+                if name in sub.hidden:
+                    self.hidden.add(as_name)
+                else:
+                    self.hidden.discard(as_name)
+
+    def lazy_import(self, st: ast.ImportFrom) -> None:
+        """A new-format ``from pkg.mod import Name``: MMEngine records ``type=Name`` lazily as the
+        string ``"pkg.mod.Name"``; nothing is imported."""
+        for a in st.names:
+            self.ev.env[a.asname or a.name] = f"{st.module}.{a.name}"
+            self.hidden.add(a.asname or a.name)
 
     # -- statements --------------------------------------------------------------------------
     def statement(self, st: ast.stmt) -> None:
@@ -961,6 +1043,13 @@ class _Module_reader:
         elif isinstance(st, ast.If):
             for sub in (st.body if ev(st.test) else st.orelse):
                 self.statement(sub)
+        elif isinstance(st, ast.With) and _is_read_base(st):
+            self.read_base(st)
+        elif isinstance(st, ast.ImportFrom) and st.module == "mmengine.config" and self.new_format:
+            self.hidden.update(a.asname or a.name for a in st.names)  # read_base itself
+        elif isinstance(st, ast.ImportFrom) and self.new_format and st.level == 0 and st.module \
+                and all(a.name != "*" for a in st.names):
+            self.lazy_import(st)
         elif isinstance(st, ast.ImportFrom) and st.module in _TYPE_MODULES and st.level == 0 \
                 and all(a.name != "*" for a in st.names):
             for a in st.names:  # a scheduler/optimizer class used as type=...: its name

@@ -213,3 +213,23 @@ def test_trust_with_a_missing_package_names_it_and_the_flag(tmp_path, capsys):
     assert main(["show", str(p), "--trust"]) == 2
     err = capsys.readouterr().err
     assert "no_such_pkg_abc" in err and "c.py:2" in err and "--trust" in err and "Traceback" not in err
+
+
+@pytest.mark.mmengine
+def test_new_format_config_reads_as_mmengine_reads_it():
+    """`with read_base(): from .._base_.x import *`: bases read statically, classes imported for
+    type=... recorded as MMEngine's lazy import records them (their dotted names)."""
+    from mmengine.config import Config
+
+    p = DATA / "new_format" / "exp" / "child.py"
+    ours = bridge.load_config(p)
+    assert _plain(ours) == _plain(Config.fromfile(str(p)).to_dict())
+    assert ours["param_scheduler"][1]["type"] == "mmengine.optim.scheduler.CosineAnnealingLR"
+    assert ours["optim_wrapper"]["optimizer"]["lr"] == 0.01 and ours["train_cfg"]["max_epochs"] == 24
+
+
+def test_new_format_base_missing_is_named(tmp_path):
+    p = tmp_path / "c.py"
+    p.write_text("from mmengine.config import read_base\nwith read_base():\n    from .nope import *\n")
+    with pytest.raises(SpecError, match=r"c\.py:3: base config not found"):
+        bridge.load_config(p)
