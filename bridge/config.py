@@ -140,7 +140,7 @@ _BUILTINS = ("dict", "list", "tuple", "set", "len", "range", "min", "max", "sum"
              "round", "int", "float", "str", "bool", "abs", "reversed", "any", "all")
 #: pure (or, for dict/list, in-place data) methods a config may call, per receiver type
 _METHODS: Dict[type, Set[str]] = {
-    dict: {"get", "keys", "values", "items", "copy", "update", "pop", "setdefault"},
+    dict: {"get", "keys", "values", "items", "copy", "update", "pop", "setdefault", "merge"},
     list: {"append", "extend", "insert", "pop", "index", "count", "copy", "remove"},
     tuple: {"index", "count"},
     str: {"format", "join", "replace", "split", "rsplit", "strip", "lstrip", "rstrip", "upper", "lower",
@@ -350,6 +350,13 @@ class _CfgDict(dict):
     def pop(self, key: Any, default: Any = None) -> Any:
         return dict.pop(self, key, default)
 
+    def merge(self, other: Dict[Any, Any]) -> None:
+        """``ConfigDict.merge``: ``other`` merged in recursively, ``_delete_=True`` replaces."""
+        merged = _cfg_merge(_copy_mod.deepcopy(other), _copy_mod.deepcopy(self))
+        self.clear()
+        for k, v in merged.items():
+            self[k] = v
+
     def copy(self) -> _CfgDict:
         out = _CfgDict()
         for k, v in self.items():
@@ -362,6 +369,21 @@ class _CfgDict(dict):
         for k, v in self.items():
             dict.__setitem__(out, _copy_mod.deepcopy(k, memo), _copy_mod.deepcopy(v, memo))
         return out
+
+
+_MISSING = object()
+
+
+def _cfg_merge(a: Any, b: Any) -> Any:
+    if isinstance(a, dict):
+        if not isinstance(b, dict):
+            a.pop("_delete_", None)
+            return a
+        if a.pop("_delete_", False):
+            b.clear()
+        keys = list(b.keys()) + list(a.keys())
+        return {k: _cfg_merge(a.get(k, _MISSING), b.get(k, _MISSING)) for k in keys if k != "_delete_"}
+    return a if a is not _MISSING else b
 
 
 def _hook(v: Any) -> Any:

@@ -226,6 +226,7 @@ def test_new_format_config_reads_as_mmengine_reads_it():
     assert _plain(ours) == _plain(Config.fromfile(str(p)).to_dict())
     assert ours["param_scheduler"][1]["type"] == "mmengine.optim.scheduler.CosineAnnealingLR"
     assert ours["optim_wrapper"]["optimizer"]["lr"] == 0.01 and ours["train_cfg"]["max_epochs"] == 24
+    assert ours["optim_wrapper"]["optimizer"]["momentum"] == 0.95  # ConfigDict.merge
 
 
 def test_new_format_base_missing_is_named(tmp_path):
