@@ -215,13 +215,46 @@ def test_trust_with_a_missing_package_names_it_and_the_flag(tmp_path, capsys):
     assert "no_such_pkg_abc" in err and "c.py:2" in err and "--trust" in err and "Traceback" not in err
 
 
+#: a new-format config and its base (written at test time: their relative imports are config
+#: syntax, not modules of this repository)
+NEW_FORMAT_BASE = """\
+from mmengine.optim.scheduler.lr_scheduler import LinearLR, MultiStepLR
+from torch.optim.sgd import SGD
+from mmengine.optim import OptimWrapper
+
+optim_wrapper = dict(type=OptimWrapper, optimizer=dict(type=SGD, lr=0.02, momentum=0.9, weight_decay=0.0001))
+max_epochs = 12
+param_scheduler = [dict(type=LinearLR, start_factor=0.001, by_epoch=False, begin=0, end=500),
+                   dict(type=MultiStepLR, begin=0, end=max_epochs, by_epoch=True, milestones=[8, 11], gamma=0.1)]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+"""
+NEW_FORMAT_CHILD = """\
+from mmengine.config import read_base
+
+with read_base():
+    from .._base_.schedules.sched import *
+
+from mmengine.optim.scheduler import CosineAnnealingLR
+
+max_epochs = 24
+train_cfg.update(max_epochs=max_epochs)
+param_scheduler[1] = dict(type=CosineAnnealingLR, T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs)
+optim_wrapper.update(dict(optimizer=dict(lr=0.01)))
+optim_wrapper.merge(dict(optimizer=dict(momentum=0.95), clip_grad=dict(max_norm=35)))
+"""
+
+
 @pytest.mark.mmengine
-def test_new_format_config_reads_as_mmengine_reads_it():
+def test_new_format_config_reads_as_mmengine_reads_it(tmp_path):
     """`with read_base(): from .._base_.x import *`: bases read statically, classes imported for
     type=... recorded as MMEngine's lazy import records them (their dotted names)."""
     from mmengine.config import Config
 
-    p = DATA / "new_format" / "exp" / "child.py"
+    (tmp_path / "_base_" / "schedules").mkdir(parents=True)
+    (tmp_path / "_base_" / "schedules" / "sched.py").write_text(NEW_FORMAT_BASE)
+    (tmp_path / "exp").mkdir()
+    p = tmp_path / "exp" / "child.py"
+    p.write_text(NEW_FORMAT_CHILD)
     ours = bridge.load_config(p)
     assert _plain(ours) == _plain(Config.fromfile(str(p)).to_dict())
     assert ours["param_scheduler"][1]["type"] == "mmengine.optim.scheduler.CosineAnnealingLR"
