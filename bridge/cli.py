@@ -32,6 +32,7 @@ import numpy as np
 
 from . import BridgeError, FrameworkMissingError, Plan, SpecError, UnsupportedError, parity
 from ._frameworks import PARITY_FRAMEWORKS
+from .config import trust_flag
 from .ir.io import write_npy
 from .limits import check_disk, check_memory, check_steps
 from .outputs import Interrupted, atomic_output, atomic_path, check_destination, signals_raise
@@ -633,7 +634,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return EXIT_INPUT
     try:
-        with signals_raise():
+        with signals_raise(), trust_flag("--trust"):  # config messages name the flag to type here
             return int(args.func(args))
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM / SIGHUP (outputs.Interrupted)
         if args.debug:

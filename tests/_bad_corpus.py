@@ -315,36 +315,68 @@ def _yaml_bomb(key: str = "meta") -> str:
 
 _OPT = "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\ntrain_cfg = dict(by_epoch=False, max_iters=100)\n"
 
-_CONFIGS: List[Tuple[str, str, str]] = [
-    ("import", "import os\n" + _OPT + "param_scheduler = [dict(type='StepLR', step_size=3)]\n", "import"),
-    ("call", _OPT + "x = open('/etc/passwd')\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "open"),
-    ("dunder", _OPT + "x = ().__class__\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "__class__"),
-    ("pow-bomb", _OPT + "x = 10 ** 1000\nx = x * x\nx = x * x\nx = x * x\nx = x * x\nx = x * x\nx = x * x\n"
-                        "x = x * x\nx = x * x\nx = x * x\nx = x * x\nx = x * x\nx = x * x\nx = x * x\n"
-                        "param_scheduler = [dict(type='StepLR', step_size=3)]\n", "too large"),
-    ("pow-huge", _OPT + "x = 10 ** 10 ** 10\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "too large"),
-    ("pow-float", _OPT + "x = 10.0 ** 400\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "x"),
-    ("lshift", _OPT + "x = 1 << 10 ** 9\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "<<"),
-    ("str-mult", _OPT + "x = 'a' * 10 ** 10\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n",
-     "str"),
-    ("list-mult", _OPT + "x = [[0] * 10000] * 10000\ny = x\nparam_scheduler = [dict(type='StepLR', "
-                         "step_size=3)]\n", "too large"),
-    ("list-mult-nested", _OPT + "x = [0] * 1000\nx = [x] * 1000\nx = [x] * 1000\n"
-                                "param_scheduler = [dict(type='StepLR', step_size=3)]\n", "too large"),
-    ("zero-slice", _OPT + "x = [1, 2, 3][::0]\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n",
-     "slice"),
-    ("unhashable-key", _OPT + "x = {[1]: 2}\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "key"),
-    ("div-zero", _OPT + "x = 1 / 0\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "zero"),
-    ("mod-zero", _OPT + "x = 1 % 0\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "zero"),
-    ("str-minus", _OPT + "x = 'a' - 1\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "x"),
-    ("index-oob", _OPT + "x = [1][5]\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "no item"),
-    ("name-undefined", _OPT + "param_scheduler = [dict(type='StepLR', step_size=y)]\n", "y"),
-    ("deep-sum", _OPT + "x = " + "+".join(["1"] * 100000) + "\nparam_scheduler = [dict(type='StepLR', "
-                                                               "step_size=3)]\n", "deep"),
-    ("deep-parens", _OPT + "x = " + "(" * 5000 + "1" + ")" * 5000 + "\n"
-                           "param_scheduler = [dict(type='StepLR', step_size=3)]\n", "nested"),
-    ("deep-list", _OPT + "x = " + "[" * 3000 + "]" * 3000 + "\nparam_scheduler = [dict(type='StepLR', "
-                                                            "step_size=3)]\n", "nested"),
+_PS = "param_scheduler = [dict(type='StepLR', step_size=3, by_epoch=False)]\n"
+#: the scheduler depends on the bad statement's name ``x`` (the reader skips statements no needed key
+#: depends on, so each bound is checked both ways: refused when needed, skipped fast when not)
+_PSX = "param_scheduler = [dict(type='StepLR', step_size=3, by_epoch=False, gamma=x)]\n"
+
+#: (case name, statements that bind ``x``, what the message names when the scheduler needs ``x``)
+_BAD_X: List[Tuple[str, str, str]] = [
+    ("import", "import os\nx = os.getcwd()\n", "import"),
+    ("call", "x = open('/etc/passwd')\n", "open"),
+    ("dunder", "x = ().__class__\n", "__class__"),
+    ("pow-bomb", "x = 10 ** 1000\nx = x * x\nx = x * x\nx = x * x\nx = x * x\nx = x * x\nx = x * x\n"
+                 "x = x * x\nx = x * x\nx = x * x\nx = x * x\nx = x * x\nx = x * x\nx = x * x\n", "too large"),
+    ("pow-huge", "x = 10 ** 10 ** 10\n", "too large"),
+    ("pow-float", "x = 10.0 ** 400\n", "x"),
+    ("lshift", "x = 1 << 10 ** 9\n", "<<"),
+    ("str-mult", "x = 'a' * 10 ** 10\n", "str"),
+    ("list-mult", "x = [[0] * 10000] * 10000\ny = x\n", "too large"),
+    ("list-mult-nested", "x = [0] * 1000\nx = [x] * 1000\nx = [x] * 1000\n", "too large"),
+    ("zero-slice", "x = [1, 2, 3][::0]\n", "slice"),
+    ("unhashable-key", "x = {[1]: 2}\n", "key"),
+    ("div-zero", "x = 1 / 0\n", "zero"),
+    ("mod-zero", "x = 1 % 0\n", "zero"),
+    ("str-minus", "x = 'a' - 1\n", "x"),
+    ("index-oob", "x = [1][5]\n", "no item"),
+    ("attr", "x = dict(a=1).a\n", "attribute"),
+    ("del", "x = 1\ndel x\n", "'x' is not assigned"),
+    ("while", "while True:\n    x = 1\n", "While"),
+    ("class", "class A:\n    pass\nx = A\n", "ClassDef"),
+    ("def", "def f():\n    return 0.1\nx = f()\n", "f()"),
+    # comprehensions, f-strings, built-ins and str methods are read, each bounded
+    ("comp-range-huge", "x = [i for i in range(10 ** 9)]\n", "range"),
+    ("comp-nested-work", "x = [[j for j in range(100000)] for i in range(100000)]\n", "too much work"),
+    ("comp-memory", "x = [[0] * 10000 for i in range(100000)]\n", "too much work"),
+    ("dictcomp-work", "x = {i: i for i in range(10 ** 6)}\n", "too much work"),
+    ("genexp-sum-work", "x = sum(i * j for i in range(10 ** 6) for j in range(10 ** 6))\n", "too much work"),
+    ("fstring-width", "x = f'{1:>999999999}'\n", "width"),
+    ("format-width", "x = '{:>999999999}'.format(1)\n", "width"),
+    ("format-attr", "x = '{0.__class__}'.format(1)\n", "attribute"),
+    ("str-join-bomb", "x = ','.join(['a' * 1000] * 100000)\n", "too large"),
+    ("str-doubling", "x = 'ab' * 50000\nx = x + x\n", "too large"),
+    ("str-replace-bomb", "x = ('a' * 1000).replace('a', 'b' * 1000)\n", "too large"),
+    ("str-zfill", "x = 'a'.zfill(10 ** 9)\n", "too large"),
+    ("str-percent", "x = '%s' % 1\n", "%"),
+    ("int-long-str", "x = int('9' * 5000)\n", "long str"),
+    ("round-digits", "x = round(1.5, 10 ** 9)\n", "1000 digits"),
+    ("sum-ints-huge", "x = sum([2 ** 4000] * 100000)\n", "too large"),
+    ("deepcopy-shared", "import copy\na = [0] * 1000\nb = [a] * 1000\nx = [copy.deepcopy(b)] * 1000\n",
+     "too large"),
+    ("method-not-allowed", "x = 'a'.encode()\n", "encode"),
+    ("builtin-not-allowed", "x = eval('1')\n", "eval"),
+    ("builtin-shadowed", "getattr = open\nx = getattr(1)\n", "open"),
+    ("lambda", "f = lambda: 1\nx = f()\n", "Lambda"),
+    ("walrus-comp", "x = [(y := i) for i in range(3)]\n", "NamedExpr"),
+    ("if-unreadable", "if open('f'):\n    x = 1\nelse:\n    x = 2\n", "open"),
+    ("mutation-poisons", "x = dict(a=1)\nsome_function(x)\n", "some_function"),
+    ("alias-poisons", "a = dict(g=0.1)\nx = a\na.update(open('f'))\n", "open"),
+]
+
+_CONFIGS: List[Tuple[str, str, Union[str, Tuple[str, ...]]]] = [
+    ("deep-sum", _OPT + "x = " + "+".join(["1"] * 100000) + "\n" + _PS, "deep"),
+    ("deep-parens", _OPT + "x = " + "(" * 5000 + "1" + ")" * 5000 + "\n" + _PS, "nested"),
+    ("deep-list", _OPT + "x = " + "[" * 3000 + "]" * 3000 + "\n" + _PS, "nested"),
     ("syntax", _OPT + "param_scheduler = [dict(type='StepLR', step_size=3)\n", "syntax error"),
     ("no-scheduler", _OPT, "param_scheduler"),
     ("scheduler-notlist", _OPT + "param_scheduler = 3\n", "param_scheduler"),
@@ -365,19 +397,25 @@ _CONFIGS: List[Tuple[str, str, str]] = [
     ("base-loop", "_base_ = ['c.py']\n" + _OPT + "param_scheduler = []\n", "loops"),
     ("base-missing", "_base_ = ['nope.py']\n" + _OPT + "param_scheduler = []\n", "nope.py"),
     ("base-notstr", "_base_ = [3]\n" + _OPT + "param_scheduler = []\n", "_base_"),
+    ("base-scope-unknown", "_base_ = ['nosuchpkg::a/b.py']\n" + _OPT + _PS, "nosuchpkg::"),
+    ("base-scope-missing", "_base_ = ['mmrotate::a/b.py']\n" + _OPT + _PS, ("mmrotate", "not installed")),
     ("walrus", _OPT + "param_scheduler = [(y := 3)]\n", "param_scheduler"),
-    ("fstring", _OPT + "x = f'{1}'\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "x"),
-    ("attr", _OPT + "x = dict(a=1).a\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "x"),
-    ("del", _OPT + "x = 1\ndel x\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "del"),
-    ("while", _OPT + "while True:\n    pass\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "while"),
-    ("class", _OPT + "class A:\n    pass\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "class"),
-    ("nul-byte", _OPT + "x = 1\x00\nparam_scheduler = [dict(type='StepLR', step_size=3)]\n", "syntax error"),
+    ("nul-byte", _OPT + "x = 1\x00\n" + _PS, "syntax error"),
+    ("needed-unreadable-hint", _OPT + "import os\nparam_scheduler = [dict(type='StepLR', step_size=os.sep)]\n",
+     ("c.py:3", "needed for param_scheduler", "--trust")),
 ]
+_CONFIGS += [(name, _OPT + text + _PSX, want) for name, text, want in _BAD_X]
 
 
 def _config_cases() -> Iterator[Case]:
     for name, text, want in _CONFIGS:
         yield cli(f"config-{name}", "values", "c.py", "--steps", "5", expect=want, files={"c.py": text})
+    for name, text, _ in _BAD_X:  # the same statements, needed by nothing: skipped, nothing run, fast
+        yield cli(f"config-unneeded-{name}", "values", "c.py", "--steps", "5", rc=0,
+                  files={"c.py": _OPT + text + _PS})
+    yield py("config-trust-missing-pkg-py", "import bridge\nbridge.load_config('c.py', trust=True)",
+             expect=("no_such_pkg_xyz", "c.py:1", "not installed", "trust=True"),
+             files={"c.py": "import no_such_pkg_xyz\n" + _OPT})
     yield cli("config-latin1", "values", "c.py", "--steps", "5", expect="UTF-8",
               files={"c.py": b"# caf\xe9\n" + _OPT.encode() + b"param_scheduler = [dict(type='StepLR', step_size=3)]\n"})
     yield cli("config-json-bad", "values", "c.json", "--steps", "5", expect="JSON", files={"c.json": "{"})
@@ -387,7 +425,8 @@ def _config_cases() -> Iterator[Case]:
               files={"c.yaml": "- 1\n- 2\n"})
     yield cli("config-dir", "values", "c.py", "--steps", "5", expect=("c.py", "directory"),
               files={"c.py/x": ""})
-    yield cli("config-trust-missing-pkg", "values", "c.py", "--steps", "5", "--trust", expect="no_such_pkg_xyz",
+    yield cli("config-trust-missing-pkg", "values", "c.py", "--steps", "5", "--trust",
+              expect=("no_such_pkg_xyz", "c.py:1", "not installed", "--trust"),
               files={"c.py": "import no_such_pkg_xyz\n" + _OPT})
 
 
