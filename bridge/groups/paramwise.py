@@ -349,26 +349,32 @@ def describe(model: Any, *, names: str = "torch") -> List[ParamInfo]:
 
 # ---------------------------------------------------------------- without a model
 #: Names of the rule-based groups :func:`implied_groups` lists (custom keys use their own key).
-RULE_GROUPS = ("default", "norm", "bias", "dwconv", "flat", "dcn_offset")
+RULE_GROUPS = ("default", "norm", "norm_bias", "bias", "dwconv", "dwconv_bias", "flat", "dcn_offset")
 
 # One representative parameter per rule-based group, run through :func:`apply` so the list
-# follows the same rules (and precedence) as the per-parameter table. The module names are
-# deliberately unlike real ones; a custom key that matches a parameter's name wins over these
-# rules (MMEngine checks custom keys first), which each group's ``who`` says.
+# follows the same rules (and precedence) as the per-parameter table: (name, parameter, who,
+# the paramwise_cfg keys that can change it, the group it falls back to when its values equal
+# that group's). The module names are deliberately unlike real ones; a custom key that matches
+# a parameter's name wins over these rules (MMEngine checks custom keys first).
+_FLAT, _BIAS = ("flat_decay_mult",), ("bias_lr_mult", "bias_decay_mult", "flat_decay_mult")
 _REPRESENTATIVES = (
-    ("default", ParamInfo("\x00default", "weight", "conv", 4),
-     "every other parameter (conv / linear weights, ...)"),
-    ("norm", ParamInfo("\x00norm", "weight", "norm", 1), "weights and biases of norm layers"),
-    ("bias", ParamInfo("\x00conv", "bias", "conv", 1), "biases of other (non-norm, non-DCN) layers"),
-    ("dwconv", ParamInfo("\x00dwconv", "weight", "dwconv", 4), "weights of depth-wise convs"),
-    ("flat", ParamInfo("\x00other", "scale", "other", 1), "other 1-D parameters (not biases, not norms)"),
+    ("default", ParamInfo("\x00default", "weight", "conv", 4), "every other parameter (conv / linear weights, ...)",
+     (), ""),
+    ("norm", ParamInfo("\x00norm", "weight", "norm", 1), "weights (and biases, unless norm_bias is listed) of "
+     "norm layers", ("norm_decay_mult",) + _FLAT, "default"),
+    ("norm_bias", ParamInfo("\x00norm", "bias", "norm", 1), "biases of norm layers",
+     ("norm_decay_mult", "bias_decay_mult") + _FLAT, "norm"),
+    ("bias", ParamInfo("\x00conv", "bias", "conv", 1), "biases of other (non-norm, non-DCN) layers", _BIAS,
+     "default"),
+    ("dwconv", ParamInfo("\x00dwconv", "weight", "dwconv", 4), "weights of depth-wise convs",
+     ("dwconv_decay_mult",), "default"),
+    ("dwconv_bias", ParamInfo("\x00dwconv", "bias", "dwconv", 1), "biases of depth-wise convs",
+     _BIAS + ("dwconv_decay_mult",), "bias"),
+    ("flat", ParamInfo("\x00other", "scale", "other", 1), "other 1-D parameters (not biases, not norms)", _FLAT,
+     "default"),
     ("dcn_offset", ParamInfo("\x00dcn.conv_offset", "weight", "conv", 4, conv2d=True, in_dcn=True),
-     "conv_offset weights of mmcv DCN modules"),
+     "conv_offset weights of mmcv DCN modules", ("dcn_offset_lr_mult",), "default"),
 )
-
-#: the keys of paramwise_cfg that create each rule-based group
-_RULE_KEYS = {"norm": ("norm_decay_mult",), "bias": ("bias_lr_mult", "bias_decay_mult"),
-              "dwconv": ("dwconv_decay_mult",), "flat": ("flat_decay_mult",), "dcn_offset": ("dcn_offset_lr_mult",)}
 
 
 @dataclass(frozen=True)
@@ -412,26 +418,27 @@ def implied_groups(paramwise_cfg: Optional[Mapping[str, Any]], base_lr: float,
         raise SpecError("paramwise_cfg.custom_keys", "must be a dict", custom)
     apply([], base_lr, base_wd, cfg)  # MMEngine's checks (a decay_mult without weight_decay, ...)
     rules = {k: v for k, v in cfg.items() if k != "custom_keys"}
-    reps = [(name, info, who) for name, info, who in _REPRESENTATIVES
-            if name == "default" or any(k in rules for k in _RULE_KEYS[name])]
+    reps = [r for r in _REPRESENTATIVES if r[0] == "default" or any(k in rules for k in r[3])]
     # the rules alone: a representative parameter of each group through the same code as a model's
-    table = apply([info for _, info, _ in reps], base_lr, base_wd, rules or {"bypass_duplicate": False})
-    out: List[ImpliedGroup] = []
-    for (name, _, who), row in zip(reps, table.rows):
-        keys = [k for k in _RULE_KEYS.get(name, ()) if k in rules]
-        wd = row.weight_decay
-        out.append(ImpliedGroup(name, row.lr, wd, ", ".join(f"{k}={rules[k]!r}" for k in keys)
-                                or "the optimizer's lr and weight_decay", who))
-        if name == "default":
-            for key in sorted(sorted(custom), key=len, reverse=True):
-                spec = custom[key]
-                if not isinstance(spec, Mapping):
-                    raise SpecError(f"paramwise_cfg.custom_keys.{key}", "must be a dict", spec)
-                lr = float(spec["lr"]) if "lr" in spec else base_lr * float(spec.get("lr_mult", 1.0))
-                kwd: Optional[float] = None
-                if base_wd is not None:
-                    kwd = float(spec["weight_decay"]) if "weight_decay" in spec \
-                        else base_wd * float(spec.get("decay_mult", 1.0))
-                out.append(ImpliedGroup(key, lr, kwd, _fmt_mults(spec),
-                                        f"parameters whose name contains {key!r}"))
+    table = apply([r[1] for r in reps], base_lr, base_wd, rules or {"bypass_duplicate": False})
+    found: Dict[str, ImpliedGroup] = {}
+    for (name, _, who, keys, parent), row in zip(reps, table.rows):
+        g = ImpliedGroup(name, row.lr, row.weight_decay, ", ".join(f"{k}={rules[k]!r}" for k in keys if k in rules)
+                         or "the optimizer's lr and weight_decay", who)
+        same_as = found.get(parent) or found.get("default")
+        if name == "default" or same_as is None or (g.lr, g.weight_decay) != (same_as.lr, same_as.weight_decay) \
+                or parent == "default":
+            found[name] = g
+    out = [found["default"]]
+    for key in sorted(sorted(custom), key=len, reverse=True):
+        spec = custom[key]
+        if not isinstance(spec, Mapping):
+            raise SpecError(f"paramwise_cfg.custom_keys.{key}", "must be a dict", spec)
+        lr = float(spec["lr"]) if "lr" in spec else base_lr * float(spec.get("lr_mult", 1.0))
+        kwd: Optional[float] = None
+        if base_wd is not None:
+            kwd = float(spec["weight_decay"]) if "weight_decay" in spec \
+                else base_wd * float(spec.get("decay_mult", 1.0))
+        out.append(ImpliedGroup(key, lr, kwd, _fmt_mults(spec), f"parameters whose name contains {key!r}"))
+    out.extend(g for name, g in found.items() if name != "default")
     return out
