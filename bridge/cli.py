@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import os
@@ -191,7 +192,7 @@ def _load(args: argparse.Namespace) -> _Loaded:
     cfg = _read_config(args)
     wrapper, opt = _optimizer_cfg(cfg) if cfg is not None else ({}, {})
     pw = wrapper.get("paramwise_cfg")
-    if not pw:
+    if not pw or cfg is None:
         if isinstance(group, str):
             raise SpecError("--group", "a group name needs an MMEngine config with optim_wrapper.paramwise_cfg; "
                             "give a param-group index (0, 1, ...)", group)
@@ -535,13 +536,13 @@ def _timed(name: str, kind: str, what: str, fn: Callable[[], np.ndarray]) -> par
 
 
 def _source_targets(args: argparse.Namespace, loaded: Any, wanted: List[str], steps: int,
-                    field: str) -> List[Tuple[str, Callable[[], parity.Target]]]:
+                    field: str) -> List[Tuple[str, Callable[[], Any]]]:
     """Rows that build the framework's own objects from what the user wrote (not our lowering):
     a torch expression built by torch, an MMEngine config's param_scheduler built by MMEngine."""
     from .spec import is_expression
 
     plan = loaded.plan
-    out: List[Tuple[str, Callable[[], parity.Target]]] = []
+    out: List[Tuple[str, Callable[[], Any]]] = []
     if "torch" in wanted and is_expression(args.spec) and (plan.source or "").startswith("torch expression"):
         out.append(("torch (source)", lambda: _timed(
             "torch (source)", "source", "the expression built by torch itself",
@@ -613,7 +614,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
     if loaded.note:
         print(loaded.note)
     jobs = _source_targets(args, loaded, wanted, N, field)
-    jobs += [(fw, (lambda fw=fw: parity.framework_targets(plan, fw, N, field))) for fw in wanted
+    jobs += [(fw, functools.partial(parity.framework_targets, plan, fw, N, field)) for fw in wanted
              if fw != "mmengine" or loaded.config is None]
     rows = []
     for name, job in jobs:
