@@ -402,18 +402,18 @@ def _oneflow_values(plan: Plan, steps: int, field: str) -> Tuple[np.ndarray, str
     return _record_oneflow(sched, steps, field), _lowered("to_oneflow", sched, "oneflow.")
 
 
-def _mindspore_values(plan: Plan, steps: int, field: str) -> Dict[str, np.ndarray]:
+def _mindspore_values(plan: Plan, steps: int, field: str, target: str) -> np.ndarray:
+    """``target`` ("mindspore-list" or "mindspore-cell") of every group, as MindSpore evaluates it."""
     from ._frameworks import import_framework
     from .frameworks.mindspore import to_mindspore_cell, to_mindspore_tensor
 
     import_framework("mindspore")
-    G = plan.n_groups
-    lst = np.empty((steps, G))
-    cell = np.empty((steps, G))
-    for g in range(G):
-        lst[:, g] = _record_mindspore(to_mindspore_tensor(plan, steps, g, field), steps)[:, 0]
-        cell[:, g] = _record_mindspore(to_mindspore_cell(plan, g, field, sample=steps), steps)[:, 0]
-    return {"mindspore-list": lst, "mindspore-cell": cell}
+    out = np.empty((steps, plan.n_groups))
+    for g in range(plan.n_groups):
+        obj = to_mindspore_tensor(plan, steps, g, field) if target == "mindspore-list" else \
+            to_mindspore_cell(plan, g, field, sample=steps)
+        out[:, g] = _record_mindspore(obj, steps)[:, 0]
+    return out
 
 
 def framework_values(plan: Plan, framework: str, steps: int, field: str = "lr") -> Dict[str, np.ndarray]:
@@ -454,16 +454,15 @@ MINDSPORE_SCHEDULABLE: Dict[str, Tuple[str, ...]] = {
 
 
 def _mindspore_targets(plan: Plan, steps: int, field: str) -> List[Target]:
-    t0 = time.perf_counter()
     can = MINDSPORE_SCHEDULABLE.get(field, ())
-    vals = _mindspore_values(plan, steps, field) if can else {}
-    dt = time.perf_counter() - t0
     what = {"mindspore-list": "lowering: to_mindspore_tensor (float32 per-step Tensor)",
             "mindspore-cell": "lowering: to_mindspore_cell (LearningRateSchedule cell)"}
     out = []
     for name in ("mindspore-list", "mindspore-cell"):
         if name in can:
-            out.append(Target(name, "lowering", what[name], vals[name], seconds=dt))
+            t0 = time.perf_counter()
+            v = _mindspore_values(plan, steps, field, name)
+            out.append(Target(name, "lowering", what[name], v, seconds=time.perf_counter() - t0))
         elif field == "weight_decay":
             out.append(Target(name, "lowering", what[name], None, "MindSpore optimizers take weight_decay as a "
                               "number or a Cell, not a per-step list"))
