@@ -149,8 +149,9 @@ class _Loaded:
     the paramwise_cfg groups and one line saying what was done with them."""
 
     def __init__(self, plan: Plan, config: Optional[Dict[str, Any]] = None, groups: Sequence[Any] = (),
-                 note: Optional[str] = None):
+                 note: Optional[str] = None, summary: Optional[str] = None):
         self.plan, self.config, self.groups, self.note = plan, config, list(groups), note
+        self.summary = summary or note  #: the note without what the command showed
 
 
 def _group_arg(text: str) -> Any:
@@ -225,7 +226,7 @@ def _load_paramwise(args: argparse.Namespace, cfg: Dict[str, Any], pw: Any, opt:
             f"({', '.join(names)})")
     if not isinstance(group, str):
         shown = "'default'" if group in (None, 0) and plan.n_groups == 1 else f"param group {group}"
-        return _Loaded(plan, cfg, groups, f"{head}; showing {shown} (use --group KEY)")
+        return _Loaded(plan, cfg, groups, f"{head}; showing {shown} (use --group KEY)", head)
     if group not in names:
         raise SpecError("--group", f"no such paramwise_cfg group; expected one of {', '.join(names)}", group)
     if plan.n_groups != 1:
@@ -235,7 +236,7 @@ def _load_paramwise(args: argparse.Namespace, cfg: Dict[str, Any], pw: Any, opt:
     plan = _scaled(args, cfg, plan, g.lr, g.weight_decay)
     plan = Plan(plan.groups, plan.epoch_length, plan.total_steps, f"{plan.source}, paramwise group {group!r}")
     return _Loaded(plan, cfg, groups, f"{head}; showing group {group!r}: lr {g.lr!r}, weight_decay "
-                   f"{g.weight_decay!r} ({g.rule})")
+                   f"{g.weight_decay!r} ({g.rule})", head)
 
 
 def _scaled(args: argparse.Namespace, cfg: Dict[str, Any], plan: Plan, lr: float, wd: Optional[float]) -> Plan:
@@ -770,10 +771,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                                  help="steps checked after converting to MMEngine"),
 ])
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .spec import resolve
-
-    plan = resolve(args.config, lr=args.lr, trust=args.trust, epoch_length=args.epoch_length,
-                   max_epochs=args.max_epochs, max_iters=args.max_iters)
+    loaded = _load(argparse.Namespace(**dict(vars(args), spec=args.config, dialect=None, group=None)))
+    plan = loaded.plan
+    if loaded.note:  # the plan holds the optimizer's base values; the groups scale them
+        print(f"{loaded.summary}; converted the optimizer's base values (group 'default'); the other groups "
+              "scale them (sched-bridge show lists them)", file=sys.stderr)
     if args.to == "spec":
         if args.output in (None, "-"):
             print(plan.to_json())
