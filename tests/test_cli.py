@@ -554,3 +554,48 @@ def test_parity_paramwise_group_against_mmengine(torch_mod, mmengine_mod, capsys
     out = capsys.readouterr().out
     assert "paramwise group 'backbone'" in out and "checked all 120 updates" in out
     assert _rows(out) == {"mmengine (source)": ("source", "ok"), "torch": ("lowering", "ok")}, out
+
+
+WD_CONFIG = """
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=0.001, weight_decay=0.05),
+                     paramwise_cfg=dict(norm_decay_mult=0.0, custom_keys={'head': dict(lr_mult=10.0, decay_mult=0.5)}))
+train_cfg = dict(by_epoch=False, max_iters=1000)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingParamScheduler', param_name='weight_decay', by_epoch=False, begin=0, end=1000,
+         eta_min=0.01),
+]
+"""
+
+
+@pytest.mark.mmengine
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_paramwise_group_scales_a_scheduled_weight_decay(torch_mod, mmengine_mod, ms, tmp_path, capsys):
+    """--group head: weight_decay 0.05 * decay_mult 0.5 is the cosine's start, eta_min stays absolute;
+    MindSpore takes weight_decay as a Cell but not as a list (n/a)."""
+    cfg = tmp_path / "wd.py"
+    cfg.write_text(WD_CONFIG)
+    assert main(["values", str(cfg), "--group", "head", "--field", "weight_decay", "--format", "json"]) == 0
+    got = np.array([r[0] for r in json.loads(capsys.readouterr().out)["values"]])
+    t = np.arange(1000)
+    np.testing.assert_allclose(got, 0.01 + (0.025 - 0.01) * (1 + np.cos(np.pi * t / 1000)) / 2, rtol=1e-12)
+    assert main(["parity", str(cfg), "--group", "head", "--field", "weight_decay",
+                 "--frameworks", "mmengine,torch,mindspore"]) == 0
+    assert _rows(capsys.readouterr().out) == {
+        "mmengine (source)": ("source", "ok"), "torch": ("lowering", "ok"), "mindspore-list": ("lowering", "n/a"),
+        "mindspore-cell": ("lowering", "ok")}
+
+
+def test_paramwise_of_another_constructor_is_said_not_applied(tmp_path, capsys):
+    cfg = tmp_path / "lrd.py"  # mmseg / mmpretrain layer-wise decay: not DefaultOptimWrapperConstructor's rules
+    cfg.write_text("optim_wrapper = dict(optimizer=dict(type='AdamW', lr=0.001, weight_decay=0.05),\n"
+                   "    constructor='LearningRateDecayOptimizerConstructor',\n"
+                   "    paramwise_cfg=dict(num_layers=12, decay_rate=0.9, decay_type='layer_wise'))\n"
+                   "train_cfg = dict(by_epoch=False, max_iters=100)\n"
+                   "param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10)]\n")
+    assert main(["show", str(cfg)]) == 0
+    assert "paramwise_cfg: not applied (constructor 'LearningRateDecayOptimizerConstructor'" in \
+        capsys.readouterr().out
+    assert main(["values", str(cfg), "--group", "backbone"]) == 3
+    assert "only its paramwise_cfg rules are modelled" in capsys.readouterr().err
