@@ -210,6 +210,27 @@ def _load(args: argparse.Namespace) -> _Loaded:
     return _load_paramwise(args, cfg, pw, opt, group)
 
 
+def _paramwise_summary(cfg: Any) -> Optional[str]:
+    """One line on a config's paramwise_cfg (None when it has none or it cannot be read: the
+    command reading the config reports that)."""
+    from .groups.paramwise import implied_groups
+
+    if not isinstance(cfg, dict):
+        return None
+    wrapper, opt = _optimizer_cfg(cfg)
+    pw = wrapper.get("paramwise_cfg")
+    if not pw or not isinstance(pw, dict):
+        return None
+    if wrapper.get("constructor") not in (None, "DefaultOptimWrapperConstructor"):
+        return f"paramwise_cfg: not applied (constructor {wrapper.get('constructor')!r})"
+    wd = opt.get("weight_decay")
+    try:
+        names = [g.name for g in implied_groups(pw, 1.0, wd if isinstance(wd, (int, float)) else None)]
+    except BridgeError:
+        return None
+    return f"paramwise_cfg: {len(names)} groups ({', '.join(names)})"
+
+
 def _load_paramwise(args: argparse.Namespace, cfg: Dict[str, Any], pw: Any, opt: Dict[str, Any],
                     group: Any) -> _Loaded:
     from .groups.paramwise import implied_groups
@@ -712,6 +733,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
         from .config import load_config
 
         obj = load_config(args.spec, trust=args.trust)
+        note = _paramwise_summary(obj)
+        if note:
+            print(f"{note}; lint checks the schedule every group shares (the groups scale its bases)",
+                  file=sys.stderr)
     else:
         obj = load_plan(args)
     steps = check_steps(args.steps) if args.steps else (obj.total_steps if isinstance(obj, Plan) else None)
