@@ -246,7 +246,8 @@ def _load_paramwise(args: argparse.Namespace, cfg: Dict[str, Any], pw: Any, opt:
     head = (f"paramwise_cfg: {n_keys} custom key{'s' if n_keys != 1 else ''}, {len(groups)} groups "
             f"({', '.join(names)})")
     if not isinstance(group, str):
-        shown = "'default'" if group in (None, 0) and plan.n_groups == 1 else f"param group {group}"
+        shown = ("'default'" if group in (None, 0) and plan.n_groups == 1 else
+                 "the --lr groups (not paramwise groups)" if group is None else f"param group {group}")
         return _Loaded(plan, cfg, groups, f"{head}; showing {shown} (use --group KEY)", head)
     if group not in names:
         raise SpecError("--group", f"no such paramwise_cfg group; expected one of {', '.join(names)}", group)
@@ -656,7 +657,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
     print(covered)
     checked = [r for r in rows if r["status"] != "n/a"]
     if not checked:
-        print("nothing was compared: no requested framework can schedule this field")
+        print("nothing was compared: every row is n/a (why: in its row)")
         return EXIT_UNAVAILABLE
     return EXIT_OK if all(r["ok"] for r in checked) else EXIT_MISMATCH
 
