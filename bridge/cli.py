@@ -174,6 +174,12 @@ def _read_config(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
             or not os.path.isfile(path):
         return None
     try:
+        if not path.lower().endswith(".py"):  # a data file is a config only with a param_scheduler (resolve)
+            from .ir.io import read_file
+
+            data = read_file(path)
+            if not isinstance(data, dict) or "param_scheduler" not in data:
+                return None
         cfg = load_config(path, trust=args.trust)
     except BridgeError:
         return None  # resolve() reports it
