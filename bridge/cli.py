@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import os
 import sys
+import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -128,11 +130,172 @@ _SPEC_ARGS = [
 
 
 def load_plan(args: argparse.Namespace) -> Plan:
-    """The Plan of ``args.spec`` (with --lr, --dialect, --trust, --epoch-length, ...)."""
+    """The Plan of ``args.spec`` (with --lr, --dialect, --trust, --epoch-length, ..., and a --group
+    KEY of an MMEngine config's paramwise_cfg); what was done with paramwise_cfg goes to stderr."""
+    loaded = _load(args)
+    if loaded.note:
+        print(loaded.note, file=sys.stderr)
+    return loaded.plan
+
+
+def _resolve(args: argparse.Namespace, lr: Optional[List[float]] = None) -> Plan:
     from .spec import resolve
 
-    return resolve(args.spec, lr=args.lr, dialect=args.dialect, trust=args.trust,
+    return resolve(args.spec, lr=lr if lr is not None else args.lr, dialect=args.dialect, trust=args.trust,
                    epoch_length=args.epoch_length, max_epochs=args.max_epochs, max_iters=args.max_iters)
+
+
+class _Loaded:
+    """A SPEC as read: the plan (of the chosen paramwise group), the config it came from (if one),
+    the paramwise_cfg groups and one line saying what was done with them."""
+
+    def __init__(self, plan: Plan, config: Optional[Dict[str, Any]] = None, groups: Sequence[Any] = (),
+                 note: Optional[str] = None, summary: Optional[str] = None):
+        self.plan, self.config, self.groups, self.note = plan, config, list(groups), note
+        self.summary = summary or note  #: the note without what the command showed
+
+
+def _group_arg(text: str) -> Any:
+    """--group: a param-group index (0, 1, ...) or a paramwise_cfg group name (a custom key, default, ...)."""
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    if not text:
+        raise argparse.ArgumentTypeError("expected a param-group index or a paramwise_cfg group name")
+    return text
+
+
+def _read_config(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
+    """The MMEngine config SPEC names (read as resolve reads it), or None for other SPECs."""
+    from .config import load_config
+    from .spec import is_expression
+
+    path = args.spec.strip()
+    if is_expression(path) or os.path.splitext(path)[1].lower() not in (".py", ".json", ".yaml", ".yml") \
+            or not os.path.isfile(path):
+        return None
+    try:
+        if not path.lower().endswith(".py"):  # a data file is a config only with a param_scheduler (resolve)
+            from .ir.io import read_file
+
+            data = read_file(path)
+            if not isinstance(data, dict) or "param_scheduler" not in data:
+                return None
+        cfg = load_config(path, trust=args.trust)
+    except BridgeError:
+        return None  # resolve() reports it
+    return cfg if isinstance(cfg, dict) and "param_scheduler" in cfg else None
+
+
+def _optimizer_cfg(cfg: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    wrapper = cfg.get("optim_wrapper") or {}
+    wrapper = wrapper if isinstance(wrapper, dict) else {}
+    opt = wrapper.get("optimizer") or cfg.get("optimizer") or {}
+    return wrapper, (opt if isinstance(opt, dict) else {})
+
+
+def _load(args: argparse.Namespace) -> _Loaded:
+    """``args.spec`` read, with ``args.group`` applied when it names a paramwise_cfg group."""
+    group = getattr(args, "group", None)
+    cfg = _read_config(args)
+    wrapper, opt = _optimizer_cfg(cfg) if cfg is not None else ({}, {})
+    pw = wrapper.get("paramwise_cfg")
+    if not pw or cfg is None:
+        if isinstance(group, str):
+            raise SpecError("--group", "a group name needs an MMEngine config with optim_wrapper.paramwise_cfg; "
+                            "give a param-group index (0, 1, ...)", group)
+        return _Loaded(_resolve(args), cfg)
+    constructor = wrapper.get("constructor")
+    if constructor not in (None, "DefaultOptimWrapperConstructor"):
+        if isinstance(group, str):
+            raise UnsupportedError(f"--group {group}: the config's optim_wrapper.constructor {constructor!r} is "
+                                   "not MMEngine's DefaultOptimWrapperConstructor; only its paramwise_cfg rules "
+                                   "are modelled (give a param-group index)")
+        return _Loaded(_resolve(args), cfg, note=f"paramwise_cfg: not applied (constructor {constructor!r} is not "
+                       "DefaultOptimWrapperConstructor, whose rules are the only ones modelled); every value is "
+                       "the optimizer's")
+    return _load_paramwise(args, cfg, pw, opt, group)
+
+
+def _paramwise_summary(cfg: Any) -> Optional[str]:
+    """One line on a config's paramwise_cfg (None when it has none or it cannot be read: the
+    command reading the config reports that)."""
+    from .groups.paramwise import implied_groups
+
+    if not isinstance(cfg, dict):
+        return None
+    wrapper, opt = _optimizer_cfg(cfg)
+    pw = wrapper.get("paramwise_cfg")
+    if not pw or not isinstance(pw, dict):
+        return None
+    if wrapper.get("constructor") not in (None, "DefaultOptimWrapperConstructor"):
+        return f"paramwise_cfg: not applied (constructor {wrapper.get('constructor')!r})"
+    wd = opt.get("weight_decay")
+    try:
+        names = [g.name for g in implied_groups(pw, 1.0, wd if isinstance(wd, (int, float)) else None)]
+    except BridgeError:
+        return None
+    return f"paramwise_cfg: {len(names)} groups ({', '.join(names)})"
+
+
+def _load_paramwise(args: argparse.Namespace, cfg: Dict[str, Any], pw: Any, opt: Dict[str, Any],
+                    group: Any) -> _Loaded:
+    from .groups.paramwise import implied_groups
+
+    if not isinstance(pw, dict):
+        raise SpecError(f"{args.spec}: optim_wrapper.paramwise_cfg", "must be a dict", pw)
+    plan = _resolve(args)
+    wd = opt.get("weight_decay")
+    base_wd = float(wd) if isinstance(wd, (int, float)) and not isinstance(wd, bool) else None
+    groups = implied_groups(pw, float(plan.bases("lr")[0]), base_wd)
+    names = [g.name for g in groups]
+    n_keys = len(pw.get("custom_keys") or {})
+    head = (f"paramwise_cfg: {n_keys} custom key{'s' if n_keys != 1 else ''}, {len(groups)} groups "
+            f"({', '.join(names)})")
+    if not isinstance(group, str):
+        shown = ("'default'" if group in (None, 0) and plan.n_groups == 1 else
+                 "the --lr groups (not paramwise groups)" if group is None else f"param group {group}")
+        return _Loaded(plan, cfg, groups, f"{head}; showing {shown} (use --group KEY)", head)
+    if group not in names:
+        raise SpecError("--group", f"no such paramwise_cfg group; expected one of {', '.join(names)}", group)
+    if plan.n_groups != 1:
+        raise SpecError("--group", "a paramwise_cfg group needs a config with one optimizer lr (no --lr list)",
+                        group)
+    g = groups[names.index(group)]
+    plan = _scaled(args, cfg, plan, g.lr, g.weight_decay)
+    plan = Plan(plan.groups, plan.epoch_length, plan.total_steps, f"{plan.source}, paramwise group {group!r}")
+    return _Loaded(plan, cfg, groups, f"{head}; showing group {group!r}: lr {g.lr!r}, weight_decay "
+                   f"{g.weight_decay!r} ({g.rule})", head)
+
+
+def _scaled(args: argparse.Namespace, cfg: Dict[str, Any], plan: Plan, lr: float, wd: Optional[float]) -> Plan:
+    """The plan of one paramwise group: the config read again with the group's bases, so that what
+    a scheduler takes as absolute (eta_min, ...) stays absolute."""
+    from .frameworks.mmengine import from_mmengine
+    from .ir import Field, Group
+
+    plan = _resolve(args, lr=[lr]) if lr != float(plan.bases("lr")[0]) else plan
+    if wd is None or "weight_decay" not in plan.fields or float(plan.bases("weight_decay")[0]) == wd:
+        return plan
+    fld = plan.field(0, "weight_decay")
+    if fld.schedule is None:
+        fields = dict(plan.groups[0].fields, weight_decay=Field(wd))
+        return Plan((Group(fields),), plan.epoch_length, plan.total_steps, plan.source)
+    bases = {f: [float(plan.bases(f)[0])] for f in plan.fields}
+    bases["weight_decay"] = [wd]
+    max_epochs, max_iters = _run_length(args, cfg)
+    new = from_mmengine(cfg["param_scheduler"], bases=bases, epoch_length=plan.epoch_length,
+                        max_epochs=max_epochs, max_iters=max_iters)
+    return Plan(new.groups, new.epoch_length, new.total_steps, plan.source)
+
+
+def _run_length(args: argparse.Namespace, cfg: Dict[str, Any]) -> Tuple[Optional[int], Optional[int]]:
+    """max_epochs / max_iters as the config reader takes them (the flags, else train_cfg)."""
+    if args.max_epochs is not None or args.max_iters is not None:
+        return args.max_epochs, args.max_iters
+    train = cfg.get("train_cfg") or {}
+    train = train if isinstance(train, dict) else {}
+    return train.get("max_epochs"), train.get("max_iters")
 
 
 def _steps(args: argparse.Namespace, plan: Plan, default: int = 1000) -> int:
@@ -184,7 +347,9 @@ def _field(plan: Plan, field: str) -> str:
     return field
 
 
-def _groups(plan: Plan, group: Optional[int]) -> List[int]:
+def _groups(plan: Plan, group: Any) -> List[int]:
+    if isinstance(group, str):  # a paramwise_cfg group: the plan is that group's (_load)
+        return [0]
     if group is None:
         return list(range(plan.n_groups))
     if not 0 <= group < plan.n_groups:
@@ -224,12 +389,26 @@ class _Progress:
 # ---------------------------------------------------------------------------
 
 
+def _print_paramwise(groups: Sequence[Any]) -> None:
+    """The paramwise_cfg groups (bridge.groups.paramwise.implied_groups), one line each."""
+    if not groups:
+        return
+    print(f"  {'--group':<16}{'lr':>14}{'weight_decay':>14}  rule; which parameters")
+    for g in groups:
+        wd = "-" if g.weight_decay is None else f"{g.weight_decay:.6g}"
+        print(f"  {g.name:<16}{g.lr:>14.6g}{wd:>14}  {g.rule}; {g.who}")
+
+
 @command("show", "the schedule in words and a compact table", spec=True,
          args=[arg("--steps", type=_positive, help="horizon of the table (default: the plan's total_steps or 1000)")])
 def cmd_show(args: argparse.Namespace) -> int:
-    plan = load_plan(args)
+    loaded = _load(args)
+    plan = loaded.plan
     N = _steps(args, plan)
     print(f"source: {plan.source or args.spec}")
+    if loaded.note:
+        print(loaded.note)
+        _print_paramwise(loaded.groups)
     print(plan.describe())
     for f in plan.fields:
         lo_v = np.full(plan.n_groups, np.inf)
@@ -252,7 +431,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 @command("values", "per-step values as CSV, JSON or .npy", spec=True, args=[
     arg("--steps", type=_positive, help="number of steps (default: the plan's total_steps)"),
     arg("--field", default="lr", help="lr (default), momentum, weight_decay, betas[0], ..."),
-    arg("--group", type=int, default=None, help="only this param group"),
+    arg("--group", type=_group_arg, default=None, help="only this param group: an index, or a paramwise_cfg "
+        "group of an MMEngine config (a custom key, default, norm, bias, dwconv, flat, dcn_offset)"),
     arg("--format", choices=("csv", "json", "npy"), default=None, help="default: from -o's suffix, else csv"),
     arg("-o", "--output", default=None, help="output file (default stdout; .npy needs a file)"),
 ])
@@ -303,7 +483,8 @@ def cmd_values(args: argparse.Namespace) -> int:
     arg("--to", required=True, choices=("torch", "oneflow", "mindspore-list", "mindspore-cell")),
     arg("--steps", type=_positive, help="list length for mindspore-list (default: the plan's total_steps)"),
     arg("--field", default="lr"),
-    arg("--group", type=int, default=None, help="param group (default 0; --standalone: every group)"),
+    arg("--group", type=_group_arg, default=None, help="param group: an index (default 0; --standalone: every "
+        "group) or a paramwise_cfg group of an MMEngine config (a custom key, default, norm, bias, ...)"),
     arg("--optimizer", default="optimizer", help="the optimizer's variable name in the snippet"),
     arg("--standalone", action="store_true",
         help="mindspore-cell: write a module that builds the cell without sched-bridge "
@@ -319,8 +500,9 @@ def cmd_lower(args: argparse.Namespace) -> int:
     if args.standalone:
         from .frameworks.mindspore import to_mindspore_source
 
-        return _write_text(args.output, to_mindspore_source(plan, args.group, field, sample=args.steps))
-    group = 0 if args.group is None else args.group
+        return _write_text(args.output, to_mindspore_source(plan, _groups(plan, args.group)[0] if args.group is not
+                                                            None else None, field, sample=args.steps))
+    group = _groups(plan, 0 if args.group is None else args.group)[0]
     if args.to == "mindspore-list":
         if not args.steps and not plan.total_steps:
             raise SpecError("--steps", "is needed for a list (the plan has no total_steps)", None, show_value=False)
@@ -356,9 +538,10 @@ def _write_text(path: Optional[str], text: str) -> int:
 # ---------------------------------------------------------------------------
 
 
-def _error_row(name: str, e: BaseException) -> Dict[str, Any]:
+def _error_row(name: str, e: BaseException, kind: str = "lowering", what: str = "") -> Dict[str, Any]:
     return {"framework": name, "max_abs": float("nan"), "max_rel": float("nan"), "first_divergent": 0,
-            "ok": False, "note": f"raised {type(e).__name__}: {e}"}
+            "ok": False, "status": "ERROR", "kind": kind, "what": what, "seconds": float("nan"),
+            "note": f"raised {type(e).__name__}: {e}"}
 
 
 def _row(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) -> Dict[str, Any]:
@@ -366,28 +549,76 @@ def _row(name: str, ours: np.ndarray, theirs: np.ndarray, bases: np.ndarray) -> 
     return parity.compare(ours, theirs, bases, parity.contract_for(name)).row(name)
 
 
-def _expression_rows(args: argparse.Namespace, plan: Plan, ours: np.ndarray, bases: np.ndarray, steps: int,
-                     field: str) -> List[Dict[str, Any]]:
-    """A torch expression is also compared with torch built from the expression itself (the
-    other rows compare the plan with its own lowering)."""
+def _target_row(t: parity.Target, ours: np.ndarray, bases: np.ndarray) -> Dict[str, Any]:
+    if t.values is None:  # the framework cannot schedule the field: neither ok nor a difference
+        return {"framework": t.name, "max_abs": float("nan"), "max_rel": float("nan"), "first_divergent": None,
+                "ok": True, "status": "n/a", "kind": t.kind, "what": t.what, "seconds": float("nan"),
+                "note": f"not applicable: {t.reason}"}
+    r = _row(t.name, ours, t.values, bases)
+    r.update(status="ok" if r["ok"] else "MISMATCH", kind=t.kind, what=t.what, seconds=t.seconds)
+    return r
+
+
+def _timed(name: str, kind: str, what: str, fn: Callable[[], np.ndarray]) -> parity.Target:
+    t0 = time.perf_counter()
+    v = fn()
+    return parity.Target(name, kind, what, v, seconds=time.perf_counter() - t0)
+
+
+def _source_targets(args: argparse.Namespace, loaded: Any, wanted: List[str], steps: int,
+                    field: str) -> List[Tuple[str, Callable[[], Any]]]:
+    """Rows that build the framework's own objects from what the user wrote (not our lowering):
+    a torch expression built by torch, an MMEngine config's param_scheduler built by MMEngine."""
     from .spec import is_expression
 
-    if not is_expression(args.spec) or not (plan.source or "").startswith("torch expression"):
-        return []
-    name = "torch (source)"
-    try:
-        theirs = parity.expression_values(args.spec, plan, steps, field, dialect=args.dialect)
-    except BridgeError:
-        raise
-    except Exception as e:  # torch refuses the expression itself
-        return [_error_row(name, e)]
-    return [_row(name, ours, theirs, bases)]
+    plan = loaded.plan
+    out: List[Tuple[str, Callable[[], Any]]] = []
+    if "torch" in wanted and is_expression(args.spec) and (plan.source or "").startswith("torch expression"):
+        out.append(("torch (source)", lambda: _timed(
+            "torch (source)", "source", "the expression built by torch itself",
+            lambda: parity.expression_values(args.spec, plan, steps, field, dialect=args.dialect))))
+    if "mmengine" in wanted and loaded.config is not None:
+        max_epochs, max_iters = _run_length(args, loaded.config)
+        out.append(("mmengine (source)", lambda: _timed(
+            "mmengine (source)", "source", "the config's param_scheduler built by MMEngine, stepped like "
+            "ParamSchedulerHook", lambda: parity.mmengine_values(loaded.config["param_scheduler"], plan, steps,
+                                                                   field, max_epochs=max_epochs,
+                                                                   max_iters=max_iters))))
+    return out
+
+
+def _parity_names(text: str) -> List[str]:
+    out = [x.strip().lower() for x in text.split(",") if x.strip()]
+    known = PARITY_FRAMEWORKS + ("mmengine",)
+    bad = [x for x in out if x not in known]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown framework {bad[0]!r}; expected some of {', '.join(known)}")
+    return out
+
+
+def _horizon(args: argparse.Namespace, plan: Plan) -> Tuple[int, str]:
+    """Steps to compare, and a line saying what part of the run that is."""
+    total = plan.total_steps
+    if args.steps:
+        n = int(args.steps)
+        if total and n < total:
+            return n, (f"checked updates 0..{n - 1} of {total} (--steps {n}): updates {n}..{total - 1} "
+                       "were NOT checked")
+        return n, f"checked {n} updates" + (f" (the whole run is {total})" if total else "")
+    if total:
+        return int(total), f"checked all {total} updates (the plan's whole run)"
+    return 10_000, ("the plan has no total_steps (no run length): checked its first 10000 updates; pass "
+                    "--steps N to check more")
 
 
 @command("parity", "step the real frameworks and compare them with the plan", spec=True, args=[
-    arg("--frameworks", type=_names, default=None, help="comma list (default: every installed one)"),
-    arg("--steps", type=_positive, default=None, help="steps to compare (default: total_steps, at most 10000)"),
+    arg("--frameworks", type=_parity_names, default=None, help="comma list of torch, mindspore, oneflow, mmengine "
+        "(default: every installed one; mmengine for MMEngine configs)"),
+    arg("--steps", type=_positive, default=None, help="updates to compare (default: the plan's whole run, "
+        "total_steps; 10000 when it has none); fewer than the run is reported as not checked"),
     arg("--field", default="lr"),
+    arg("--group", type=_group_arg, default=None, help="only this param group: an index, or a paramwise_cfg "
+        "group of an MMEngine config (a custom key, default, norm, bias, ...)"),
     arg("--trace", default=None, metavar="A.csv|A.json",
         help="compare a recorded probe trace with SPEC (a plan spec or another trace) instead"),
     arg("--skipped", type=_ints, default=(), help="with --trace: updates of A that overflowed, e.g. 0,3"),
@@ -396,43 +627,78 @@ def _expression_rows(args: argparse.Namespace, plan: Plan, ours: np.ndarray, bas
         "float64 ones)"),
 ])
 def cmd_parity(args: argparse.Namespace) -> int:
-    from ._frameworks import available
-
     if args.trace:
         return _parity_trace(args)
-    plan = load_plan(args)
+    loaded = _load(args)
+    plan = loaded.plan
+    if isinstance(args.group, int):
+        plan = Plan((plan.groups[_groups(plan, args.group)[0]],), plan.epoch_length, plan.total_steps, plan.source)
+        loaded.plan = plan
     field = _field(plan, args.field)
-    N = _in_memory(int(args.steps or min(plan.total_steps or 10_000, 10_000)), 2 * plan.n_groups)
+    N, covered = _horizon(args, plan)
+    _in_memory(N, 2 * plan.n_groups)
+    wanted = _parity_frameworks(args, loaded)
+    ours = plan.values(N, field)
+    bases = plan.bases(field)
+    print(f"parity of {field} over {N} updates ({plan.source or args.spec})")
+    if loaded.note:
+        print(loaded.note)
+    jobs = _source_targets(args, loaded, wanted, N, field)
+    jobs += [(fw, functools.partial(parity.framework_targets, plan, fw, N, field)) for fw in wanted
+             if fw != "mmengine" or loaded.config is None]
+    rows = []
+    for name, job in jobs:
+        if N >= _LONG_RUN:
+            print(f"parity: stepping {name} for {N} updates, one real scheduler step each ({_LONG_RUN_RATE})...",
+                  file=sys.stderr, flush=True)
+        try:
+            got = job()
+        except BridgeError:
+            raise
+        except Exception as e:  # the framework refused what it was given: a failed row, not a traceback
+            rows.append(_error_row(name, e, "source" if "(source)" in name else "lowering"))
+            continue
+        for t in (got if isinstance(got, list) else [got]):
+            rows.append(_target_row(t, ours, bases))
+    _print_parity(rows)
+    print(covered)
+    checked = [r for r in rows if r["status"] != "n/a"]
+    if not checked:
+        print("nothing was compared: every row is n/a (why: in its row)")
+        return EXIT_UNAVAILABLE
+    return EXIT_OK if all(r["ok"] for r in checked) else EXIT_MISMATCH
+
+
+#: from this many updates on, parity says on stderr that it is stepping each framework
+_LONG_RUN = 1_000_000
+#: measured (docs/cli.md): a 10^6-update torch parity row on a shared 2-core machine
+_LONG_RUN_RATE = "torch took 14-27 s per million updates on a 2-core machine"
+
+
+def _parity_frameworks(args: argparse.Namespace, loaded: Any) -> List[str]:
+    from ._frameworks import available
+
     installed = [f for f in PARITY_FRAMEWORKS if available(f)]
+    if loaded.config is not None and available("mmengine") and available("torch"):
+        installed.append("mmengine")
     wanted = args.frameworks or installed
-    missing = [f for f in wanted if not available(f)]
+    missing = [f for f in wanted if not available(f) or f == "mmengine" and not available("torch")]
     if missing:
         raise FrameworkMissingError(f"--frameworks: {', '.join(missing)} not installed in this environment "
                                     f"(installed: {', '.join(installed) or 'none'})")
     if not wanted:
         raise FrameworkMissingError("parity needs torch, mindspore or oneflow installed; none is")
-    ours = plan.values(N, field)
-    bases = plan.bases(field)
-    rows = []
-    if "torch" in wanted:
-        rows.extend(_expression_rows(args, plan, ours, bases, N, field))
-    for fw in wanted:
-        try:
-            got = parity.framework_values(plan, fw, N, field)
-        except BridgeError:
-            raise
-        except Exception as e:  # the framework refused what it was given: a failed row, not a traceback
-            rows.append(_error_row(fw, e))
-            continue
-        for name, theirs in got.items():
-            rows.append(_row(name, ours, theirs, bases))
-    print(f"parity of {field} over {N} steps ({plan.source or args.spec})")
-    print(f"{'framework':<16}{'max abs err':>14}{'max rel err':>14}{'first divergent':>17}  note")
+    return wanted
+
+
+def _print_parity(rows: List[Dict[str, Any]]) -> None:
+    print(f"{'target':<19}{'kind':<10}{'result':<10}{'max abs err':>12}{'max rel err':>12}{'first diff':>11}"
+          f"{'seconds':>9}  what; contract")
     for r in rows:
         first = "-" if r["first_divergent"] is None else str(r["first_divergent"])
-        print(f"{r['framework']:<16}{r['max_abs']:>14.3g}{r['max_rel']:>14.3g}{first:>17}  "
-              f"{'ok' if r['ok'] else 'MISMATCH'}; {r['note']}")
-    return EXIT_OK if all(r["ok"] for r in rows) else EXIT_MISMATCH
+        num = (lambda x: "-" if x != x else f"{x:.3g}")  # noqa: E731  (NaN: nothing compared)
+        print(f"{r['framework']:<19}{r['kind']:<10}{r['status']:<10}{num(r['max_abs']):>12}{num(r['max_rel']):>12}"
+              f"{first:>11}{num(r['seconds']):>9}  {r['what'] + '; ' if r['what'] else ''}{r['note']}")
 
 
 def _parity_trace(args: argparse.Namespace) -> int:
@@ -475,6 +741,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
         from .config import load_config
 
         obj = load_config(args.spec, trust=args.trust)
+        note = _paramwise_summary(obj)
+        if note:
+            print(f"{note}; lint checks the schedule every group shares (the groups scale its bases)",
+                  file=sys.stderr)
     else:
         obj = load_plan(args)
     steps = check_steps(args.steps) if args.steps else (obj.total_steps if isinstance(obj, Plan) else None)
@@ -534,10 +804,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                                  help="steps checked after converting to MMEngine"),
 ])
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .spec import resolve
-
-    plan = resolve(args.config, lr=args.lr, trust=args.trust, epoch_length=args.epoch_length,
-                   max_epochs=args.max_epochs, max_iters=args.max_iters)
+    loaded = _load(argparse.Namespace(**dict(vars(args), spec=args.config, dialect=None, group=None)))
+    plan = loaded.plan
+    if loaded.note:  # the plan holds the optimizer's base values; the groups scale them
+        print(f"{loaded.summary}; converted the optimizer's base values (group 'default'); the other groups "
+              "scale them (sched-bridge show lists them)", file=sys.stderr)
     if args.to == "spec":
         if args.output in (None, "-"):
             print(plan.to_json())

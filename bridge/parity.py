@@ -34,6 +34,7 @@ No framework is imported unless an object of it is passed (or asked for by name)
 from __future__ import annotations
 
 import copy
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -41,13 +42,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from ._frameworks import PARITY_FRAMEWORKS, detect
-from .errors import SpecError
+from .errors import SpecError, UnsupportedError
 from .ir import Plan
 
 __all__ = [
     "CONTRACTS", "FLOAT64_RTOL", "MINDSPORE_CELL_FLOOR", "MINDSPORE_CELL_RTOL", "MINDSPORE_LIST_DTYPE",
     "TARGET_CONTRACTS", "TRACE_RTOL", "Comparison", "agree", "compare", "contract_for", "expression_values",
-    "format_number", "framework_values", "record",
+    "format_number", "framework_targets", "framework_values", "mmengine_values", "record", "Target",
 ]
 
 #: float64 frameworks: |ours - theirs| <= FLOAT64_RTOL * max(|theirs|, |base|)
@@ -66,6 +67,7 @@ CONTRACTS = ("float64", "mindspore-list", "mindspore-cell", "tolerance")
 #: the contract of each target of ``sched-bridge parity`` (its row names)
 TARGET_CONTRACTS: Dict[str, str] = {
     "torch": "float64", "torch (source)": "float64", "oneflow": "float64", "mmengine": "float64",
+    "mmengine (source)": "float64",
     "mindspore-list": "mindspore-list", "mindspore-cell": "mindspore-cell",
 }
 
@@ -369,7 +371,7 @@ def _param_groups(plan: Plan, mk: Callable[[], Any]) -> List[Dict[str, Any]]:
     return out
 
 
-def _torch_values(plan: Plan, steps: int, field: str) -> np.ndarray:
+def _torch_values(plan: Plan, steps: int, field: str) -> Tuple[np.ndarray, str]:
     from ._frameworks import import_framework
     from .frameworks.torch import record_torch, to_torch
 
@@ -379,31 +381,39 @@ def _torch_values(plan: Plan, steps: int, field: str) -> np.ndarray:
     opt = (torch.optim.Adam if adam else torch.optim.SGD)(groups, lr=float(plan.bases("lr")[0])
                                                            if "lr" in plan.fields else 0.1)
     sched = to_torch(plan, opt)
-    return record_torch(sched, opt, steps, (field,))[field]  # ours to step: no copy
+    return record_torch(sched, opt, steps, (field,))[field], _lowered("to_torch", sched, "torch.")
 
 
-def _oneflow_values(plan: Plan, steps: int, field: str) -> np.ndarray:
+def _lowered(call: str, sched: Any, native_prefix: str) -> str:
+    """What a lowering built: the framework's own class (an exact twin) or sched-bridge's driver."""
+    cls = type(sched)
+    native = cls.__module__.startswith(native_prefix)
+    return f"lowering: {call} -> {cls.__name__} ({'native class' if native else 'sched-bridge, plan-driven'})"
+
+
+def _oneflow_values(plan: Plan, steps: int, field: str) -> Tuple[np.ndarray, str]:
     from ._frameworks import import_framework
     from .frameworks.oneflow import to_oneflow
 
     flow = import_framework("oneflow")
     groups = _param_groups(plan, lambda: flow.nn.Parameter(flow.zeros(1)))
     opt = flow.optim.SGD(groups, lr=0.1)
-    return _record_oneflow(to_oneflow(plan, opt), steps, field)
+    sched = to_oneflow(plan, opt)
+    return _record_oneflow(sched, steps, field), _lowered("to_oneflow", sched, "oneflow.")
 
 
-def _mindspore_values(plan: Plan, steps: int, field: str) -> Dict[str, np.ndarray]:
+def _mindspore_values(plan: Plan, steps: int, field: str, target: str) -> np.ndarray:
+    """``target`` ("mindspore-list" or "mindspore-cell") of every group, as MindSpore evaluates it."""
     from ._frameworks import import_framework
     from .frameworks.mindspore import to_mindspore_cell, to_mindspore_tensor
 
     import_framework("mindspore")
-    G = plan.n_groups
-    lst = np.empty((steps, G))
-    cell = np.empty((steps, G))
-    for g in range(G):
-        lst[:, g] = _record_mindspore(to_mindspore_tensor(plan, steps, g, field), steps)[:, 0]
-        cell[:, g] = _record_mindspore(to_mindspore_cell(plan, g, field, sample=steps), steps)[:, 0]
-    return {"mindspore-list": lst, "mindspore-cell": cell}
+    out = np.empty((steps, plan.n_groups))
+    for g in range(plan.n_groups):
+        obj = to_mindspore_tensor(plan, steps, g, field) if target == "mindspore-list" else \
+            to_mindspore_cell(plan, g, field, sample=steps)
+        out[:, g] = _record_mindspore(obj, steps)[:, 0]
+    return out
 
 
 def framework_values(plan: Plan, framework: str, steps: int, field: str = "lr") -> Dict[str, np.ndarray]:
@@ -413,14 +423,144 @@ def framework_values(plan: Plan, framework: str, steps: int, field: str = "lr") 
     (``{"mindspore-list": ..., "mindspore-cell": ...}``); compare each with
     ``compare(plan.values(steps, field), theirs, plan.bases(field), contract_for(target))``.
     """
+    return {t.name: t.values for t in framework_targets(plan, framework, steps, field) if t.values is not None}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row of ``sched-bridge parity``: what a real framework produced for a plan.
+
+    ``kind``: ``"lowering"`` (the plan lowered by sched-bridge, then stepped: it checks the
+    lowering, not the reading of the source) or ``"source"`` (the framework's own objects
+    built from what the user wrote: a torch expression, an MMEngine config's
+    ``param_scheduler``); ``what``: how the values were made, in words; ``values``:
+    ``(steps, groups)``, or None when the target cannot schedule the field at all
+    (``reason`` says why: "not applicable", which is neither ok nor a difference).
+    """
+
+    name: str
+    kind: str
+    what: str
+    values: Optional[np.ndarray]
+    reason: str = ""
+    seconds: float = 0.0
+
+
+#: fields a MindSpore ``nn`` optimizer takes as a per-step schedule: name -> targets that can carry it
+MINDSPORE_SCHEDULABLE: Dict[str, Tuple[str, ...]] = {
+    "lr": ("mindspore-list", "mindspore-cell"),
+    "weight_decay": ("mindspore-cell",),  # weight_decay: a number or a Cell, never a list
+}
+
+
+def _mindspore_targets(plan: Plan, steps: int, field: str) -> List[Target]:
+    can = MINDSPORE_SCHEDULABLE.get(field, ())
+    what = {"mindspore-list": "lowering: to_mindspore_tensor (float32 per-step Tensor)",
+            "mindspore-cell": "lowering: to_mindspore_cell (LearningRateSchedule cell)"}
+    out = []
+    for name in ("mindspore-list", "mindspore-cell"):
+        if name in can:
+            t0 = time.perf_counter()
+            v = _mindspore_values(plan, steps, field, name)
+            out.append(Target(name, "lowering", what[name], v, seconds=time.perf_counter() - t0))
+        elif field == "weight_decay":
+            out.append(Target(name, "lowering", what[name], None, "MindSpore optimizers take weight_decay as a "
+                              "number or a Cell, not a per-step list"))
+        else:
+            out.append(Target(name, "lowering", what[name], None, f"MindSpore nn optimizers cannot schedule "
+                              f"{field!r} (only learning_rate, and weight_decay as a Cell)"))
+    return out
+
+
+def framework_targets(plan: Plan, framework: str, steps: int, field: str = "lr") -> List[Target]:
+    """:func:`framework_values` with what each row is (:class:`Target`: lowering or source,
+    the class built, "not applicable" where the framework cannot schedule ``field``).
+
+    ``framework``: ``"torch"``, ``"oneflow"``, ``"mindspore"``, or ``"mmengine"`` (the plan
+    through :func:`bridge.to_mmengine`, then MMEngine's schedulers stepped like
+    ``ParamSchedulerHook``; a plan MMEngine cannot express is "not applicable").
+    """
     steps = _steps(steps)
+    t0 = time.perf_counter()
     if framework == "torch":
-        return {"torch": _torch_values(plan, steps, field)}
+        v, what = _torch_values(plan, steps, field)
+        return [Target("torch", "lowering", what, v, seconds=time.perf_counter() - t0)]
     if framework == "oneflow":
-        return {"oneflow": _oneflow_values(plan, steps, field)}
+        v, what = _oneflow_values(plan, steps, field)
+        return [Target("oneflow", "lowering", what, v, seconds=time.perf_counter() - t0)]
     if framework == "mindspore":
-        return _mindspore_values(plan, steps, field)
-    raise SpecError("--frameworks", f"expected some of {', '.join(PARITY_FRAMEWORKS)}", framework)
+        return _mindspore_targets(plan, steps, field)
+    if framework == "mmengine":
+        from .frameworks.mmengine import to_mmengine
+
+        what = "lowering: to_mmengine -> MMEngine schedulers, stepped like ParamSchedulerHook"
+        try:
+            entries = to_mmengine(plan, check_steps=min(steps, 10_000) or 1)
+        except UnsupportedError as e:
+            return [Target("mmengine", "lowering", what, None, f"MMEngine cannot express it: {e}")]
+        v = mmengine_values(entries, plan, steps, field, max_iters=plan.total_steps)
+        return [Target("mmengine", "lowering", what, v, seconds=time.perf_counter() - t0)]
+    raise SpecError("--frameworks", f"expected some of {', '.join(PARITY_FRAMEWORKS + ('mmengine',))}", framework)
+
+
+def _mmengine_schedulers(param_scheduler: Any, opt: Any, epoch_length: int, max_epochs: Optional[int],
+                         max_iters: Optional[int]) -> List[Any]:
+    import mmengine.optim  # noqa: F401  (registers the schedulers)
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    entries = [param_scheduler] if isinstance(param_scheduler, dict) else list(param_scheduler)
+    out = []
+    for raw in entries:
+        cfg = copy.deepcopy(dict(raw))
+        if "ReduceOnPlateau" in str(cfg.get("type")):
+            raise UnsupportedError(f"{cfg.get('type')} steps on validation metrics; a parity run has none")
+        if "end" not in cfg:  # Runner._build_param_scheduler: the train loop's max epochs / iters
+            default = max_epochs if cfg.get("by_epoch", True) else max_iters
+            if default is not None:
+                cfg["end"] = default
+        out.append(PARAM_SCHEDULERS.build(cfg, default_args=dict(optimizer=opt, epoch_length=epoch_length)))
+    return out
+
+
+def mmengine_values(param_scheduler: Any, plan: Plan, steps: int, field: str = "lr", *,
+                    max_epochs: Optional[int] = None, max_iters: Optional[int] = None) -> np.ndarray:
+    """MMEngine's own schedulers for ``param_scheduler`` (a config's entries), stepped like
+    ``ParamSchedulerHook``: ``(steps, groups)``, row t = the value update t uses.
+
+    The optimizer is a torch SGD (Adam when ``plan`` has ``betas[0]``) with one group per plan
+    group at the plan's base values; the schedulers are built through MMEngine's
+    ``PARAM_SCHEDULERS`` registry with the Runner's default ``end`` (``max_epochs`` for
+    epoch-based entries, ``max_iters`` for iteration-based ones; ``max_iters`` defaults to
+    ``max_epochs * plan.epoch_length``) and ``epoch_length=plan.epoch_length``. Iteration-based
+    schedulers step after every iteration, epoch-based ones after every ``epoch_length``.
+    """
+    from ._frameworks import import_framework
+
+    steps = _steps(steps)
+    torch = import_framework("torch")
+    import_framework("mmengine")
+    L = plan.epoch_length or 1
+    if max_iters is None and max_epochs is not None:
+        max_iters = max_epochs * L
+    groups = _param_groups(plan, lambda: torch.zeros(1, requires_grad=True))
+    adam = any("betas" in g for g in groups)
+    opt = (torch.optim.Adam if adam else torch.optim.SGD)(groups, lr=float(groups[0].get("lr", 0.1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "scheduler.step() before optimizer.step()": no training here
+        scheds = _mmengine_schedulers(param_scheduler, opt, L, max_epochs, max_iters)
+        by_iter = [s for s in scheds if not s.by_epoch]
+        by_epoch = [s for s in scheds if s.by_epoch]
+        beta = field.startswith("betas[")
+        pgs = opt.param_groups
+        out = np.empty((steps, len(pgs)))
+        for t in range(steps):
+            out[t] = [g["betas"][0] if beta else g[field] for g in pgs]
+            for s in by_iter:
+                s.step()
+            if (t + 1) % L == 0:
+                for s in by_epoch:
+                    s.step()
+    return out
 
 
 def expression_values(expression: str, plan: Plan, steps: int, field: str = "lr", *,

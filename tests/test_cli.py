@@ -266,8 +266,9 @@ def test_written_sources_survive_any_plan_source_text():
 def test_parity_torch_and_mindspore(torch_mod, ms, capsys):
     assert main(["parity", EXPR, "--steps", "300", "--lr", "0.1,0.01", "--frameworks", "torch,mindspore"]) == 0
     out = capsys.readouterr().out
-    for name in ("torch", "mindspore-list", "mindspore-cell"):
-        assert any(line.startswith(name) and " ok;" in line for line in out.splitlines()), out
+    assert _rows(out) == {"torch (source)": ("source", "ok"), "torch": ("lowering", "ok"),
+                          "mindspore-list": ("lowering", "ok"), "mindspore-cell": ("lowering", "ok")}, out
+    assert "checked 300 updates" in out
 
 
 def test_parity_missing_framework_exit_3(capsys):
@@ -448,3 +449,153 @@ def test_moved_names_resolve_with_a_deprecation_warning():
     with pytest.warns(DeprecationWarning, match=r"mappings\.FRAMEWORKS is deprecated"):
         assert mappings.FRAMEWORKS == mappings.APIS
     assert _frameworks.PARITY_FRAMEWORKS == ("torch", "mindspore", "oneflow")
+
+
+# --- parity: the whole run, what each row is, MMEngine's own schedulers; paramwise_cfg groups ---
+
+RETINANET = str(DATA / "configs" / "retinanet_r50_fpn_1x_coco.py")  # real mmdet 3.3.0 schedule
+DINO = str(DATA / "configs" / "dino_paramwise.py")  # real mmdet 3.3.0 optimizer with paramwise_cfg
+
+
+def _rows(out):
+    """target -> (kind, result) of a parity table."""
+    rows = {}
+    for line in out.splitlines():
+        parts = line.split()
+        for kind in ("source", "lowering"):
+            if kind in parts[1:3]:
+                i = parts.index(kind)
+                rows[" ".join(parts[:i])] = (kind, parts[i + 1])
+    return rows
+
+
+@pytest.mark.mmengine
+@pytest.mark.torch
+def test_parity_retinanet_covers_the_whole_run_and_catches_a_planted_difference(
+        torch_mod, mmengine_mod, tmp_path, capsys, monkeypatch):
+    """RetinaNet 1x with 7,330 iterations per epoch: milestones at 58,640 and 80,630 (past the old
+    10,000-step default). MMEngine's own schedulers are stepped over all 87,960 updates; a plan that
+    misses the last decay differs first exactly at 80,630."""
+    import bridge.cli as cli
+
+    argv = ["parity", RETINANET, "--epoch-length", "7330", "--frameworks", "mmengine"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "parity of lr over 87960 updates" in out and "checked all 87960 updates (the plan's whole run)" in out
+    assert _rows(out) == {"mmengine (source)": ("source", "ok")}, out
+    planted = tmp_path / "planted.py"  # the same run with the second milestone never reached
+    planted.write_text(Path(RETINANET).read_text().replace("./_base_", str(DATA / "configs" / "_base_"))
+                       + "param_scheduler = [\n"
+                       "    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),\n"
+                       "    dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[8, 12], gamma=0.1)]\n")
+    real_resolve = cli._resolve
+    monkeypatch.setattr(cli, "_resolve", lambda args, lr=None: real_resolve(
+        type(args)(**dict(vars(args), spec=str(planted))), lr))
+    assert main(argv) == 1
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("mmengine (source)"))
+    assert line.split()[3:7] == ["MISMATCH", "0.0009", "9", "80630"], line  # 1e-3 vs 1e-4 from epoch 11 on
+
+
+@pytest.mark.mmengine
+@pytest.mark.torch
+def test_parity_fewer_steps_than_the_run_says_what_was_not_checked(torch_mod, mmengine_mod, capsys):
+    assert main(["parity", RETINANET, "--epoch-length", "7330", "--frameworks", "mmengine", "--steps", "10000"]) == 0
+    assert "checked updates 0..9999 of 87960 (--steps 10000): updates 10000..87959 were NOT checked" \
+        in capsys.readouterr().out
+
+
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_parity_field_mindspore_cannot_schedule_is_not_applicable(torch_mod, ms, capsys):
+    """OneCycleLR cycles momentum: torch schedules it, a MindSpore nn optimizer cannot (n/a, exit 0)."""
+    expr = "OneCycleLR(max_lr=0.1, total_steps=100)"
+    assert main(["parity", expr, "--field", "momentum", "--steps", "100", "--frameworks", "torch,mindspore"]) == 0
+    out = capsys.readouterr().out
+    assert _rows(out) == {"torch (source)": ("source", "ok"), "torch": ("lowering", "ok"),
+                          "mindspore-list": ("lowering", "n/a"), "mindspore-cell": ("lowering", "n/a")}, out
+    assert "cannot schedule 'momentum'" in out and "checked 100 updates" in out
+
+
+DINO_ARGS = ["--epoch-length", "10"]  # 12 epochs of 10 iterations: the decay at epoch 11 = update 110
+
+
+def test_show_lists_paramwise_groups(capsys):
+    assert main(["show", DINO, *DINO_ARGS]) == 0
+    out = capsys.readouterr().out
+    assert "paramwise_cfg: 1 custom key, 2 groups (default, backbone); showing 'default' (use --group KEY)" in out
+    rows = {ln.split()[0]: ln.split()[1:3] for ln in out.splitlines() if ln.startswith("  default")
+            or ln.startswith("  backbone")}
+    assert rows == {"default": ["0.0001", "0.0001"], "backbone": ["1e-05", "0.0001"]}, out
+
+
+def test_values_and_lower_take_a_paramwise_group(tmp_path, capsys):
+    want = [1e-4 * 0.1] * 110 + [1e-4 * 0.1 * 0.1] * 10  # backbone: lr_mult 0.1, then MultiStep at epoch 11
+    assert main(["values", DINO, *DINO_ARGS, "--group", "backbone", "--format", "json"]) == 0
+    cap = capsys.readouterr()
+    got = [row[0] for row in json.loads(cap.out)["values"]]
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    assert "showing group 'backbone': lr 1e-05, weight_decay 0.0001 (lr_mult=0.1)" in cap.err
+    out = tmp_path / "lr.json"
+    assert main(["lower", DINO, *DINO_ARGS, "--group", "backbone", "--to", "mindspore-list", "-o", str(out)]) == 0
+    np.testing.assert_allclose(json.loads(out.read_text()), want, rtol=1e-15)
+    assert main(["lower", DINO, *DINO_ARGS, "--group", "0", "--to", "mindspore-list", "-o", str(out)]) == 0
+    np.testing.assert_allclose(json.loads(out.read_text()), [1e-4] * 110 + [1e-5] * 10, rtol=1e-15)
+    assert "showing 'default'" in capsys.readouterr().err
+    assert main(["values", DINO, *DINO_ARGS, "--group", "backbon"]) == 2
+    assert "expected one of default, backbone" in capsys.readouterr().err
+    assert main(["values", EXPR, "--steps", "3", "--group", "backbone"]) == 2
+    assert "needs an MMEngine config with optim_wrapper.paramwise_cfg" in capsys.readouterr().err
+
+
+@pytest.mark.mmengine
+@pytest.mark.torch
+def test_parity_paramwise_group_against_mmengine(torch_mod, mmengine_mod, capsys):
+    assert main(["parity", DINO, *DINO_ARGS, "--group", "backbone", "--frameworks", "mmengine,torch"]) == 0
+    out = capsys.readouterr().out
+    assert "paramwise group 'backbone'" in out and "checked all 120 updates" in out
+    assert _rows(out) == {"mmengine (source)": ("source", "ok"), "torch": ("lowering", "ok")}, out
+
+
+WD_CONFIG = """
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=0.001, weight_decay=0.05),
+                     paramwise_cfg=dict(norm_decay_mult=0.0, custom_keys={'head': dict(lr_mult=10.0, decay_mult=0.5)}))
+train_cfg = dict(by_epoch=False, max_iters=1000)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingParamScheduler', param_name='weight_decay', by_epoch=False, begin=0, end=1000,
+         eta_min=0.01),
+]
+"""
+
+
+@pytest.mark.mmengine
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_paramwise_group_scales_a_scheduled_weight_decay(torch_mod, mmengine_mod, ms, tmp_path, capsys):
+    """--group head: weight_decay 0.05 * decay_mult 0.5 is the cosine's start, eta_min stays absolute;
+    MindSpore takes weight_decay as a Cell but not as a list (n/a)."""
+    cfg = tmp_path / "wd.py"
+    cfg.write_text(WD_CONFIG)
+    assert main(["values", str(cfg), "--group", "head", "--field", "weight_decay", "--format", "json"]) == 0
+    got = np.array([r[0] for r in json.loads(capsys.readouterr().out)["values"]])
+    t = np.arange(1000)
+    np.testing.assert_allclose(got, 0.01 + (0.025 - 0.01) * (1 + np.cos(np.pi * t / 1000)) / 2, rtol=1e-12)
+    assert main(["parity", str(cfg), "--group", "head", "--field", "weight_decay",
+                 "--frameworks", "mmengine,torch,mindspore"]) == 0
+    assert _rows(capsys.readouterr().out) == {
+        "mmengine (source)": ("source", "ok"), "torch": ("lowering", "ok"), "mindspore-list": ("lowering", "n/a"),
+        "mindspore-cell": ("lowering", "ok")}
+
+
+def test_paramwise_of_another_constructor_is_said_not_applied(tmp_path, capsys):
+    cfg = tmp_path / "lrd.py"  # mmseg / mmpretrain layer-wise decay: not DefaultOptimWrapperConstructor's rules
+    cfg.write_text("optim_wrapper = dict(optimizer=dict(type='AdamW', lr=0.001, weight_decay=0.05),\n"
+                   "    constructor='LearningRateDecayOptimizerConstructor',\n"
+                   "    paramwise_cfg=dict(num_layers=12, decay_rate=0.9, decay_type='layer_wise'))\n"
+                   "train_cfg = dict(by_epoch=False, max_iters=100)\n"
+                   "param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10)]\n")
+    assert main(["show", str(cfg)]) == 0
+    assert "paramwise_cfg: not applied (constructor 'LearningRateDecayOptimizerConstructor'" in \
+        capsys.readouterr().out
+    assert main(["values", str(cfg), "--group", "backbone"]) == 3
+    assert "only its paramwise_cfg rules are modelled" in capsys.readouterr().err

@@ -270,3 +270,77 @@ def test_dcn_offset_lr_mult_parity_with_mmengine(cfg, fake_mmcv, torch_mod, mmen
     rules = {r.name: r.rule for r in table.rows}
     assert "dcn_offset_lr_mult" in rules["dcn.conv_offset.weight"]
     assert "dcn_offset_lr_mult" not in (rules["conv_offset.weight"] or "")
+
+
+# --- the groups a paramwise_cfg implies without a model (sched-bridge show / --group KEY) ---
+
+# Which implied group each parameter of _model() belongs to, decided here by hand from MMEngine's
+# rules (custom keys first, longest key first; then norm > bias > dwconv > flat for the decay):
+# (name, kind) with kind one of default / norm / bias / dwconv / flat.
+_PARAM_KINDS = {
+    "pos_embed": "default", "scale": "flat", "backbone.conv1.weight": "default", "backbone.conv1.bias": "bias",
+    "backbone.bn1.weight": "norm", "backbone.bn1.bias": "norm_bias", "backbone.dw.weight": "dwconv",
+    "backbone.dw.bias": "dwconv_bias", "backbone.gn.weight": "norm", "backbone.gn.bias": "norm_bias",
+    "backbone.frozen.bias": "bias", "head.fc.weight": "default", "head.fc.bias": "bias", "head.ln.weight": "norm",
+    "head.ln.bias": "norm_bias", "decode_head.fc.weight": "default", "decode_head.fc.bias": "bias",
+    "decode_head.ln.weight": "norm", "decode_head.ln.bias": "norm_bias", "embed.weight": "default",
+    "rms.weight": "flat",  # RMSNorm is not one of MMEngine's norm classes: a 1-D "other" parameter
+}
+
+
+# a group that is not listed (no rule changes it, or it equals the group it falls back to) -> that group
+_FALLBACK = {"norm_bias": "norm", "dwconv_bias": "bias", "norm": "default", "bias": "default", "dwconv": "default",
+             "flat": "default"}
+
+
+def _expected_group(name, cfg, implied):
+    module = name.rsplit(".", 1)[0] if "." in name else ""
+    for key in sorted(sorted(cfg.get("custom_keys", {})), key=len, reverse=True):
+        if key in f"{module}.{name.rsplit('.', 1)[-1]}":  # MMEngine matches f"{prefix}.{name}"
+            return key
+    kind = _PARAM_KINDS[name]
+    while kind not in implied:
+        kind = _FALLBACK[kind]
+    return kind
+
+
+IMPLIED = ["bias", "norm", "norm_and_bias", "dwconv", "flat", "setr_head", "longest_first", "mmengine_846",
+           "decay_mult_and_extra", "everything"]
+
+
+@pytest.mark.mmengine
+@pytest.mark.parametrize("name", IMPLIED)
+def test_implied_groups_match_mmengine_constructor(name, torch_mod, mmengine_mod):
+    """Every parameter of a real model gets, from MMEngine's DefaultOptimWrapperConstructor, the lr
+    and weight_decay of the implied group the rules put it in."""
+    cfg = CONFIGS[name]
+    model = _model(torch_mod)
+    names = {id(p): n for n, p in model.named_parameters()}
+    implied = {g.name: g for g in paramwise.implied_groups(cfg, 0.01, 1e-4)}
+    assert list(implied)[0] == "default"
+    seen = set()
+    for group in _mmengine_groups(mmengine_mod, model, cfg):
+        for p in group["params"]:
+            n = names[id(p)]
+            if n == "backbone.frozen.weight":  # requires_grad=False: MMEngine keeps the base values
+                continue
+            want = implied[_expected_group(n, cfg, implied)]
+            seen.add(want.name)
+            assert (group["lr"], group["weight_decay"]) == (want.lr, want.weight_decay), (n, want)
+    # every rule-based group has a parameter here (a custom key may be shadowed by a longer one)
+    assert set(implied) - set(cfg.get("custom_keys", {})) <= seen, (seen, set(implied))
+
+
+def test_implied_groups_rules_and_errors():
+    gs = paramwise.implied_groups({"custom_keys": {"backbone": {"lr_mult": 0.1}}, "norm_decay_mult": 0.0}, 2.0, 0.5)
+    assert [(g.name, g.lr, g.weight_decay) for g in gs] == [("default", 2.0, 0.5), ("backbone", 0.2, 0.5),
+                                                            ("norm", 2.0, 0.0)]
+    # bias_decay_mult alone reaches the biases of norm layers too (MMEngine's elif order), not bias_lr_mult
+    gs = paramwise.implied_groups({"bias_lr_mult": 2.0, "bias_decay_mult": 0.0}, 1.0, 0.5)
+    assert [(g.name, g.lr, g.weight_decay) for g in gs] == [("default", 1.0, 0.5), ("norm_bias", 1.0, 0.0),
+                                                            ("bias", 2.0, 0.0)]
+    assert [g.weight_decay for g in paramwise.implied_groups({"bias_lr_mult": 2.0}, 1.0, None)] == [None, None]
+    with pytest.raises(SpecError, match="custom_keys.backbone.decay_mult"):
+        paramwise.implied_groups({"custom_keys": {"backbone": {"decay_mult": 0.1}}}, 1.0, None)
+    with pytest.raises(SpecError, match="unknown keys"):
+        paramwise.implied_groups({"bias_lr": 2.0}, 1.0, 0.1)

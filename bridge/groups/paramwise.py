@@ -19,7 +19,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import SpecError, UnsupportedError
 
-__all__ = ["ParamInfo", "Row", "ParamTable", "describe", "apply", "KINDS"]
+__all__ = ["ParamInfo", "Row", "ParamTable", "describe", "apply", "KINDS", "ImpliedGroup", "RULE_GROUPS",
+           "implied_groups"]
 
 #: Module kinds a parameter can belong to.
 KINDS = ("norm", "conv", "dwconv", "linear", "embedding", "other")
@@ -343,4 +344,101 @@ def describe(model: Any, *, names: str = "torch") -> List[ParamInfo]:
                 ms_walk(child, f"{prefix}.{cname}" if prefix else cname)
 
     ms_walk(model, "")
+    return out
+
+
+# ---------------------------------------------------------------- without a model
+#: Names of the rule-based groups :func:`implied_groups` lists (custom keys use their own key).
+RULE_GROUPS = ("default", "norm", "norm_bias", "bias", "dwconv", "dwconv_bias", "flat", "dcn_offset")
+
+# One representative parameter per rule-based group, run through :func:`apply` so the list
+# follows the same rules (and precedence) as the per-parameter table: (name, parameter, who,
+# the paramwise_cfg keys that can change it, the group it falls back to when its values equal
+# that group's). The module names are deliberately unlike real ones; a custom key that matches
+# a parameter's name wins over these rules (MMEngine checks custom keys first).
+_FLAT, _BIAS = ("flat_decay_mult",), ("bias_lr_mult", "bias_decay_mult", "flat_decay_mult")
+_REPRESENTATIVES = (
+    ("default", ParamInfo("\x00default", "weight", "conv", 4), "every other parameter (conv / linear weights, ...)",
+     (), ""),
+    ("norm", ParamInfo("\x00norm", "weight", "norm", 1), "weights (and biases, unless norm_bias is listed) of "
+     "norm layers", ("norm_decay_mult",) + _FLAT, "default"),
+    ("norm_bias", ParamInfo("\x00norm", "bias", "norm", 1), "biases of norm layers",
+     ("norm_decay_mult", "bias_decay_mult") + _FLAT, "norm"),
+    ("bias", ParamInfo("\x00conv", "bias", "conv", 1), "biases of other (non-norm, non-DCN) layers", _BIAS,
+     "default"),
+    ("dwconv", ParamInfo("\x00dwconv", "weight", "dwconv", 4), "weights of depth-wise convs",
+     ("dwconv_decay_mult",), "default"),
+    ("dwconv_bias", ParamInfo("\x00dwconv", "bias", "dwconv", 1), "biases of depth-wise convs",
+     _BIAS + ("dwconv_decay_mult",), "bias"),
+    ("flat", ParamInfo("\x00other", "scale", "other", 1), "other 1-D parameters (not biases, not norms)", _FLAT,
+     "default"),
+    ("dcn_offset", ParamInfo("\x00dcn.conv_offset", "weight", "conv", 4, conv2d=True, in_dcn=True),
+     "conv_offset weights of mmcv DCN modules", ("dcn_offset_lr_mult",), "default"),
+)
+
+
+@dataclass(frozen=True)
+class ImpliedGroup:
+    """One kind of parameter group a ``paramwise_cfg`` creates, without a model.
+
+    ``name``: the custom key itself, or one of :data:`RULE_GROUPS`; ``lr`` / ``weight_decay``:
+    the group's base values (``weight_decay`` None when the optimizer has none); ``rule``: the
+    multipliers in words (``lr_mult=0.1``); ``who``: which parameters land in it.
+    """
+
+    name: str
+    lr: float
+    weight_decay: Optional[float]
+    rule: str
+    who: str
+
+
+def _fmt_mults(spec: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in spec.items()) or "no multipliers"
+
+
+def implied_groups(paramwise_cfg: Optional[Mapping[str, Any]], base_lr: float,
+                   base_wd: Optional[float] = None) -> List[ImpliedGroup]:
+    """The groups ``paramwise_cfg`` implies, with their lr / weight_decay bases (no model needed).
+
+    ``default`` first, then each custom key (longest first, as MMEngine matches them), then
+    the rule-based groups the config switches on (``norm``, ``bias``, ``dwconv``, ``flat``,
+    ``dcn_offset``). Which parameters a model puts in which group needs the model
+    (:func:`describe` + :func:`apply`); the values here follow the same rules.
+    ``base_wd=None``: the optimizer has no ``weight_decay`` (MMEngine then applies no
+    ``decay_mult``).
+    """
+    cfg = dict(paramwise_cfg or {})
+    unknown = set(cfg) - _KNOWN
+    if unknown:
+        raise SpecError("paramwise_cfg", f"unknown keys {sorted(unknown)}; known: {sorted(_KNOWN)}", cfg,
+                        show_value=False)
+    custom = cfg.get("custom_keys", {}) or {}
+    if not isinstance(custom, Mapping):
+        raise SpecError("paramwise_cfg.custom_keys", "must be a dict", custom)
+    apply([], base_lr, base_wd, cfg)  # MMEngine's checks (a decay_mult without weight_decay, ...)
+    rules = {k: v for k, v in cfg.items() if k != "custom_keys"}
+    reps = [r for r in _REPRESENTATIVES if r[0] == "default" or any(k in rules for k in r[3])]
+    # the rules alone: a representative parameter of each group through the same code as a model's
+    table = apply([r[1] for r in reps], base_lr, base_wd, rules or {"bypass_duplicate": False})
+    found: Dict[str, ImpliedGroup] = {}
+    for (name, _, who, keys, parent), row in zip(reps, table.rows):
+        g = ImpliedGroup(name, row.lr, row.weight_decay, ", ".join(f"{k}={rules[k]!r}" for k in keys if k in rules)
+                         or "the optimizer's lr and weight_decay", who)
+        same_as = found.get(parent) or found.get("default")
+        if name == "default" or same_as is None or (g.lr, g.weight_decay) != (same_as.lr, same_as.weight_decay) \
+                or parent == "default":
+            found[name] = g
+    out = [found["default"]]
+    for key in sorted(sorted(custom), key=len, reverse=True):
+        spec = custom[key]
+        if not isinstance(spec, Mapping):
+            raise SpecError(f"paramwise_cfg.custom_keys.{key}", "must be a dict", spec)
+        lr = float(spec["lr"]) if "lr" in spec else base_lr * float(spec.get("lr_mult", 1.0))
+        kwd: Optional[float] = None
+        if base_wd is not None:
+            kwd = float(spec["weight_decay"]) if "weight_decay" in spec \
+                else base_wd * float(spec.get("decay_mult", 1.0))
+        out.append(ImpliedGroup(key, lr, kwd, _fmt_mults(spec), f"parameters whose name contains {key!r}"))
+    out.extend(g for name, g in found.items() if name != "default")
     return out
