@@ -14,7 +14,7 @@ from bridge import mappings
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = {"torch": "torch", "oneflow": "oneflow", "mindspore.nn": "mindspore",
-        "mindspore.experimental": "mindspore"}
+        "mindspore.experimental": "mindspore", "mindspore.mint": "mindspore"}
 
 
 def _resolve(path: str):
