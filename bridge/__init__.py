@@ -66,6 +66,7 @@ _LAZY = {
     "from_accelerated": (".recipes", "from_accelerated"),
     "to_mindspore_scheduler": (".frameworks.mindspore", "to_mindspore_scheduler"),
     "translate_optimizer": (".groups.optimizers", "translate_optimizer"),
+    "copy_weights": (".weights", "copy_weights"),
     "count_updates": (".accounting", "count_updates"),
     "apply_skips": (".accounting", "apply_skips"),
     "load_trace": (".probes", "load_trace"),
