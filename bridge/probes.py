@@ -37,13 +37,16 @@ from bridge.errors import SpecError
 from bridge.parity import TRACE_RTOL, agree
 
 __all__ = [
-    "TRACE_COLUMNS", "CompareReport", "FieldReport", "Trace", "apply_skips", "compare", "is_trace_file",
+    "TRACE_COLUMNS", "CompareReport", "FieldReport", "Trace", "adam_fold", "apply_skips", "compare", "is_trace_file",
     "load_trace", "mindspore_probe", "oneflow_probe", "probe", "torch_probe",
 ]
 
 TRACE_COLUMNS = ("framework", "field", "group", "update", "value")
 TRACE_FORMAT = "sched-bridge-trace"
 DEFAULT_FIELDS = ("lr", "weight_decay", "momentum", "betas[0]")
+UNFOLD_NOTE = ("nn.AdamWeightDecay has no bias correction: lr and weight_decay are unfolded to torch AdamW's "
+               "meaning (lr = learning_rate / f, weight_decay = wd * f, f = sqrt(1-b2^t)/(1-b1^t), t = update+1); "
+               "MindSpore's own values are native_lr / native_weight_decay")
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -321,6 +324,22 @@ def _ms_num(x: Any) -> float:
     return float(np.asarray(a, dtype=np.float64).reshape(-1)[0])
 
 
+def _decimal32(x: Any) -> float:
+    """A float32 hyper-parameter as the decimal it was written as (``0.999``, not 0.99900001):
+    the shortest decimal that rounds to the same float32."""
+    return float(str(np.float32(_ms_num(x))))
+
+
+def adam_fold(betas: Tuple[float, float], update: int) -> float:
+    """``sqrt(1 - b2**t) / (1 - b1**t)`` at ``t = update + 1``: the Adam bias correction as a factor
+    on the step size. torch ``AdamW(lr, weight_decay)`` and MindSpore ``nn.AdamWeightDecay``
+    (which does not bias-correct) make the same update when the latter's lr is ``lr * f`` and its
+    weight decay ``weight_decay / f`` (``bridge.groups.translate_optimizer`` folds it so)."""
+    b1, b2 = betas
+    t = update + 1
+    return float(np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t))
+
+
 class _MsReader:
     """Evaluate a MindSpore optimizer's per-group lr / weight decay at a global step."""
 
@@ -348,6 +367,10 @@ class _MsReader:
         self.wd = [wds[min(s, len(wds) - 1)] for s in starts]
         self.loss_scale = float(getattr(opt, "loss_scale", 1.0))
         self._lists: Dict[int, np.ndarray] = {}
+        #: (beta1, beta2) of an nn.AdamWeightDecay (no bias correction: its values are unfolded)
+        self.betas: Optional[Tuple[float, float]] = None
+        if type(opt).__name__ == "AdamWeightDecay":
+            self.betas = (_decimal32(opt.beta1), _decimal32(opt.beta2))
 
     @staticmethod
     def _wd_key(wd: Any) -> Any:
@@ -370,6 +393,7 @@ class _MsReader:
     def values(self, k: int, fields: Sequence[str]) -> Dict[str, List[float]]:
         out: Dict[str, List[float]] = {}
         opt = self.opt
+        fold = adam_fold(self.betas, k) if self.betas is not None else None
         if "lr" in fields:
             out["lr"] = [self._at(c, k) for c in self.lr]
         if "weight_decay" in fields:
@@ -380,6 +404,11 @@ class _MsReader:
                 else:  # stored multiplied by loss_scale
                     wd.append(self._at(w, k) / self.loss_scale)
             out["weight_decay"] = wd
+        if fold is not None:  # nn.AdamWeightDecay: record torch AdamW's meaning, keep MindSpore's own
+            for f, unfold in (("lr", lambda v: v / fold), ("weight_decay", lambda v: v * fold)):
+                if f in out:
+                    out["native_" + f] = out[f]
+                    out[f] = [unfold(v) for v in out[f]]
         if "momentum" in fields and hasattr(opt, "momentum"):
             out["momentum"] = [_ms_num(opt.momentum)] * len(self.lr)
         if "betas[0]" in fields and hasattr(opt, "beta1"):
@@ -428,6 +457,9 @@ def mindspore_probe(optimizer: Any = None, fields: Sequence[str] = DEFAULT_FIELD
                 self.optimizer = optimizer
                 self._reader = _MsReader(optimizer, self.group_sizes)
                 self._next = self._global_step()
+                if self._reader.betas is not None:
+                    self.trace.meta["adam_betas"] = list(self._reader.betas)
+                    self.trace.meta["unfolded"] = UNFOLD_NOTE
 
             def _global_step(self) -> int:
                 return int(np.asarray(self.optimizer.global_step.asnumpy()).reshape(-1)[0])
@@ -549,13 +581,29 @@ def _is_subsequence(short: np.ndarray, long: np.ndarray, rtol: float, atol: floa
     return dropped
 
 
-def _diagnose(a: np.ndarray, b_full: np.ndarray, t0: int, rtol: float, atol: float) -> str:
+def _bias_correction(a: np.ndarray, b: np.ndarray, betas: Any, rtol: float, atol: float) -> str:
+    """The cause when ``a`` and ``b`` differ by Adam's bias correction factor at every update."""
+    if betas is None or a.shape[0] == 0:
+        return ""
+    k = min(a.shape[0], b.shape[0])
+    f = np.array([adam_fold(tuple(betas), u) for u in range(k)])[:, None]
+    if _all_close(a[:k], b[:k] / f, rtol, atol) or _all_close(a[:k], b[:k] * f, rtol, atol):
+        return ("Adam bias correction: the sides differ by f = sqrt(1-b2^t)/(1-b1^t) at every update: an "
+                "nn.AdamWeightDecay (no bias correction) given torch AdamW's lr / weight decay unchanged; "
+                "bridge.groups.translate_optimizer folds f into its lr and weight-decay tables")
+    return ""
+
+
+def _diagnose(a: np.ndarray, b_full: np.ndarray, t0: int, rtol: float, atol: float, betas: Any = None) -> str:
     """Heuristic cause of a divergence first seen at update ``t0``."""
     n = min(a.shape[0], 4096)
     a = a[:n]
     m = min(b_full.shape[0], n + 1)
     b = b_full[:m]
     k = min(n, m)
+    adam = _bias_correction(a, b, betas, rtol, atol)
+    if adam:
+        return adam
     # off by one
     if k > 2 and _all_close(a[: k - 1], b[1:k], rtol, atol):
         return ("off by one: a[t] == b[t+1] (a applies the value one scheduler step ahead: scheduler.step() "
@@ -640,6 +688,7 @@ def compare(trace_a: Trace, b: Any, *, rtol: float = TRACE_RTOL, atol: float = 0
             raise SpecError("fields", f"not in both sides (common: {', '.join(common) or 'none'})", missing)
         common = list(fields)
     report = CompareReport(f"trace[{trace_a.framework or '?'}]", label_b, rtol, skipped=sk)
+    betas = trace_a.meta.get("adam_betas") or (b.meta.get("adam_betas") if isinstance(b, Trace) else None)
     for f in common:
         a = trace_a.array(f)
         n_a = a.shape[0]
@@ -666,7 +715,7 @@ def compare(trace_a: Trace, b: Any, *, rtol: float = TRACE_RTOL, atol: float = 0
             u, g = int(bad[0][0]), int(bad[0][1])
             fr.first_divergence = (u, g)
             fr.value_a, fr.value_b = float(a[u, g]), float(expected[u, g])
-            fr.cause = _diagnose(a, expected, u, rtol, atol)
+            fr.cause = _diagnose(a, expected, u, rtol, atol, betas)
         elif not is_plan and n_a != n_b:
             fr.first_divergence = (k, 0)
             fr.cause = (f"update count differs: {n_a} vs {n_b} updates (values agree on the first {k}); "
