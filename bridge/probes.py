@@ -202,6 +202,8 @@ def _group_value(group: Any, name: str) -> Optional[float]:
         return None
     v = read_field(group, name)
     try:
+        if hasattr(v, "asnumpy"):  # a MindSpore Parameter (torch-style MindSpore optimizers)
+            return _ms_num(v)
         return float(v.item() if hasattr(v, "item") else v)
     except (TypeError, ValueError):
         return None
@@ -425,6 +427,47 @@ def _import(name: str) -> Any:
 _MS_CLASS: List[Any] = []
 
 
+class _MsTorchStyleProbe(_StepProbe):
+    """``mindspore.mint.optim`` / ``mindspore.experimental.optim`` optimizers: torch-style groups whose
+    values a scheduler sets between updates. ``sync()`` right after each update (before
+    ``scheduler.step()``) records the groups' values for it; the optimizer's own step counter
+    (``state_step`` / ``step_t``) says whether exactly one update was made since the last sync."""
+
+    framework = "mindspore"
+    _COUNTERS = ("state_step", "step_t")
+
+    def __init__(self, optimizer: Any, fields: Sequence[str] = DEFAULT_FIELDS):
+        super().__init__(optimizer, fields)
+        self._counter = next((a for a in self._COUNTERS if hasattr(optimizer, a)), None)
+        self._last = self._count()
+
+    def _count(self) -> Optional[int]:
+        return None if self._counter is None else int(round(_ms_num(getattr(self.optimizer, self._counter))))
+
+    def sync(self) -> int:
+        """Record the update made since the last sync; return how many were made (0 or 1)."""
+        c = self._count()
+        n = 1 if c is None or self._last is None else c - self._last
+        if n > 1:
+            raise SpecError("sync", f"{n} optimizer updates since the last sync(), whose values are gone: call "
+                            "probe.sync() after every update, before scheduler.step()", n)
+        if n == 1:
+            self._record()
+        self._last = c
+        return max(n, 0)
+
+    def remove(self) -> None:
+        """Nothing is attached to the optimizer."""
+
+
+def _is_torch_style_ms(optimizer: Any) -> bool:
+    try:
+        from mindspore.experimental.optim import Optimizer
+    except ImportError:  # pragma: no cover - MindSpore without experimental.optim
+        return False
+    return isinstance(optimizer, Optimizer)
+
+
 def mindspore_probe(optimizer: Any = None, fields: Sequence[str] = DEFAULT_FIELDS, *,
                     group_sizes: Optional[Sequence[int]] = None) -> Any:
     """A ``mindspore.train.Callback`` recording each group's values at each update.
@@ -433,10 +476,19 @@ def mindspore_probe(optimizer: Any = None, fields: Sequence[str] = DEFAULT_FIELD
     begin). ``group_sizes``: parameters per user group, when runs of equal
     lr/weight decay would merge groups. Outside ``Model.train``, call
     ``probe.sync()`` after each train step. The trace is ``probe.trace``.
+
+    A ``mindspore.mint.optim`` / ``mindspore.experimental.optim`` optimizer (torch-style
+    groups, driven by a scheduler) gets a probe that is not a callback: call ``probe.sync()``
+    after each update and before ``scheduler.step()``.
     """
     if optimizer is not None:
         _check_framework(optimizer, "mindspore")
     ms = _import("mindspore")
+    if optimizer is not None and _is_torch_style_ms(optimizer):
+        if group_sizes is not None:
+            raise SpecError("group_sizes", "torch-style MindSpore optimizers have param_groups; leave it None",
+                            list(group_sizes))
+        return _MsTorchStyleProbe(optimizer, fields)
     if not _MS_CLASS:
         class MindSporeProbe(ms.train.Callback):  # type: ignore[name-defined]
             __doc__ = mindspore_probe.__doc__

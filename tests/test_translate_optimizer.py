@@ -9,6 +9,7 @@ import bridge
 from bridge.errors import SpecError, UnsupportedError
 from bridge.groups import translate_optimizer
 from bridge.ir import CosineAnnealing, Field, Group, Linear, Plan
+from bridge.probes import compare, mindspore_probe, torch_probe
 
 
 def _nets(torch, ms):
@@ -331,6 +332,7 @@ def test_mint_optimizer_steps_like_torch(torch_mod, ms_graph, kind):
             if k in tg:
                 assert mg[k] == tg[k], k
     names = {id(info.obj): n for n, info in by_name.items()}
+    tprobe, mprobe = torch_probe(topt), mindspore_probe(mopt)  # the probes know mint optimizers too
     for u in range(50):
         np.testing.assert_allclose([float(x.asnumpy()) for x in mopt.lrs],
                                    [g["lr"] for g in topt.param_groups], rtol=2e-7)
@@ -338,10 +340,19 @@ def test_mint_optimizer_steps_like_torch(torch_mod, ms_graph, kind):
         topt.step()
         tsched.step()
         mopt(tuple(ms.Tensor(g[names[id(p)]].numpy()) for p in mopt.parameters))
+        assert mprobe.sync() == 1
         msched.step()
         for n, p in t.named_parameters():
             np.testing.assert_allclose(by_name[n].obj.asnumpy(), p.detach().numpy(), rtol=2e-5, atol=2e-6,
                                        err_msg=f"{kind} update {u}: {n}")
+    tprobe.remove()
+    rep = compare(tprobe.trace, mprobe.trace)
+    assert rep.ok and len(mprobe.trace) == 50, rep.format()
+    assert set(mprobe.trace.fields) == set(tprobe.trace.fields)  # lr, weight_decay, momentum / betas[0]
+    with pytest.raises(SpecError, match="2 optimizer updates since the last sync"):
+        for _ in range(2):
+            mopt(tuple(ms.Tensor(np.zeros(p.shape, np.float32)) for p in mopt.parameters))
+        mprobe.sync()
 
 
 def test_mint_refusals(torch_mod, ms):
