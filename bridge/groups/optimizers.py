@@ -16,7 +16,7 @@ from .. import mappings
 from ..errors import SpecError, UnsupportedError
 from ..ir import Field, Group, Plan, Table
 
-__all__ = ["describe_optimizer", "translate_optimizer"]
+__all__ = ["describe_optimizer", "port_source", "translate_optimizer"]
 
 _CANON_SKIP = {"params", "param_names", "initial_lr", "foreach", "differentiable", "fused", "capturable",
                "decoupled_weight_decay", "name"}
@@ -431,3 +431,107 @@ def _to_oneflow(desc: Dict[str, Any], ignore: Sequence[str]) -> Dict[str, Any]:
     return {"class": spec["class"], "kwargs": kwargs, "groups": groups}
 
 
+
+
+def _portable(desc: Dict[str, Any], source_model: Any) -> Dict[str, Any]:
+    """``desc`` with parameter names instead of objects and plain Python values (writable as source)."""
+    names = _source_names(desc, source_model)
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, (tuple, list)):
+            return [plain(x) for x in v]
+        if hasattr(v, "item") and not isinstance(v, (bool, int, float, str)):
+            return v.item()
+        return v
+
+    groups = [{"params": names[i], **{k: plain(v) for k, v in _canon(desc["type"], g).items()}}
+              for i, g in enumerate(desc["groups"])]
+    defaults = {k: plain(v) for k, v in _canon(desc["type"], desc["defaults"]).items()}
+    return {"type": desc["type"], "defaults": defaults, "groups": groups}
+
+
+def _check_portable(desc: Dict[str, Any], target: str, adamw: str, ignore: Sequence[str]) -> None:
+    """The refusals translate_optimizer would raise that need no framework, raised while writing."""
+    if target == "oneflow":
+        _to_oneflow(desc, ignore)
+        return
+    if target == "mindspore.mint":
+        module, types = _TORCH_STYLE[target]
+        if desc["type"] not in types:
+            raise UnsupportedError(f"{module} has no translation for optimizer type {desc['type']!r}; "
+                                   f"known: {', '.join(types)}")
+        spec = mappings.optimizer_spec(desc["type"], target)
+        for i, g in enumerate(desc["groups"]):
+            _group_kwargs(desc["type"], spec, g, i, ignore)
+        return
+    opt, fw = _pick_class(desc, adamw)
+    if fw == "mindspore.nn":
+        _kwargs(desc, opt, fw, ignore)
+
+
+def port_source(source: Any, plan: Any = None, *, target: str = "mindspore", total_steps: Optional[int] = None,
+                source_model: Any = None, adamw: str = "fold", ignore: Sequence[str] = (),
+                model: str = "net", optimizer: str = "optimizer") -> str:
+    """Python source that builds, in the ``target`` framework, the optimizer and schedule of ``source``.
+
+    ``source``: a torch optimizer (``source_model`` names its parameters) or a description
+    dict; ``plan``: its schedule (:func:`bridge.from_torch`, a captured plan), ``None`` for
+    constant values. ``target``: ``"mindspore"`` (``mindspore.nn``, lists of ``total_steps``
+    values, AdamW folded), ``"mindspore.mint"`` (``mindspore.mint.optim`` + a scheduler to step
+    after each update) or ``"oneflow"`` (``oneflow.optim`` + a scheduler). The code expects the
+    model in a variable named ``model`` (a MindSpore ``nn.Cell`` with the torch attribute names,
+    or a OneFlow module) and defines ``optimizer`` (and ``scheduler``). It holds the plan and
+    the optimizer description as literals and calls :func:`translate_optimizer` on them at run
+    time, so the written code builds exactly what ``translate_optimizer`` builds; torch is not
+    needed to run it. What the target cannot express is refused here, as there.
+    """
+    import pprint
+
+    from ..frameworks import _source
+
+    if target not in ("mindspore", "mindspore.mint", "oneflow"):
+        raise SpecError("target", "must be 'mindspore', 'mindspore.mint' or 'oneflow'", target)
+    for name, v in (("model", model), ("optimizer", optimizer)):
+        if not v.isidentifier():
+            raise SpecError(name, "must be a Python identifier", v)
+    desc = _portable(describe_optimizer(source), source_model)
+    if plan is not None and plan.n_groups != len(desc["groups"]):
+        raise SpecError("plan", f"must have one group per optimizer group ({len(desc['groups'])})", plan.n_groups)
+    _check_portable(desc, target, adamw, ignore)
+    if target == "mindspore" and total_steps is None:
+        raise SpecError("total_steps", "is needed for target 'mindspore' (per-update lists)", None)
+    fmt = lambda v: pprint.pformat(v, indent=1, width=100, sort_dicts=False)  # noqa: E731
+    lines = [f"# {desc['type']} and its schedule ported by sched-bridge (bridge.port_source)"]
+    extra = f", ignore={list(ignore)!r}" if ignore else ""
+    if target == "oneflow":
+        out = _to_oneflow(desc, ignore)
+        lines += ["import oneflow as flow", "",
+                  f"params = dict({model}.named_parameters())",
+                  f"groups = {fmt(out['groups'])}",
+                  f"{optimizer} = {out['class'].replace('oneflow.', 'flow.')}(",
+                  "    [{**g, 'params': [params[n] for n in g['params']]} for g in groups],",
+                  f"    **{fmt(out['kwargs'])})"]
+        if plan is not None:  # native OneFlow schedulers where exact, else the plan-driven one
+            lines += ["", _source.snippet(plan, "oneflow", optimizer=optimizer).rstrip(),
+                      "# scheduler.step() once per optimizer update"]
+        return "\n".join(lines) + "\n"
+    lines += ["import bridge", "",
+              f"plan = {'None' if plan is None else 'bridge.from_dict(' + fmt(plan.to_dict()) + ')'}",
+              f"source = {fmt(desc)}", ""]
+    if target == "mindspore.mint":
+        lines += ["# call scheduler.step() after each optimizer update",
+                  f"{optimizer}, scheduler = bridge.translate_optimizer(",
+                  f"    source, plan, target='mindspore.mint', params={model}, lr_as='scheduler'{extra})"]
+    else:
+        lines += ["# per-update lists, indexed by the optimizer's global_step",
+                  f"{optimizer} = bridge.translate_optimizer(",
+                  f"    source, plan, params={model}, total_steps={int(total_steps or 0)}, adamw={adamw!r}{extra})"]
+    return "\n".join(lines) + "\n"
+    if target == "mindspore.mint":
+        call = (f"{optimizer}, scheduler = bridge.translate_optimizer(source, plan, target='mindspore.mint', "
+                f"params={model}, lr_as='scheduler'{extra})  # scheduler.step() after each update")
+    else:
+        call = (f"{optimizer} = bridge.translate_optimizer(source, plan, params={model}, "
+                f"total_steps={int(total_steps or 0)}, adamw={adamw!r}{extra})  # global_step indexes the lists")
+    lines += ["", call]
+    return "\n".join(lines) + "\n"
