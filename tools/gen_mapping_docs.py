@@ -126,6 +126,46 @@ exactly like torch's. Its weight decay is a float per group (a scheduled one is
 refused: use the default `adamw="fold"`). Tested against torch AdamW +
 SequentialLR parameter updates in `tests/test_translate_optimizer.py`.
 
+## mindspore.mint.optim (target="mindspore.mint")
+
+`translate_optimizer(topt, plan, target="mindspore.mint", params=net, source_model=tmodel,
+lr_as="scheduler")` returns `(optimizer, scheduler)`: `mindspore.mint.optim.AdamW`, `Adam` or
+`SGD` with torch-style groups (every per-group hyper-parameter kept, torch's formulas, no fold)
+and `bridge.to_mindspore_scheduler(plan, optimizer)`; call `scheduler.step()` after each update,
+as in torch. Found by running them (MindSpore 2.10, CPU):
+
+- `mint.optim.SGD` updates with the group's `lr_float`, a Python float fixed at construction, so
+  MindSpore's own `lr_scheduler` classes change nothing it uses. `to_mindspore_scheduler` points
+  `lr_float` at the group's lr Parameter, so the plan is followed (50 updates equal torch's).
+- On CPU the mint updates take effect only compiled (GRAPH_MODE, or `ms.jit`): in PyNative their
+  in-place ops leave the Parameters unchanged.
+- `mint.optim.AdamW` is one `AdamW` primitive with no CPU kernel; `translate_optimizer` refuses it
+  on a CPU device (use `adamw="experimental"` or the default fold there).
+- A scheduled weight decay is refused (the groups read it as a float).
+
+Tested against torch by stepping both with the same weights and gradients for 50 updates under a
+warm-up + cosine schedule, two param groups: `Adam`, `SGD(momentum, nesterov, weight_decay)` and
+`SGD(momentum, dampening)` (`tests/test_translate_optimizer.py`); `AdamW` there only where a
+kernel exists.
+
+## Written ports: bridge.port_source
+
+`bridge.port_source(topt, plan, target=..., source_model=tmodel, total_steps=N)` returns the
+Python source that builds the target optimizer and schedule: `"mindspore"` (nn, per-update lists,
+AdamW folded), `"mindspore.mint"` (optimizer + scheduler) or `"oneflow"` (the OneFlow optimizer
+with every argument explicit, and native OneFlow schedulers where one is exact). The code holds
+the plan and the optimizer description (parameter names per group) as literals; for MindSpore it
+calls `translate_optimizer` on them at run time, so it builds exactly what `translate_optimizer`
+builds, and torch is not needed to run it. Refusals are raised while writing. The model is
+expected in a variable `net` (`model=` renames it), a MindSpore net with the torch attribute
+names; copy the weights with `bridge.copy_weights` ([weights](weights.md)).
+
+```python
+src = bridge.port_source(topt, bridge.from_torch(sched), target="mindspore", source_model=model,
+                         total_steps=10_000)
+open("port_optimizer.py", "w").write(src)
+```
+
 `translate_optimizer(..., loss_scale=S)` is for MindSpore runs with
 `FixedLossScaleManager(S, drop_overflow_update=False)`: the optimizer gets
 `loss_scale=S` and divides the scaled gradients (and the weight decay it stores
