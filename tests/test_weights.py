@@ -169,3 +169,20 @@ def test_oneflow_round_trip_through_torch_names(flow: ModuleType, tmp_path: Any)
     sd["4.weight"] = np.zeros((3, 5), np.float32)
     with pytest.raises(SpecError, match=r"'4.weight': shape \(3, 5\)"):
         copy_weights(sd, b)
+
+
+def test_conv1d_weight_reshaped_both_ways(torch_mod: ModuleType, ms: ModuleType) -> None:
+    """MindSpore's Conv1d keeps its weight as (out, in, 1, k), torch's is (out, in, k): reshaped."""
+    torch = torch_mod
+    torch.manual_seed(0)
+    t = torch.nn.Sequential(torch.nn.Conv1d(3, 4, 3))
+    m = ms.nn.SequentialCell([ms.nn.Conv1d(3, 4, 3, pad_mode="valid", has_bias=True)])
+    assert tuple(m[0].weight.shape) == (4, 3, 1, 3)
+    copy_weights(t, m)
+    x = np.random.default_rng(0).standard_normal((2, 3, 7)).astype(np.float32)
+    with torch.no_grad():
+        want = t(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(m(ms.Tensor(x)).asnumpy(), want, rtol=1e-5, atol=1e-6)
+    t2 = torch.nn.Sequential(torch.nn.Conv1d(3, 4, 3))
+    copy_weights(m, t2)
+    np.testing.assert_array_equal(t2[0].weight.detach().numpy(), t[0].weight.detach().numpy())
