@@ -419,6 +419,14 @@ def test_port_source_mindspore_nn_adamw(torch_mod, ms):
     for i, g in ((0, 0), (4, 1)):  # parameter 0 (conv.weight) is in group 0, parameter 4 (fc.bias) in group 1
         np.testing.assert_allclose(opt.learning_rate[i].learning_rate.asnumpy(), np.array(want)[:, g] * fold,
                                    rtol=1e-6)
+    src = bridge.port_source(topt, plan, adamw="experimental", source_model=t)  # torch's formula, a scheduler
+    exec(compile(src, "<port>", "exec"), scope)
+    assert type(scope["optimizer"]).__module__.startswith("mindspore.experimental")
+    assert [float(x.asnumpy()) for x in scope["optimizer"].lrs] == pytest.approx(want[0], rel=1e-7)
+    scope["scheduler"].step()
+    assert [float(x.asnumpy()) for x in scope["optimizer"].lrs] == pytest.approx(want[1], rel=1e-7)
+    with pytest.raises(SpecError, match="adamw"):
+        bridge.port_source(topt, plan, adamw="folded", total_steps=8, source_model=t)
     with pytest.raises(UnsupportedError, match="amsgrad"):  # refused while writing, as when translating
         bridge.port_source(torch.optim.AdamW(t.parameters(), amsgrad=True), total_steps=4, source_model=t)
     with pytest.raises(SpecError, match="total_steps"):

@@ -464,6 +464,8 @@ def _check_portable(desc: Dict[str, Any], target: str, adamw: str, ignore: Seque
         for i, g in enumerate(desc["groups"]):
             _group_kwargs(desc["type"], spec, g, i, ignore)
         return
+    if adamw not in ("fold", "experimental"):
+        raise SpecError("adamw", "must be 'fold' or 'experimental'", adamw)
     opt, fw = _pick_class(desc, adamw)
     if fw == "mindspore.nn":
         _kwargs(desc, opt, fw, ignore)
@@ -478,7 +480,8 @@ def port_source(source: Any, plan: Any = None, *, target: str = "mindspore", tot
     dict; ``plan``: its schedule (:func:`bridge.from_torch`, a captured plan), ``None`` for
     constant values. ``target``: ``"mindspore"`` (``mindspore.nn``, lists of ``total_steps``
     values, AdamW folded), ``"mindspore.mint"`` (``mindspore.mint.optim`` + a scheduler to step
-    after each update) or ``"oneflow"`` (``oneflow.optim`` + a scheduler). The code expects the
+    after each update; so is ``"mindspore"`` with ``adamw="experimental"`` for an AdamW) or
+    ``"oneflow"`` (``oneflow.optim`` + a scheduler). The code expects the
     model in a variable named ``model`` (a MindSpore ``nn.Cell`` with the torch attribute names,
     or a OneFlow module) and defines ``optimizer`` (and ``scheduler``). It holds the plan and
     the optimizer description as literals and calls :func:`translate_optimizer` on them at run
@@ -498,7 +501,8 @@ def port_source(source: Any, plan: Any = None, *, target: str = "mindspore", tot
     if plan is not None and plan.n_groups != len(desc["groups"]):
         raise SpecError("plan", f"must have one group per optimizer group ({len(desc['groups'])})", plan.n_groups)
     _check_portable(desc, target, adamw, ignore)
-    if target == "mindspore" and total_steps is None:
+    torch_style = target == "mindspore.mint" or (adamw == "experimental" and desc["type"] == "AdamW")
+    if target == "mindspore" and total_steps is None and not torch_style:
         raise SpecError("total_steps", "is needed for target 'mindspore' (per-update lists)", None)
     fmt = lambda v: pprint.pformat(v, indent=1, width=100, sort_dicts=False)  # noqa: E731
     lines = [f"# {desc['type']} and its schedule ported by sched-bridge (bridge.port_source)"]
@@ -518,10 +522,11 @@ def port_source(source: Any, plan: Any = None, *, target: str = "mindspore", tot
     lines += ["import bridge", "",
               f"plan = {'None' if plan is None else 'bridge.from_dict(' + fmt(plan.to_dict()) + ')'}",
               f"source = {fmt(desc)}", ""]
-    if target == "mindspore.mint":
+    if torch_style:
+        how = "target='mindspore.mint'" if target == "mindspore.mint" else "adamw='experimental'"
         lines += ["# call scheduler.step() after each optimizer update",
                   f"{optimizer}, scheduler = bridge.translate_optimizer(",
-                  f"    source, plan, target='mindspore.mint', params={model}, lr_as='scheduler'{extra})"]
+                  f"    source, plan, {how}, params={model}, lr_as='scheduler'{extra})"]
     else:
         lines += ["# per-update lists, indexed by the optimizer's global_step",
                   f"{optimizer} = bridge.translate_optimizer(",
