@@ -69,6 +69,8 @@ _LAZY = {
     "from_mindcv_config": (".frameworks.mindcv", "from_mindcv_config"),
     "to_mindspore_scheduler": (".frameworks.mindspore", "to_mindspore_scheduler"),
     "translate_optimizer": (".groups.optimizers", "translate_optimizer"),
+    "port_source": (".groups.optimizers", "port_source"),
+    "copy_weights": (".weights", "copy_weights"),
     "count_updates": (".accounting", "count_updates"),
     "apply_skips": (".accounting", "apply_skips"),
     "load_trace": (".probes", "load_trace"),

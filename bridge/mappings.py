@@ -36,9 +36,9 @@ __all__ = [
 #: The tables shipped, by name (file ``mappings/<name>.toml``).
 TABLES = ("optimizers", "param_groups", "param_names", "constructor_args")
 
-#: The framework APIs the tables have a column for (MindSpore has two). Not
+#: The framework APIs the tables have a column for (MindSpore has three). Not
 #: ``bridge._frameworks.FRAMEWORKS``, the frameworks themselves.
-APIS = ("torch", "oneflow", "mindspore.nn", "mindspore.experimental")
+APIS = ("torch", "oneflow", "mindspore.nn", "mindspore.experimental", "mindspore.mint")
 
 
 def __getattr__(name: str) -> Any:

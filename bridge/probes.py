@@ -37,13 +37,16 @@ from bridge.errors import SpecError
 from bridge.parity import TRACE_RTOL, agree
 
 __all__ = [
-    "TRACE_COLUMNS", "CompareReport", "FieldReport", "Trace", "apply_skips", "compare", "is_trace_file",
+    "TRACE_COLUMNS", "CompareReport", "FieldReport", "Trace", "adam_fold", "apply_skips", "compare", "is_trace_file",
     "load_trace", "mindspore_probe", "oneflow_probe", "probe", "torch_probe",
 ]
 
 TRACE_COLUMNS = ("framework", "field", "group", "update", "value")
 TRACE_FORMAT = "sched-bridge-trace"
 DEFAULT_FIELDS = ("lr", "weight_decay", "momentum", "betas[0]")
+UNFOLD_NOTE = ("nn.AdamWeightDecay has no bias correction: lr and weight_decay are unfolded to torch AdamW's "
+               "meaning (lr = learning_rate / f, weight_decay = wd * f, f = sqrt(1-b2^t)/(1-b1^t), t = update+1); "
+               "MindSpore's own values are native_lr / native_weight_decay")
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -199,6 +202,8 @@ def _group_value(group: Any, name: str) -> Optional[float]:
         return None
     v = read_field(group, name)
     try:
+        if hasattr(v, "asnumpy"):  # a MindSpore Parameter (torch-style MindSpore optimizers)
+            return _ms_num(v)
         return float(v.item() if hasattr(v, "item") else v)
     except (TypeError, ValueError):
         return None
@@ -321,6 +326,22 @@ def _ms_num(x: Any) -> float:
     return float(np.asarray(a, dtype=np.float64).reshape(-1)[0])
 
 
+def _decimal32(x: Any) -> float:
+    """A float32 hyper-parameter as the decimal it was written as (``0.999``, not 0.99900001):
+    the shortest decimal that rounds to the same float32."""
+    return float(str(np.float32(_ms_num(x))))
+
+
+def adam_fold(betas: Tuple[float, float], update: int) -> float:
+    """``sqrt(1 - b2**t) / (1 - b1**t)`` at ``t = update + 1``: the Adam bias correction as a factor
+    on the step size. torch ``AdamW(lr, weight_decay)`` and MindSpore ``nn.AdamWeightDecay``
+    (which does not bias-correct) make the same update when the latter's lr is ``lr * f`` and its
+    weight decay ``weight_decay / f`` (``bridge.groups.translate_optimizer`` folds it so)."""
+    b1, b2 = betas
+    t = update + 1
+    return float(np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t))
+
+
 class _MsReader:
     """Evaluate a MindSpore optimizer's per-group lr / weight decay at a global step."""
 
@@ -348,6 +369,10 @@ class _MsReader:
         self.wd = [wds[min(s, len(wds) - 1)] for s in starts]
         self.loss_scale = float(getattr(opt, "loss_scale", 1.0))
         self._lists: Dict[int, np.ndarray] = {}
+        #: (beta1, beta2) of an nn.AdamWeightDecay (no bias correction: its values are unfolded)
+        self.betas: Optional[Tuple[float, float]] = None
+        if type(opt).__name__ == "AdamWeightDecay":
+            self.betas = (_decimal32(opt.beta1), _decimal32(opt.beta2))
 
     @staticmethod
     def _wd_key(wd: Any) -> Any:
@@ -370,6 +395,7 @@ class _MsReader:
     def values(self, k: int, fields: Sequence[str]) -> Dict[str, List[float]]:
         out: Dict[str, List[float]] = {}
         opt = self.opt
+        fold = adam_fold(self.betas, k) if self.betas is not None else None
         if "lr" in fields:
             out["lr"] = [self._at(c, k) for c in self.lr]
         if "weight_decay" in fields:
@@ -380,6 +406,11 @@ class _MsReader:
                 else:  # stored multiplied by loss_scale
                     wd.append(self._at(w, k) / self.loss_scale)
             out["weight_decay"] = wd
+        if fold is not None:  # nn.AdamWeightDecay: record torch AdamW's meaning, keep MindSpore's own
+            for f, unfold in (("lr", lambda v: v / fold), ("weight_decay", lambda v: v * fold)):
+                if f in out:
+                    out["native_" + f] = out[f]
+                    out[f] = [unfold(v) for v in out[f]]
         if "momentum" in fields and hasattr(opt, "momentum"):
             out["momentum"] = [_ms_num(opt.momentum)] * len(self.lr)
         if "betas[0]" in fields and hasattr(opt, "beta1"):
@@ -396,6 +427,47 @@ def _import(name: str) -> Any:
 _MS_CLASS: List[Any] = []
 
 
+class _MsTorchStyleProbe(_StepProbe):
+    """``mindspore.mint.optim`` / ``mindspore.experimental.optim`` optimizers: torch-style groups whose
+    values a scheduler sets between updates. ``sync()`` right after each update (before
+    ``scheduler.step()``) records the groups' values for it; the optimizer's own step counter
+    (``state_step`` / ``step_t``) says whether exactly one update was made since the last sync."""
+
+    framework = "mindspore"
+    _COUNTERS = ("state_step", "step_t")
+
+    def __init__(self, optimizer: Any, fields: Sequence[str] = DEFAULT_FIELDS):
+        super().__init__(optimizer, fields)
+        self._counter = next((a for a in self._COUNTERS if hasattr(optimizer, a)), None)
+        self._last = self._count()
+
+    def _count(self) -> Optional[int]:
+        return None if self._counter is None else int(round(_ms_num(getattr(self.optimizer, self._counter))))
+
+    def sync(self) -> int:
+        """Record the update made since the last sync; return how many were made (0 or 1)."""
+        c = self._count()
+        n = 1 if c is None or self._last is None else c - self._last
+        if n > 1:
+            raise SpecError("sync", f"{n} optimizer updates since the last sync(), whose values are gone: call "
+                            "probe.sync() after every update, before scheduler.step()", n)
+        if n == 1:
+            self._record()
+        self._last = c
+        return max(n, 0)
+
+    def remove(self) -> None:
+        """Nothing is attached to the optimizer."""
+
+
+def _is_torch_style_ms(optimizer: Any) -> bool:
+    try:
+        from mindspore.experimental.optim import Optimizer
+    except ImportError:  # pragma: no cover - MindSpore without experimental.optim
+        return False
+    return isinstance(optimizer, Optimizer)
+
+
 def mindspore_probe(optimizer: Any = None, fields: Sequence[str] = DEFAULT_FIELDS, *,
                     group_sizes: Optional[Sequence[int]] = None) -> Any:
     """A ``mindspore.train.Callback`` recording each group's values at each update.
@@ -404,10 +476,19 @@ def mindspore_probe(optimizer: Any = None, fields: Sequence[str] = DEFAULT_FIELD
     begin). ``group_sizes``: parameters per user group, when runs of equal
     lr/weight decay would merge groups. Outside ``Model.train``, call
     ``probe.sync()`` after each train step. The trace is ``probe.trace``.
+
+    A ``mindspore.mint.optim`` / ``mindspore.experimental.optim`` optimizer (torch-style
+    groups, driven by a scheduler) gets a probe that is not a callback: call ``probe.sync()``
+    after each update and before ``scheduler.step()``.
     """
     if optimizer is not None:
         _check_framework(optimizer, "mindspore")
     ms = _import("mindspore")
+    if optimizer is not None and _is_torch_style_ms(optimizer):
+        if group_sizes is not None:
+            raise SpecError("group_sizes", "torch-style MindSpore optimizers have param_groups; leave it None",
+                            list(group_sizes))
+        return _MsTorchStyleProbe(optimizer, fields)
     if not _MS_CLASS:
         class MindSporeProbe(ms.train.Callback):  # type: ignore[name-defined]
             __doc__ = mindspore_probe.__doc__
@@ -428,6 +509,9 @@ def mindspore_probe(optimizer: Any = None, fields: Sequence[str] = DEFAULT_FIELD
                 self.optimizer = optimizer
                 self._reader = _MsReader(optimizer, self.group_sizes)
                 self._next = self._global_step()
+                if self._reader.betas is not None:
+                    self.trace.meta["adam_betas"] = list(self._reader.betas)
+                    self.trace.meta["unfolded"] = UNFOLD_NOTE
 
             def _global_step(self) -> int:
                 return int(np.asarray(self.optimizer.global_step.asnumpy()).reshape(-1)[0])
@@ -549,13 +633,29 @@ def _is_subsequence(short: np.ndarray, long: np.ndarray, rtol: float, atol: floa
     return dropped
 
 
-def _diagnose(a: np.ndarray, b_full: np.ndarray, t0: int, rtol: float, atol: float) -> str:
+def _bias_correction(a: np.ndarray, b: np.ndarray, betas: Any, rtol: float, atol: float) -> str:
+    """The cause when ``a`` and ``b`` differ by Adam's bias correction factor at every update."""
+    if betas is None or a.shape[0] == 0:
+        return ""
+    k = min(a.shape[0], b.shape[0])
+    f = np.array([adam_fold(tuple(betas), u) for u in range(k)])[:, None]
+    if _all_close(a[:k], b[:k] / f, rtol, atol) or _all_close(a[:k], b[:k] * f, rtol, atol):
+        return ("Adam bias correction: the sides differ by f = sqrt(1-b2^t)/(1-b1^t) at every update: an "
+                "nn.AdamWeightDecay (no bias correction) given torch AdamW's lr / weight decay unchanged; "
+                "bridge.groups.translate_optimizer folds f into its lr and weight-decay tables")
+    return ""
+
+
+def _diagnose(a: np.ndarray, b_full: np.ndarray, t0: int, rtol: float, atol: float, betas: Any = None) -> str:
     """Heuristic cause of a divergence first seen at update ``t0``."""
     n = min(a.shape[0], 4096)
     a = a[:n]
     m = min(b_full.shape[0], n + 1)
     b = b_full[:m]
     k = min(n, m)
+    adam = _bias_correction(a, b, betas, rtol, atol)
+    if adam:
+        return adam
     # off by one
     if k > 2 and _all_close(a[: k - 1], b[1:k], rtol, atol):
         return ("off by one: a[t] == b[t+1] (a applies the value one scheduler step ahead: scheduler.step() "
@@ -640,6 +740,7 @@ def compare(trace_a: Trace, b: Any, *, rtol: float = TRACE_RTOL, atol: float = 0
             raise SpecError("fields", f"not in both sides (common: {', '.join(common) or 'none'})", missing)
         common = list(fields)
     report = CompareReport(f"trace[{trace_a.framework or '?'}]", label_b, rtol, skipped=sk)
+    betas = trace_a.meta.get("adam_betas") or (b.meta.get("adam_betas") if isinstance(b, Trace) else None)
     for f in common:
         a = trace_a.array(f)
         n_a = a.shape[0]
@@ -666,7 +767,7 @@ def compare(trace_a: Trace, b: Any, *, rtol: float = TRACE_RTOL, atol: float = 0
             u, g = int(bad[0][0]), int(bad[0][1])
             fr.first_divergence = (u, g)
             fr.value_a, fr.value_b = float(a[u, g]), float(expected[u, g])
-            fr.cause = _diagnose(a, expected, u, rtol, atol)
+            fr.cause = _diagnose(a, expected, u, rtol, atol, betas)
         elif not is_plan and n_a != n_b:
             fr.first_divergence = (k, 0)
             fr.cause = (f"update count differs: {n_a} vs {n_b} updates (values agree on the first {k}); "

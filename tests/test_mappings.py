@@ -14,7 +14,7 @@ from bridge import mappings
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = {"torch": "torch", "oneflow": "oneflow", "mindspore.nn": "mindspore",
-        "mindspore.experimental": "mindspore"}
+        "mindspore.experimental": "mindspore", "mindspore.mint": "mindspore"}
 
 
 def _resolve(path: str):
@@ -92,6 +92,10 @@ def test_param_names_match_mindspore_layers(ms):
         order = table[kind].get("parameter_order", {}).get("mindspore")
         if order:
             assert names == order
+    for kind, row in table.items():  # bridge.weights renames the parameters of these classes by the row
+        for cls in row["mindspore_classes"]:
+            assert inspect.isclass(getattr(nn, cls)), f"{kind}: mindspore.nn.{cls}"
+        assert type(layers[kind]).__name__ in row["mindspore_classes"], kind
 
 
 @pytest.mark.torch

@@ -230,3 +230,85 @@ def test_grad_accum_probe_example(tmp_path: Path, ms: ModuleType, torch_mod: Mod
     assert "IDENTICAL per-update values" in out
     t, m = load_trace(tmp_path / "torch.csv"), load_trace(tmp_path / "mindspore.json")
     assert len(t) == len(m) == 9 and compare(t, m).ok
+
+
+# ----------------------------------------------------------------------------- the AdamW fold
+def _load_example(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # MindSpore's graph parser looks the module up by name
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def capture_port() -> ModuleType:
+    return _load_example("capture_port_run", ROOT / "examples" / "capture_port" / "port_mindspore.py")
+
+
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_capture_port_example(tmp_path: Path, ms: ModuleType, torch_mod: ModuleType, capture_port: ModuleType,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The library's own AdamW port (nn.AdamWeightDecay, fold) compares equal to torch, update by update."""
+    old = ms.get_context("mode")
+    try:
+        rc = capture_port.main(["--out", str(tmp_path), "--steps", "12"])
+    finally:
+        ms.set_context(mode=old)
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "IDENTICAL per-update values" in out and "bn.weight -> bn.gamma" in out
+    t, m = load_trace(tmp_path / "torch.csv"), load_trace(tmp_path / "mindspore.json")
+    assert len(t) == len(m) == 12 and compare(t, m).ok
+    assert m.meta["adam_betas"] == [0.9, 0.99]
+    # what MindSpore itself used is the folded value: lr * sqrt(1 - b2^t) / (1 - b1^t), t = update + 1
+    u = np.arange(1, 13)[:, None]
+    np.testing.assert_allclose(m.array("native_lr"), t.array("lr") * np.sqrt(1 - 0.99 ** u) / (1 - 0.9 ** u),
+                               rtol=1e-6)
+    np.testing.assert_allclose(m.array("native_weight_decay")[:, 0], 0.05 * (1 - 0.9 ** u[:, 0]) /
+                               np.sqrt(1 - 0.99 ** u[:, 0]), rtol=1e-6)
+
+
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_unfolded_adamweightdecay_is_a_real_difference(ms: ModuleType, torch_mod: ModuleType,
+                                                       capture_port: ModuleType) -> None:
+    """nn.AdamWeightDecay given torch AdamW's lr and weight decay unchanged trains differently, and the
+    probes say so (with the cause), although its lr list equals torch's lr."""
+    import bridge
+    from bridge.probes import torch_probe
+    from bridge.weights import copy_weights, mindspore_names
+
+    steps = 6
+    tt = capture_port.train_torch
+    model, opt, sched = tt.build(steps)
+    plan = bridge.from_torch(sched)
+    net = capture_port.make_net()
+    copy_weights(model, net)
+    torch_names = mindspore_names(net)
+    ids = [{id(p) for p in g["params"]} for g in opt.param_groups]
+    by_name = dict(model.named_parameters())
+    groups = []
+    for i, g in enumerate(opt.param_groups):
+        ps = [p for p in net.trainable_params() if id(by_name[torch_names[p.name]]) in ids[i]]
+        groups.append({"params": ps, "lr": bridge.to_mindspore_list(plan, steps, group=i),
+                       "weight_decay": g["weight_decay"]})
+    mopt = ms.nn.AdamWeightDecay(groups, learning_rate=0.01, beta1=0.9, beta2=0.99, eps=1e-8)
+    probe = torch_probe(opt, fields=("lr", "weight_decay"))
+    tt.train(model, opt, sched, steps)
+    old = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        t_ms = capture_port.train_mindspore(net, mopt, steps)
+    finally:
+        ms.set_context(mode=old)
+    rep = compare(probe.trace, t_ms, fields=["lr"])
+    # betas (0.9, 0.99): sqrt(1 - b2) == 1 - b1, so the first update agrees and the second does not
+    assert not rep.ok and rep.fields[0].first_divergence == (1, 0)
+    assert "Adam bias correction" in rep.fields[0].cause
+    # the probe is right: the weights really went elsewhere
+    theirs = bridge.weights.state_dict_arrays(net)
+    assert np.max(np.abs(theirs["fc.weight"] - model.fc.weight.detach().numpy())) > 1e-3
+    np.testing.assert_allclose(t_ms.array("native_lr"), probe.trace.array("lr"), rtol=1e-6)  # the raw lists

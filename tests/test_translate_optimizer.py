@@ -9,6 +9,7 @@ import bridge
 from bridge.errors import SpecError, UnsupportedError
 from bridge.groups import translate_optimizer
 from bridge.ir import CosineAnnealing, Field, Group, Linear, Plan
+from bridge.probes import compare, mindspore_probe, torch_probe
 
 
 def _nets(torch, ms):
@@ -293,3 +294,186 @@ def test_oneflow_description_builds_real_optimizer(flow):
     opt = flow.optim.AdamW(groups, **out["kwargs"])
     assert opt.param_groups[0]["weight_decay"] == 0.01       # OneFlow's own default would be 0
     assert opt.param_groups[1]["weight_decay"] == 0.0
+
+
+# ----------------------------------------------------------------------------- mindspore.mint.optim
+def _mint_case(torch, t, kind):
+    """torch optimizer (2 groups, per-group hyper-parameters) + a warm-up/cosine SequentialLR."""
+    groups = _torch_groups(t, lr_fc=0.02)
+    if kind == "SGD":
+        groups[1].update(momentum=0.8, weight_decay=0.0)
+        topt = torch.optim.SGD(groups, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2)
+    elif kind == "SGD-dampening":
+        topt = torch.optim.SGD(groups, lr=0.05, momentum=0.9, dampening=0.3, weight_decay=1e-2)
+    else:
+        groups[1]["betas"] = (0.8, 0.99)
+        topt = getattr(torch.optim, kind)(groups, lr=0.01, weight_decay=0.1)
+    warm = torch.optim.lr_scheduler.LinearLR(topt, start_factor=0.1, total_iters=5)
+    cos = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=40)
+    return topt, torch.optim.lr_scheduler.SequentialLR(topt, [warm, cos], milestones=[5])
+
+
+@pytest.mark.parametrize("kind", ["Adam", "SGD", "SGD-dampening", "AdamW"])
+def test_mint_optimizer_steps_like_torch(torch_mod, ms_graph, kind):
+    """target='mindspore.mint': the same weights and gradients give the same parameters after each of
+    50 updates under a scheduled lr (GRAPH_MODE: MindSpore 2.10's PyNative in-place ops do not change
+    Parameters on CPU)."""
+    torch, ms = torch_mod, ms_graph
+    if kind == "AdamW" and str(ms.get_context("device_target")).upper() == "CPU":
+        pytest.skip("mint.optim.AdamW's AdamW primitive has no CPU kernel in MindSpore 2.10 "
+                    "(test_mint_adamw_refused_on_cpu checks the refusal)")
+    t, m, by_name = _nets(torch, ms)
+    topt, tsched = _mint_case(torch, t, kind)
+    mopt, msched = translate_optimizer(topt, bridge.from_torch(tsched), target="mindspore.mint", params=m,
+                                       source_model=t, lr_as="scheduler")
+    assert type(mopt).__module__.startswith("mindspore.mint.optim")
+    for tg, mg in zip(topt.param_groups, mopt.param_groups):  # every per-group value kept, by name
+        for k in ("momentum", "dampening", "nesterov", "betas", "eps", "weight_decay"):
+            if k in tg:
+                assert mg[k] == tg[k], k
+    names = {id(info.obj): n for n, info in by_name.items()}
+    tprobe, mprobe = torch_probe(topt), mindspore_probe(mopt)  # the probes know mint optimizers too
+    for u in range(50):
+        np.testing.assert_allclose([float(x.asnumpy()) for x in mopt.lrs],
+                                   [g["lr"] for g in topt.param_groups], rtol=2e-7)
+        g = _grads(t, torch)
+        topt.step()
+        tsched.step()
+        mopt(tuple(ms.Tensor(g[names[id(p)]].numpy()) for p in mopt.parameters))
+        assert mprobe.sync() == 1
+        msched.step()
+        for n, p in t.named_parameters():
+            np.testing.assert_allclose(by_name[n].obj.asnumpy(), p.detach().numpy(), rtol=2e-5, atol=2e-6,
+                                       err_msg=f"{kind} update {u}: {n}")
+    tprobe.remove()
+    rep = compare(tprobe.trace, mprobe.trace)
+    assert rep.ok and len(mprobe.trace) == 50, rep.format()
+    assert set(mprobe.trace.fields) == set(tprobe.trace.fields)  # lr, weight_decay, momentum / betas[0]
+    with pytest.raises(SpecError, match="2 optimizer updates since the last sync"):
+        for _ in range(2):
+            mopt(tuple(ms.Tensor(np.zeros(p.shape, np.float32)) for p in mopt.parameters))
+        mprobe.sync()
+
+
+def test_mint_refusals(torch_mod, ms):
+    torch = torch_mod
+    t, m, _ = _nets(torch, ms)
+    topt, tsched = _mint_case(torch, t, "Adam")
+    plan = bridge.from_torch(tsched)
+    with pytest.raises(UnsupportedError, match="lr_as='scheduler'"):
+        translate_optimizer(topt, plan, target="mindspore.mint", params=m, source_model=t)
+    with pytest.raises(UnsupportedError, match="no translation for optimizer type 'RMSprop'"):
+        translate_optimizer(torch.optim.RMSprop(t.parameters()), target="mindspore.mint", params=m,
+                            source_model=t)
+    with pytest.raises(UnsupportedError, match="loss scale"):
+        translate_optimizer(topt, target="mindspore.mint", params=m, source_model=t, loss_scale=8.0)
+    wd = Plan(tuple(Group({"lr": Field(g["lr"]), "weight_decay": Field(g["weight_decay"], Linear(1.0, 0.5, 4))})
+                    for g in topt.param_groups))
+    with pytest.raises(UnsupportedError, match=r"groups\[0\]\.weight_decay is scheduled.*mint"):
+        translate_optimizer(topt, wd, target="mindspore.mint", params=m, source_model=t, lr_as="scheduler")
+    # constant lrs: the optimizer alone
+    mopt = translate_optimizer(topt, target="mindspore.mint", params=m, source_model=t)
+    assert [g["betas"] for g in mopt.param_groups] == [(0.9, 0.999), (0.8, 0.99)]
+    with pytest.raises(SpecError, match="target"):
+        translate_optimizer(topt, target="mindspore.mnt", params=m, source_model=t)
+
+
+def test_mint_adamw_refused_on_cpu(torch_mod, ms_graph):
+    torch, ms = torch_mod, ms_graph
+    t, m, by_name = _nets(torch, ms)
+    if str(ms.get_context("device_target")).upper() != "CPU":
+        pytest.skip("the refusal is for CPU devices only")
+    topt = torch.optim.AdamW(t.parameters(), lr=0.01)
+    with pytest.raises(UnsupportedError, match="no CPU kernel.*adamw='experimental'"):
+        translate_optimizer(topt, target="mindspore.mint", params=m, source_model=t)
+    # the refusal is real: MindSpore's own mint AdamW cannot make an update here
+    mopt = ms.mint.optim.AdamW(m.trainable_params(), lr=0.01)
+    with pytest.raises(RuntimeError, match="Unsupported op \\[AdamW\\] on CPU"):
+        mopt(tuple(ms.Tensor(np.ones(p.shape, np.float32)) for p in mopt.parameters))
+
+
+# ----------------------------------------------------------------------------- port_source
+def test_port_source_mindspore_nn_adamw(torch_mod, ms):
+    """The written port (no torch needed to run it) builds nn.AdamWeightDecay whose lr table is torch's
+    lr times the bias correction sqrt(1-b2^t)/(1-b1^t), per group."""
+    torch = torch_mod
+    t, m, _ = _nets(torch, ms)
+    topt, tsched = _mint_case(torch, t, "AdamW")
+    plan = bridge.from_torch(tsched)
+    with pytest.raises(UnsupportedError, match="betas differs between param groups"):  # refused while writing
+        bridge.port_source(topt, plan, total_steps=8, source_model=t)
+    topt.param_groups[1]["betas"] = (0.9, 0.999)
+    src = bridge.port_source(topt, plan, total_steps=8, source_model=t)
+    assert "import torch" not in src and "'params': ['conv.weight', 'bn.weight', 'bn.bias']" in src
+    want = []
+    for _ in range(8):
+        want.append([g["lr"] for g in topt.param_groups])
+        topt.step()
+        tsched.step()
+    scope = {"net": m}
+    exec(compile(src, "<port>", "exec"), scope)
+    opt = scope["optimizer"]
+    assert type(opt).__name__ == "AdamWeightDecay"
+    u = np.arange(1, 9)
+    fold = np.sqrt(1 - 0.999 ** u) / (1 - 0.9 ** u)
+    for i, g in ((0, 0), (4, 1)):  # parameter 0 (conv.weight) is in group 0, parameter 4 (fc.bias) in group 1
+        np.testing.assert_allclose(opt.learning_rate[i].learning_rate.asnumpy(), np.array(want)[:, g] * fold,
+                                   rtol=1e-6)
+    src = bridge.port_source(topt, plan, adamw="experimental", source_model=t)  # torch's formula, a scheduler
+    exec(compile(src, "<port>", "exec"), scope)
+    assert type(scope["optimizer"]).__module__.startswith("mindspore.experimental")
+    assert [float(x.asnumpy()) for x in scope["optimizer"].lrs] == pytest.approx(want[0], rel=1e-7)
+    scope["scheduler"].step()
+    assert [float(x.asnumpy()) for x in scope["optimizer"].lrs] == pytest.approx(want[1], rel=1e-7)
+    with pytest.raises(SpecError, match="adamw"):
+        bridge.port_source(topt, plan, adamw="folded", total_steps=8, source_model=t)
+    with pytest.raises(UnsupportedError, match="amsgrad"):  # refused while writing, as when translating
+        bridge.port_source(torch.optim.AdamW(t.parameters(), amsgrad=True), total_steps=4, source_model=t)
+    with pytest.raises(SpecError, match="total_steps"):
+        bridge.port_source(topt, plan, source_model=t)
+
+
+def test_port_source_mint_sgd_steps_like_torch(torch_mod, ms_graph):
+    torch, ms = torch_mod, ms_graph
+    t, m, by_name = _nets(torch, ms)
+    topt, tsched = _mint_case(torch, t, "SGD")
+    src = bridge.port_source(topt, bridge.from_torch(tsched), target="mindspore.mint", source_model=t)
+    scope = {"net": m}
+    exec(compile(src, "<port>", "exec"), scope)
+    mopt, msched = scope["optimizer"], scope["scheduler"]
+    assert type(mopt).__module__.startswith("mindspore.mint.optim")
+    names = {id(info.obj): n for n, info in by_name.items()}
+    for _ in range(8):
+        g = _grads(t, torch)
+        topt.step()
+        tsched.step()
+        mopt(tuple(ms.Tensor(g[names[id(p)]].numpy()) for p in mopt.parameters))
+        msched.step()
+    for n, p in t.named_parameters():
+        np.testing.assert_allclose(by_name[n].obj.asnumpy(), p.detach().numpy(), rtol=2e-5, atol=2e-6, err_msg=n)
+
+
+@pytest.mark.oneflow
+def test_port_source_oneflow_runs(flow):
+    """From a description (no torch in the OneFlow env): the written code builds the OneFlow optimizer with
+    torch's defaults and a scheduler whose lrs follow warm-up + cosine, written out here."""
+    import math
+
+    from bridge.ir import Sequential
+
+    desc = {"type": "AdamW", "defaults": {"lr": 0.1, "weight_decay": 0.01},
+            "groups": [{"params": ["0.weight"]}, {"params": ["0.bias"], "weight_decay": 0.0}]}
+    node = Sequential((Linear(0.1, 1.0, 2), CosineAnnealing(T_max=4)), milestones=(2,))
+    plan = Plan(tuple(Group({"lr": Field(0.1, node)}) for _ in range(2)))
+    src = bridge.port_source(desc, plan, target="oneflow", model="model")
+    scope = {"model": flow.nn.Sequential(flow.nn.Linear(3, 2))}
+    exec(compile(src, "<port>", "exec"), scope)
+    opt, sched = scope["optimizer"], scope["scheduler"]
+    assert type(opt).__name__ == "AdamW" and [g["weight_decay"] for g in opt.param_groups] == [0.01, 0.0]
+    seen = []
+    for _ in range(6):
+        seen.append(opt.param_groups[1]["lr"])
+        opt.step()
+        sched.step()
+    want = [0.01, 0.055] + [0.1 * (1 + math.cos(math.pi * k / 4)) / 2 for k in range(4)]
+    np.testing.assert_allclose(seen, want, rtol=1e-12)

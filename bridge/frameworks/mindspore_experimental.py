@@ -75,6 +75,8 @@ def _make_plan_scheduler() -> type:
             self._t = int(last_epoch)
             for pg, grp in zip(plan.groups, optimizer.param_groups):
                 grp["initial_lr"] = pg.fields["lr"].base  # base_lrs; and last_epoch >= 0 needs it
+                if "lr_float" in grp:  # mint.optim.SGD steps with this float, fixed at construction:
+                    grp["lr_float"] = grp["lr"]  # make it read the lr Parameter this scheduler sets
             super().__init__(optimizer, last_epoch)
 
         def get_lr(self) -> List[Any]:

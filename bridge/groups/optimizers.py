@@ -16,7 +16,7 @@ from .. import mappings
 from ..errors import SpecError, UnsupportedError
 from ..ir import Field, Group, Plan, Table
 
-__all__ = ["describe_optimizer", "translate_optimizer"]
+__all__ = ["describe_optimizer", "port_source", "translate_optimizer"]
 
 _CANON_SKIP = {"params", "param_names", "initial_lr", "foreach", "differentiable", "fused", "capturable",
                "decoupled_weight_decay", "name"}
@@ -190,41 +190,70 @@ def _params_of(tparams: Dict[str, Any], names: Sequence[str], i: int) -> List[An
     return out
 
 
-def _to_ms_experimental(desc: Dict[str, Any], spec: Dict[str, Any], plan: Any, params: Any, source_model: Any,
-                        lr_as: str, ignore: Sequence[str]) -> Any:
-    """mindspore.experimental.optim.AdamW with torch-style groups; a scheduled lr needs lr_as='scheduler'."""
-    from .._frameworks import import_framework
+#: torch-style MindSpore APIs: target name -> (module, optimizer types it has)
+_TORCH_STYLE = {"mindspore.experimental": ("mindspore.experimental.optim", ("AdamW",)),
+                "mindspore.mint": ("mindspore.mint.optim", ("AdamW", "Adam", "SGD"))}
 
-    import_framework("mindspore")  # a clear FrameworkMissingError first
-    from mindspore.experimental import optim as xoptim
 
+def _check_torch_style(desc: Dict[str, Any], plan: Any, api: str, lr_as: str) -> List[bool]:
+    """Refusals shared by the torch-style APIs; returns which groups have a scheduled lr."""
     n_groups = len(desc["groups"])
     for i in range(n_groups):
         if _group_field(plan, desc, "weight_decay", i)[1]:
             raise UnsupportedError(
-                f"groups[{i}].weight_decay is scheduled, but mindspore.experimental.optim.AdamW reads "
-                "weight_decay as a float once per group; use adamw='fold' (nn.AdamWeightDecay takes a "
-                "weight-decay cell) or keep it constant")
+                f"groups[{i}].weight_decay is scheduled, but {_TORCH_STYLE[api][0]}.{desc['type']} reads "
+                "weight_decay as a float once per group; use target='mindspore' with adamw='fold' "
+                "(nn.AdamWeightDecay takes a weight-decay cell) or keep it constant")
     sched = [_group_field(plan, desc, "lr", i)[1] for i in range(n_groups)]
     if lr_as not in ("scheduler", "float", "list"):  # "list" is the default: no lists here, constants ok
-        raise SpecError("lr_as", "must be 'scheduler' (returns (optimizer, scheduler)) or 'float' "
-                        "with adamw='experimental'", lr_as)
+        raise SpecError("lr_as", f"must be 'scheduler' (returns (optimizer, scheduler)) or 'float' for {api}",
+                        lr_as)
     if any(sched) and lr_as != "scheduler":
         raise UnsupportedError(
             f"groups {[i for i, x in enumerate(sched) if x]} have a scheduled lr, which a "
-            "mindspore.experimental optimizer only follows through a scheduler: pass lr_as='scheduler' "
+            f"{api} optimizer only follows through a scheduler: pass lr_as='scheduler' "
             "to get (optimizer, scheduler) and call scheduler.step() after each optimizer step")
+    return sched
+
+
+def _refuse_cpu_kernel(ms: Any, api: str, t: str) -> None:
+    """mint.optim.AdamW is one AdamW primitive, which MindSpore 2.10 has no CPU kernel for."""
+    if api == "mindspore.mint" and t == "AdamW" and str(ms.get_context("device_target")).upper() == "CPU":
+        raise UnsupportedError(
+            "mindspore.mint.optim.AdamW runs the AdamW primitive, which has no CPU kernel in MindSpore 2.10 "
+            "(the first update fails with 'Unsupported op [AdamW] on CPU'); on CPU use "
+            "target='mindspore', adamw='experimental' (mindspore.experimental.optim.AdamW, the same "
+            "formula) or the default adamw='fold' (nn.AdamWeightDecay)")
+
+
+def _to_ms_torch_style(desc: Dict[str, Any], plan: Any, params: Any, source_model: Any,
+                       lr_as: str, ignore: Sequence[str], api: str) -> Any:
+    """A mindspore.experimental / mindspore.mint optimizer with torch-style groups; a scheduled lr
+    needs lr_as='scheduler' (returns (optimizer, to_mindspore_scheduler(plan, optimizer)))."""
+    import importlib
+
+    from .._frameworks import import_framework
+
+    module, types = _TORCH_STYLE[api]
+    t = desc["type"]
+    if t not in types:
+        raise UnsupportedError(f"{module} has no translation for optimizer type {t!r}; known: {', '.join(types)}")
+    spec = mappings.optimizer_spec(t, api)
+    sched = _check_torch_style(desc, plan, api, lr_as)
+    ms = import_framework("mindspore")  # a clear FrameworkMissingError first
+    _refuse_cpu_kernel(ms, api, t)
+    cls = getattr(importlib.import_module(module), t)
     tparams = _target_params(params)
     names = _source_names(desc, source_model)
     groups: List[Dict[str, Any]] = []
     for i, g in enumerate(desc["groups"]):
         ps = _params_of(tparams, names[i], i)
-        kw = _group_kwargs("AdamW", spec, g, i, ignore)
+        kw = _group_kwargs(t, spec, g, i, ignore)
         kw["lr"] = _group_field(plan, desc, "lr", i)[0]
         kw["weight_decay"] = _group_field(plan, desc, "weight_decay", i)[0]
         groups.append({"params": ps, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in kw.items()}})
     try:
-        opt = xoptim.AdamW(groups)
+        opt = cls(groups, lr=groups[0]["lr"])  # lr: mint.optim.SGD requires it; every group sets its own
     except (TypeError, ValueError, KeyError) as exc:
         raise UnsupportedError(f"{spec['class']} refused the translated groups: {exc}") from exc
     if lr_as != "scheduler":
@@ -232,7 +261,7 @@ def _to_ms_experimental(desc: Dict[str, Any], spec: Dict[str, Any], plan: Any, p
     from ..frameworks.mindspore import to_mindspore_scheduler
 
     lr_plan = plan if plan is not None else Plan(tuple(
-        Group({"lr": Field(_group_field(None, desc, "lr", i)[0])}) for i in range(n_groups)))
+        Group({"lr": Field(_group_field(None, desc, "lr", i)[0])}) for i in range(len(sched))))
     return opt, to_mindspore_scheduler(lr_plan, opt)
 
 
@@ -245,8 +274,12 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
     ``plan``: a :class:`bridge.Plan` with one group per optimizer group
     (``lr`` and optionally ``weight_decay`` scheduled); ``None`` = constants.
     ``target``: ``"mindspore"`` (returns the ``mindspore.nn`` optimizer; ``params``
-    is the MindSpore net or its parameters, matched by torch-convention names)
-    or ``"oneflow"`` (returns ``{"class", "kwargs", "groups"}`` with names).
+    is the MindSpore net or its parameters, matched by torch-convention names),
+    ``"mindspore.mint"`` (``mindspore.mint.optim`` ``AdamW`` / ``Adam`` / ``SGD`` with
+    torch-style groups, every per-group hyper-parameter kept; a scheduled lr needs
+    ``lr_as="scheduler"``, which returns ``(optimizer, scheduler)``; on CPU step it
+    compiled, GRAPH_MODE or ``ms.jit``) or ``"oneflow"`` (returns ``{"class", "kwargs",
+    "groups"}`` with names).
     ``lr_as``: ``"list"`` (per-step lists, needs ``total_steps``), ``"cell"`` or
     ``"float"`` (constant lrs only). ``adamw``: ``"fold"`` (nn.AdamWeightDecay
     with the bias correction folded into per-step lr / weight-decay tables) or
@@ -264,7 +297,7 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
     if plan is not None:
         for i, g in enumerate(plan.groups):
             for k, f in g.fields.items():
-                if f.schedule is not None and k not in ("lr", "weight_decay") and target == "mindspore":
+                if f.schedule is not None and k not in ("lr", "weight_decay") and target.startswith("mindspore"):
                     raise UnsupportedError(
                         f"plan.groups[{i}].{k} is scheduled, but MindSpore optimizers read {k} once "
                         "(only learning_rate and weight_decay can change per step). Remove that schedule "
@@ -274,8 +307,13 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
             raise UnsupportedError(f"loss_scale={loss_scale!r}: OneFlow optimizers take no loss scale; "
                                    "scale with nn.Graph.set_grad_scaler (it unscales before the update)")
         return _to_oneflow(desc, ignore)
+    if target == "mindspore.mint":
+        if loss_scale != 1.0:
+            raise UnsupportedError(f"loss_scale={loss_scale!r}: mindspore.mint.optim optimizers take no loss "
+                                   "scale; unscale the gradients before the update")
+        return _to_ms_torch_style(desc, plan, params, source_model, lr_as, ignore, target)
     if target != "mindspore":
-        raise SpecError("target", "must be 'mindspore' or 'oneflow'", target)
+        raise SpecError("target", "must be 'mindspore', 'mindspore.mint' or 'oneflow'", target)
     if adamw not in ("fold", "experimental"):
         raise SpecError("adamw", "must be 'fold' or 'experimental'", adamw)
     opt, fw = _pick_class(desc, adamw)
@@ -288,7 +326,7 @@ def translate_optimizer(source: Any, plan: Any = None, *, target: str = "mindspo
             "would apply scaled gradients; unscale before the optimizer instead (nn.TrainOneStepWithLossScaleCell "
             "or DynamicLossScaleManager do), and keep loss_scale=1.0 here")
     if fw == "mindspore.experimental":
-        return _to_ms_experimental(desc, spec, plan, params, source_model, lr_as, ignore)
+        return _to_ms_torch_style(desc, plan, params, source_model, lr_as, ignore, fw)
     if lr_as not in ("list", "cell", "float"):
         raise SpecError("lr_as", "must be 'list', 'cell' or 'float'", lr_as)
     kwargs = _kwargs(desc, opt, fw, ignore)
@@ -393,3 +431,112 @@ def _to_oneflow(desc: Dict[str, Any], ignore: Sequence[str]) -> Dict[str, Any]:
     return {"class": spec["class"], "kwargs": kwargs, "groups": groups}
 
 
+
+
+def _portable(desc: Dict[str, Any], source_model: Any) -> Dict[str, Any]:
+    """``desc`` with parameter names instead of objects and plain Python values (writable as source)."""
+    names = _source_names(desc, source_model)
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, (tuple, list)):
+            return [plain(x) for x in v]
+        if hasattr(v, "item") and not isinstance(v, (bool, int, float, str)):
+            return v.item()
+        return v
+
+    groups = [{"params": names[i], **{k: plain(v) for k, v in _canon(desc["type"], g).items()}}
+              for i, g in enumerate(desc["groups"])]
+    defaults = {k: plain(v) for k, v in _canon(desc["type"], desc["defaults"]).items()}
+    return {"type": desc["type"], "defaults": defaults, "groups": groups}
+
+
+def _check_portable(desc: Dict[str, Any], target: str, adamw: str, ignore: Sequence[str]) -> None:
+    """The refusals translate_optimizer would raise that need no framework, raised while writing."""
+    if target == "oneflow":
+        _to_oneflow(desc, ignore)
+        return
+    if target == "mindspore.mint":
+        module, types = _TORCH_STYLE[target]
+        if desc["type"] not in types:
+            raise UnsupportedError(f"{module} has no translation for optimizer type {desc['type']!r}; "
+                                   f"known: {', '.join(types)}")
+        spec = mappings.optimizer_spec(desc["type"], target)
+        for i, g in enumerate(desc["groups"]):
+            _group_kwargs(desc["type"], spec, g, i, ignore)
+        return
+    if adamw not in ("fold", "experimental"):
+        raise SpecError("adamw", "must be 'fold' or 'experimental'", adamw)
+    opt, fw = _pick_class(desc, adamw)
+    if fw == "mindspore.nn":
+        _kwargs(desc, opt, fw, ignore)
+
+
+def port_source(source: Any, plan: Any = None, *, target: str = "mindspore", total_steps: Optional[int] = None,
+                source_model: Any = None, adamw: str = "fold", ignore: Sequence[str] = (),
+                model: str = "net", optimizer: str = "optimizer") -> str:
+    """Python source that builds, in the ``target`` framework, the optimizer and schedule of ``source``.
+
+    ``source``: a torch optimizer (``source_model`` names its parameters) or a description
+    dict; ``plan``: its schedule (:func:`bridge.from_torch`, a captured plan), ``None`` for
+    constant values. ``target``: ``"mindspore"`` (``mindspore.nn``, lists of ``total_steps``
+    values, AdamW folded), ``"mindspore.mint"`` (``mindspore.mint.optim`` + a scheduler to step
+    after each update; so is ``"mindspore"`` with ``adamw="experimental"`` for an AdamW) or
+    ``"oneflow"`` (``oneflow.optim`` + a scheduler). The code expects the
+    model in a variable named ``model`` (a MindSpore ``nn.Cell`` with the torch attribute names,
+    or a OneFlow module) and defines ``optimizer`` (and ``scheduler``). It holds the plan and
+    the optimizer description as literals and calls :func:`translate_optimizer` on them at run
+    time, so the written code builds exactly what ``translate_optimizer`` builds; torch is not
+    needed to run it. What the target cannot express is refused here, as there.
+    """
+    import pprint
+
+    from ..frameworks import _source
+
+    if target not in ("mindspore", "mindspore.mint", "oneflow"):
+        raise SpecError("target", "must be 'mindspore', 'mindspore.mint' or 'oneflow'", target)
+    for name, v in (("model", model), ("optimizer", optimizer)):
+        if not v.isidentifier():
+            raise SpecError(name, "must be a Python identifier", v)
+    desc = _portable(describe_optimizer(source), source_model)
+    if plan is not None and plan.n_groups != len(desc["groups"]):
+        raise SpecError("plan", f"must have one group per optimizer group ({len(desc['groups'])})", plan.n_groups)
+    _check_portable(desc, target, adamw, ignore)
+    torch_style = target == "mindspore.mint" or (adamw == "experimental" and desc["type"] == "AdamW")
+    if target == "mindspore" and total_steps is None and not torch_style:
+        raise SpecError("total_steps", "is needed for target 'mindspore' (per-update lists)", None)
+    fmt = lambda v: pprint.pformat(v, indent=1, width=100, sort_dicts=False)  # noqa: E731
+    lines = [f"# {desc['type']} and its schedule ported by sched-bridge (bridge.port_source)"]
+    extra = f", ignore={list(ignore)!r}" if ignore else ""
+    if target == "oneflow":
+        out = _to_oneflow(desc, ignore)
+        lines += ["import oneflow as flow", "",
+                  f"params = dict({model}.named_parameters())",
+                  f"groups = {fmt(out['groups'])}",
+                  f"{optimizer} = {out['class'].replace('oneflow.', 'flow.')}(",
+                  "    [{**g, 'params': [params[n] for n in g['params']]} for g in groups],",
+                  f"    **{fmt(out['kwargs'])})"]
+        if plan is not None:  # native OneFlow schedulers where exact, else the plan-driven one
+            lines += ["", _source.snippet(plan, "oneflow", optimizer=optimizer).rstrip(),
+                      "# scheduler.step() once per optimizer update"]
+        return "\n".join(lines) + "\n"
+    lines += ["import bridge", "",
+              f"plan = {'None' if plan is None else 'bridge.from_dict(' + fmt(plan.to_dict()) + ')'}",
+              f"source = {fmt(desc)}", ""]
+    if torch_style:
+        how = "target='mindspore.mint'" if target == "mindspore.mint" else "adamw='experimental'"
+        lines += ["# call scheduler.step() after each optimizer update",
+                  f"{optimizer}, scheduler = bridge.translate_optimizer(",
+                  f"    source, plan, {how}, params={model}, lr_as='scheduler'{extra})"]
+    else:
+        lines += ["# per-update lists, indexed by the optimizer's global_step",
+                  f"{optimizer} = bridge.translate_optimizer(",
+                  f"    source, plan, params={model}, total_steps={int(total_steps or 0)}, adamw={adamw!r}{extra})"]
+    return "\n".join(lines) + "\n"
+    if target == "mindspore.mint":
+        call = (f"{optimizer}, scheduler = bridge.translate_optimizer(source, plan, target='mindspore.mint', "
+                f"params={model}, lr_as='scheduler'{extra})  # scheduler.step() after each update")
+    else:
+        call = (f"{optimizer} = bridge.translate_optimizer(source, plan, params={model}, "
+                f"total_steps={int(total_steps or 0)}, adamw={adamw!r}{extra})  # global_step indexes the lists")
+    lines += ["", call]
+    return "\n".join(lines) + "\n"
