@@ -1,0 +1,507 @@
+"""Capture: from a real training script to a plan, with no edits to the script.
+
+``with bridge.capture() as cap: ...`` (or ``sched-bridge capture -o plan.json -- SCRIPT ARGS``)
+watches every torch optimizer update (a global optimizer step pre-hook) and every scheduler
+step the user's code makes (torch ``LRScheduler.step`` and the classes that override it, timm's
+``Scheduler.step`` / ``step_update``), measures the cadence (scheduler steps per optimizer
+update) and, as soon as it knows enough, stops the script. The plan is NOT a recording of the
+run: it is ``from_torch`` / ``from_hf`` / ``from_timm`` of the live scheduler, read right
+before the user first steps it, put on the optimizer-update axis by the cadence:
+
+    value used at update t = v(offset + per * floor(t / every))
+
+``per`` scheduler steps every ``every`` updates (``every`` = L: once per epoch of L updates;
+``per`` = k: k steps per update under gradient accumulation when the script steps its
+scheduler every micro-batch). Every lr the script really used before it was stopped is checked
+against the plan; a difference (something else changed the lr) is an error, never a plan.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import runpy
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from .errors import SpecError, UnsupportedError
+from .ir import Field, Group, Plan, nodes
+
+__all__ = ["capture", "Capture", "Cadence", "run_script"]
+
+# HF transformers' LambdaLR lambdas (functools.partial of these) -> get_scheduler name
+_HF_LAMBDAS = {
+    "_get_linear_schedule_with_warmup_lr_lambda": "linear",
+    "_get_cosine_schedule_with_warmup_lr_lambda": "cosine",
+    "_get_cosine_with_hard_restarts_schedule_with_warmup_lr_lambda": "cosine_with_restarts",
+    "_get_polynomial_decay_schedule_with_warmup_lr_lambda": "polynomial",
+    "_get_constant_lambda": "constant",
+    "_get_constant_schedule_with_warmup_lr_lambda": "constant_with_warmup",
+    "_get_inverse_sqrt_schedule_lr_lambda": "inverse_sqrt",
+    "_get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda": "cosine_warmup_with_min_lr",
+    "_get_wsd_scheduler_lambda": "warmup_stable_decay",
+}
+# callers whose scheduler steps are not the user's (a composite stepping its children, timm's
+# plateau stepping its torch ReduceLROnPlateau, a constructor's initial step)
+_INTERNAL = ("torch.optim.lr_scheduler", "timm.scheduler")
+
+
+class _Enough(BaseException):
+    """Raised from a hook to stop the script once the plan is known (a BaseException, so the
+    script's ``except Exception`` does not swallow it)."""
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """Scheduler steps completed at update t: ``offset + per * floor(t / every)``."""
+
+    offset: int = 0
+    per: int = 1
+    every: int = 1
+
+    def describe(self) -> str:
+        if self.every > 1:
+            what = f"{self.per} step{'s' * (self.per > 1)} per epoch of {self.every} updates"
+        else:
+            what = f"{self.per} step{'s' * (self.per > 1)} per update"
+        return what + (f" (+{self.offset} before the first update)" if self.offset else "")
+
+    def steps_at(self, t: int) -> int:
+        return self.offset + self.per * (t // self.every)
+
+
+def fit_cadence(s: Sequence[int], complete: bool = False) -> Optional[Cadence]:
+    """The cadence of ``s[t]`` (scheduler steps completed at update t), or None while unknown.
+
+    Known once two periods are seen (the second confirms the first), or, with ``complete``
+    (the run ended), from whatever was seen. Irregular steps raise UnsupportedError.
+    """
+    if not s:
+        return None
+    o = s[0]
+    jumps = [t for t in range(1, len(s)) if s[t] != s[t - 1]]
+    if not jumps:
+        return Cadence(o, 1, max(len(s), 1)) if complete else None
+    L, k = jumps[0], s[jumps[0]] - o
+    cad = Cadence(o, k, L)
+    if any(s[t] != cad.steps_at(t) for t in range(len(s))):
+        raise UnsupportedError(f"capture: irregular scheduler stepping (steps completed at updates 0..{len(s) - 1}: "
+                               f"{list(s)[:40]}); only a fixed number of steps per update or per epoch is modelled")
+    if len(jumps) >= 2 or complete:
+        return cad
+    return None
+
+
+@dataclass
+class _Sched:
+    obj: Any
+    kind: str  # "torch" or "timm"
+    key: int  # its optimizer's key
+    plan: Optional[Plan] = None  # read before the user's first step
+    horizon: Optional[int] = None  # in scheduler steps (torch/HF) or updates (timm, set later)
+    steps: int = 0  # user steps so far (timm: step() calls; step_update counted apart)
+    updates_calls: int = 0
+    per_update: List[int] = field(default_factory=list)  # steps completed at each update
+
+
+@dataclass
+class _Opt:
+    obj: Any
+    names: List[Optional[str]]
+    lrs: List[List[float]] = field(default_factory=list)  # lr of each group at each update
+
+
+def _key(opt: Any) -> int:
+    """The same key for an optimizer and its wrappers (accelerate's AcceleratedOptimizer shares param_groups)."""
+    return id(opt.param_groups[0])
+
+
+def _caller_internal() -> bool:
+    name = sys._getframe(2).f_globals.get("__name__", "") or ""
+    return name.startswith(_INTERNAL)
+
+
+class Capture:
+    """Observe a training run; ``plan`` / ``report`` once it stopped (see the module docstring).
+
+    ``updates``: the run's length in optimizer updates (the plan's horizon when the scheduler does
+    not say it); the run is never taken past it. ``stop``: stop the script as soon as the plan is
+    known (default) or let it run to the end (or to ``updates``).
+    """
+
+    def __init__(self, updates: Optional[int] = None, *, stop: bool = True, model: Any = None):
+        if updates is not None and (not isinstance(updates, int) or updates < 1):
+            raise SpecError("updates", "must be a whole number >= 1", updates)
+        self.updates, self.stop, self.model = updates, stop, model
+        self._opts: Dict[int, _Opt] = {}
+        self._scheds: List[_Sched] = []
+        self._undo: List[Callable[[], None]] = []
+        self.stopped_early = False
+        self._plans: Optional[Dict[int, Tuple[Plan, Cadence, Optional[int]]]] = None
+
+    # -- hooks -----------------------------------------------------------
+    def __enter__(self) -> Capture:
+        from ._frameworks import import_framework
+
+        import importlib
+
+        import_framework("torch")
+        h = importlib.import_module("torch.optim.optimizer").register_optimizer_step_pre_hook(self._on_update)
+        self._undo.append(h.remove)
+        lrs = importlib.import_module("torch.optim.lr_scheduler")
+        for cls in [getattr(lrs, n) for n in dir(lrs)]:
+            if isinstance(cls, type) and issubclass(cls, lrs.LRScheduler) and "step" in vars(cls):
+                self._wrap(cls, "step", "torch")
+        self._watch_timm()
+        return self
+
+    def __exit__(self, et: Any, e: Any, tb: Any) -> bool:
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
+        if et is not None and issubclass(et, _Enough):
+            self.stopped_early = True
+            return True
+        return False
+
+    def _wrap(self, cls: type, name: str, kind: str) -> None:
+        orig = vars(cls)[name]
+        me = self
+
+        @functools.wraps(orig)
+        def wrapper(sched: Any, *a: Any, **k: Any) -> Any:
+            if not _caller_internal():
+                me._on_step(sched, kind, name)
+            return orig(sched, *a, **k)
+
+        setattr(cls, name, wrapper)
+        self._undo.append(lambda: setattr(cls, name, orig))
+
+    def _watch_timm(self) -> None:
+        """Wrap timm's Scheduler.step / step_update now if timm is loaded, else when the script imports it."""
+        def patch(mod: Any) -> None:
+            for n in ("step", "step_update"):
+                self._wrap(mod.Scheduler, n, "timm")
+
+        mod = sys.modules.get("timm.scheduler.scheduler")
+        if mod is not None:
+            patch(mod)
+            return
+        finder = _ImportWatch("timm.scheduler.scheduler", patch)
+        sys.meta_path.insert(0, finder)
+        self._undo.append(lambda: sys.meta_path.remove(finder) if finder in sys.meta_path else None)
+
+    def _find(self, sched: Any) -> Optional[_Sched]:
+        return next((s for s in self._scheds if s.obj is sched), None)
+
+    def _on_step(self, sched: Any, kind: str, name: str) -> None:
+        s = self._find(sched)
+        if s is None:
+            s = _Sched(sched, kind, _key(sched.optimizer))
+            s.plan, s.horizon = _read(sched, kind)
+            # the updates made before its first step saw its initial value (0 steps)
+            s.per_update = [0] * len(self._opts[s.key].lrs) if s.key in self._opts else []
+            self._scheds.append(s)
+        if name == "step_update":
+            s.updates_calls += 1
+        else:
+            s.steps += 1
+
+    def _on_update(self, opt: Any, args: Any, kwargs: Any) -> None:
+        k = _key(opt)
+        o = self._opts.get(k)
+        if o is None:
+            o = self._opts[k] = _Opt(opt, _group_names(opt, self.model))
+        o.lrs.append([float(g["lr"]) for g in opt.param_groups])
+        for s in self._scheds:
+            if s.key == k:
+                s.per_update.append(s.updates_calls if _timm_per_update(s) else s.steps)
+        done = len(o.lrs) - 1  # updates completed before this one
+        if self.updates is not None and done >= self.updates:
+            o.lrs.pop()
+            for s in self._scheds:
+                if s.key == k:
+                    s.per_update.pop()
+            raise _Enough()
+        if self.stop and self._known():
+            raise _Enough()
+
+    def _known(self) -> bool:
+        """Every stepped scheduler's cadence is known (and the optimizers updated twice)."""
+        if not self._scheds or any(len(o.lrs) < 3 for o in self._opts.values()):
+            return False
+        try:
+            return all(fit_cadence(s.per_update) is not None for s in self._scheds)
+        except UnsupportedError:
+            return True  # stop now; plan() says why
+
+    # -- results ---------------------------------------------------------
+    def plans(self) -> Dict[int, Tuple[Plan, Cadence, Optional[int]]]:
+        """{optimizer key: (plan, cadence, horizon in updates)}."""
+        if self._plans is None:
+            self._plans = {k: self._plan_for(k, o) for k, o in self._opts.items()}
+        return self._plans
+
+    @property
+    def plan(self) -> Plan:
+        ps = self.plans()
+        if len(ps) != 1:
+            raise UnsupportedError(f"capture: the script updated {len(ps)} optimizers; capture writes the plan "
+                                   "of exactly one (use Capture.plans())" if ps else
+                                   "capture: the script made no optimizer update")
+        return next(iter(ps.values()))[0]
+
+    @property
+    def optimizers(self) -> List[Any]:
+        return [o.obj for o in self._opts.values()]
+
+    def _plan_for(self, k: int, o: _Opt) -> Tuple[Plan, Cadence, Optional[int]]:
+        mine = [s for s in self._scheds if s.key == k]
+        if len(mine) > 1:
+            raise UnsupportedError(f"capture: {len(mine)} schedulers step the same optimizer ("
+                                   + ", ".join(type(s.obj).__name__ for s in mine) + "); compose them in one "
+                                   "(SequentialLR / ChainedScheduler) or capture each run apart")
+        if not mine:
+            base = Plan(tuple(Group({"lr": Field(lr)}) for lr in o.lrs[0]), source="capture: no scheduler")
+            cad, horizon = Cadence(0, 0, 1), self.updates
+            plan = base
+        else:
+            s = mine[0]
+            cad = fit_cadence(s.per_update, complete=True) or Cadence()
+            plan, horizon = _on_updates(s, cad, self.updates)
+        plan = _named(plan, o.names)
+        plan = Plan(plan.groups, plan.epoch_length, horizon, plan.source)
+        _check_seen(plan, o.lrs)
+        return plan, cad, horizon
+
+    def report(self) -> str:
+        lines = []
+        for k, (plan, cad, horizon) in self.plans().items():
+            o = self._opts[k]
+            mine = [s for s in self._scheds if s.key == k]
+            lines.append(f"optimizer: {type(o.obj).__name__} ({len(plan.groups)} param group"
+                         f"{'s' * (len(plan.groups) != 1)}: "
+                         + ", ".join(g.name or f"group {i}" for i, g in enumerate(plan.groups)) + ")")
+            for s in mine:
+                lines.append(f"scheduler: {type(s.obj).__module__}.{type(s.obj).__name__} -> {plan.source}")
+            lines.append("cadence: " + (cad.describe() if mine else "no scheduler (constant lr)"))
+            lines.append(f"horizon: {horizon} updates" if horizon else
+                         "horizon: unknown (the scheduler does not say it; pass --updates N)")
+            seen = len(o.lrs)
+            lines.append(f"observed: {seen} update{'s' * (seen != 1)}"
+                         + (" (script stopped early: the plan was known)" if self.stopped_early else ""))
+        return "\n".join(lines)
+
+
+class _ImportWatch:
+    """A meta-path finder that patches module ``name`` right after it is first imported."""
+
+    def __init__(self, name: str, patch: Callable[[Any], None]):
+        self.name, self.patch = name, patch
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        import importlib.machinery
+
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, patch = spec.loader, self.patch
+        exec_module = loader.exec_module  # type: ignore[attr-defined]
+
+        def run(module: Any) -> None:
+            exec_module(module)
+            patch(module)
+
+        loader.exec_module = run  # type: ignore[attr-defined]
+        return spec
+
+
+def _timm_per_update(s: _Sched) -> bool:
+    return s.kind == "timm" and not bool(getattr(s.obj, "t_in_epochs", True))
+
+
+def _read(sched: Any, kind: str) -> Tuple[Plan, Optional[int]]:
+    """The plan of a live scheduler in its own steps, and its horizon (steps) where it says it."""
+    if kind == "timm":
+        from .recipes import from_timm
+
+        p = from_timm(sched, updates_per_epoch=1)
+        return p, p.total_steps
+    hf = _hf_call(sched)
+    if hf is not None:
+        from .recipes import from_hf
+
+        name, kw = hf
+        p = from_hf(name, sched.optimizer, **kw)
+        return p, kw.get("num_training_steps") or p.total_steps
+    from .frameworks.torch import from_torch
+
+    p = from_torch(sched)
+    total = getattr(sched, "total_steps", None)  # OneCycleLR
+    return p, (int(total) if isinstance(total, int) else p.total_steps)
+
+
+def _hf_call(sched: Any) -> Optional[Tuple[str, Dict[str, Any]]]:
+    """(get_scheduler name, its keywords) of an HF transformers LambdaLR, else None."""
+    lams = getattr(sched, "lr_lambdas", None)
+    if not lams or not all(isinstance(f, functools.partial) for f in lams):
+        return None
+    f0 = lams[0]
+    if getattr(f0.func, "__module__", "") != "transformers.optimization" or f0.func.__name__ not in _HF_LAMBDAS:
+        return None
+    if any(f.func is not f0.func or f.keywords != f0.keywords for f in lams):
+        return None
+    name = _HF_LAMBDAS[f0.func.__name__]
+    kw = dict(f0.keywords)
+    if name == "cosine" and "min_lr_rate" in kw:
+        name = "cosine_with_min_lr"
+    if name == "polynomial":
+        kw["default_lr"] = kw.pop("lr_init")
+    if name == "warmup_stable_decay":
+        kw["num_training_steps"] = kw["num_warmup_steps"] + kw["num_stable_steps"] + kw["num_decay_steps"]
+    return name, kw
+
+
+def _on_updates(s: _Sched, cad: Cadence, updates: Optional[int]) -> Tuple[Plan, Optional[int]]:
+    """The scheduler's plan on the optimizer-update axis, and the run's horizon in updates."""
+    assert s.plan is not None
+    plan = s.plan
+    if s.kind == "timm":  # from_timm models timm's train.py: step(epoch) per epoch or step_update per update
+        from .recipes import from_timm
+
+        if cad.offset or cad.per != 1 or (_timm_per_update(s) and cad.every != 1):
+            raise UnsupportedError(f"capture: timm {type(s.obj).__name__} stepped as {cad.describe()}; capture "
+                                   "models timm's train.py (step(epoch + 1) per epoch, step_update per update)")
+        plan = from_timm(s.obj, updates_per_epoch=cad.every)
+        return plan, updates or plan.total_steps
+    horizon = updates
+    if horizon is None and s.horizon:  # scheduler steps -> updates (the run ends when the schedule does)
+        horizon = max(1, math.ceil((s.horizon - cad.offset) / cad.per) * cad.every)
+    if cad.per == 1:
+        def move(nd: nodes.Node) -> nodes.Node:
+            nd = nodes.Shift(nd, cad.offset) if cad.offset else nd
+            return nodes.Hold(nd, cad.every) if cad.every > 1 else nd
+        out = _map_nodes(plan, move)
+        return Plan(out.groups, cad.every if cad.every > 1 else None, None, plan.source), horizon
+    if horizon is None:
+        raise SpecError("updates", f"is required: the script steps its scheduler {cad.describe()} and the "
+                        "scheduler does not say how long the run is; pass the run's optimizer updates", None,
+                        show_value=False)
+    return _strided(plan, cad, horizon), horizon
+
+
+def _map_nodes(plan: Plan, fn: Callable[[nodes.Node], nodes.Node]) -> Plan:
+    groups = []
+    for g in plan.groups:
+        fs = {k: (Field(f.base, fn(f.schedule)) if f.schedule is not None else f) for k, f in g.fields.items()}
+        groups.append(Group(fs, g.name))
+    return Plan(tuple(groups), plan.epoch_length, plan.total_steps, plan.source)
+
+
+def _strided(plan: Plan, cad: Cadence, horizon: int) -> Plan:
+    """k scheduler steps per update: no node strides, so each field becomes a table of the
+    evaluator's values at the steps the updates see (exact, float64) over the horizon."""
+    import numpy as np
+
+    steps = cad.offset + cad.per * (np.arange(horizon, dtype=np.int64) // cad.every)
+    groups = []
+    for gi, g in enumerate(plan.groups):
+        fs = {}
+        for k, f in g.fields.items():
+            if f.schedule is None:
+                fs[k] = f
+                continue
+            v = plan.at(steps, k)[:, gi]
+            fs[k] = Field(f.base, nodes.Table(v / f.base if f.base else v, relative=bool(f.base)))
+        groups.append(Group(fs, g.name))
+    return Plan(tuple(groups), None, horizon, f"{plan.source} ({cad.describe()})")
+
+
+def _named(plan: Plan, names: List[Optional[str]]) -> Plan:
+    """Name each group after the model's parameters it holds."""
+    groups = [Group(g.fields, g.name or n) for g, n in zip(plan.groups, names)]
+    return Plan(tuple(groups), plan.epoch_length, plan.total_steps, plan.source)
+
+
+def _group_names(opt: Any, model: Any) -> List[Optional[str]]:
+    """A name per param group from ``named_parameters`` matched by identity (None where unknown)."""
+    names = _param_names(model)
+    return [_group_name([n for n in (names.get(id(p)) for p in pg["params"]) if n]) for pg in opt.param_groups]
+
+
+def _group_name(held: List[str]) -> Optional[str]:
+    if not held:
+        return None
+    return ", ".join(held) if len(held) <= 3 else f"{held[0]}, ... ({len(held)} params)"
+
+
+def _param_names(model: Any) -> Dict[int, str]:
+    """id(parameter) -> name, from ``model`` or else from the torch Modules the running code holds
+    (the locals and globals of the frames that led to the optimizer update)."""
+    if model is not None:
+        return {id(p): n for n, p in model.named_parameters()}
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return {}
+    out: Dict[int, str] = {}
+    seen = set()
+    f: Any = sys._getframe(1)
+    while f is not None:
+        for scope in (f.f_locals, f.f_globals):
+            for v in list(scope.values()):
+                if isinstance(v, torch.nn.Module) and id(v) not in seen:
+                    seen.add(id(v))
+                    for n, p in v.named_parameters():
+                        out.setdefault(id(p), n)
+        f = f.f_back
+    return out
+
+
+def _check_seen(plan: Plan, lrs: List[List[float]]) -> None:
+    """The lr the script really used at each observed update must be the plan's."""
+    import numpy as np
+
+    if not lrs:
+        return
+    seen = np.asarray(lrs, dtype=np.float64)
+    ours = plan.values(len(lrs), "lr")
+    scale = np.maximum(np.abs(seen), plan.bases("lr")[None, :])
+    bad = np.argwhere(np.abs(ours - seen) > 1e-12 * scale + 1e-300)
+    if bad.size:
+        t, g = (int(x) for x in bad[0])
+        raise UnsupportedError(f"capture: at update {t} param group {g} used lr {seen[t, g]!r} but the plan read "
+                               f"from the scheduler gives {ours[t, g]!r}: something else changes the lr (a "
+                               "scheduler class capture does not observe, or code writing param_groups)")
+
+
+def capture(updates: Optional[int] = None, *, stop: bool = True, model: Any = None) -> Capture:
+    """``with bridge.capture() as cap: train()`` -> ``cap.plan``, ``cap.report()``."""
+    return Capture(updates, stop=stop, model=model)
+
+
+def run_script(path: str, args: Sequence[str] = (), *, updates: Optional[int] = None, stop: bool = True) -> Capture:
+    """Run the script at ``path`` as ``__main__`` (``sys.argv = [path, *args]``) under a :class:`Capture`."""
+    if not os.path.isfile(path):
+        raise SpecError("SCRIPT", "no such file", path)
+    cap = Capture(updates, stop=stop)
+    old_argv, old_path0 = sys.argv[:], sys.path[0]
+    sys.argv = [path, *args]
+    sys.path[0] = os.path.dirname(os.path.abspath(path))
+    try:
+        with cap:
+            runpy.run_path(path, run_name="__main__")
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            raise UnsupportedError(f"capture: the script exited with {e.code!r} before the plan was known") from None
+    finally:
+        sys.argv[:] = old_argv
+        sys.path[0] = old_path0
+    return cap
