@@ -23,13 +23,14 @@ import math
 import os
 import runpy
 import sys
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .errors import SpecError, UnsupportedError
 from .ir import Field, Group, Plan, nodes
 
-__all__ = ["capture", "Capture", "Cadence", "run_script"]
+__all__ = ["capture", "Capture", "Cadence", "emit_source", "fit_cadence", "run_script"]
 
 # HF transformers' LambdaLR lambdas (functools.partial of these) -> get_scheduler name
 _HF_LAMBDAS = {
@@ -109,7 +110,8 @@ class _Sched:
 @dataclass
 class _Opt:
     obj: Any
-    names: List[Optional[str]]
+    names: List[Optional[str]]  # a label per group
+    params: List[List[Optional[str]]]  # each group's parameter names (None: not found in a model)
     lrs: List[List[float]] = field(default_factory=list)  # lr of each group at each update
 
 
@@ -139,13 +141,14 @@ class Capture:
         self._scheds: List[_Sched] = []
         self._undo: List[Callable[[], None]] = []
         self.stopped_early = False
+        self._timm_epochs: Dict[int, Tuple[int, bool, int]] = {}  # id(scheduler) -> create_scheduler_v2's loop
         self._plans: Optional[Dict[int, Tuple[Plan, Cadence, Optional[int]]]] = None
 
     # -- hooks -----------------------------------------------------------
     def __enter__(self) -> Capture:
-        from ._frameworks import import_framework
-
         import importlib
+
+        from ._frameworks import import_framework
 
         import_framework("torch")
         h = importlib.import_module("torch.optim.optimizer").register_optimizer_step_pre_hook(self._on_update)
@@ -180,18 +183,39 @@ class Capture:
         self._undo.append(lambda: setattr(cls, name, orig))
 
     def _watch_timm(self) -> None:
-        """Wrap timm's Scheduler.step / step_update now if timm is loaded, else when the script imports it."""
+        """Wrap timm's Scheduler.step / step_update (and create_scheduler_v2, whose returned epoch
+        count is the length of timm's train.py loop) now if timm is loaded, else when it is imported."""
         def patch(mod: Any) -> None:
             for n in ("step", "step_update"):
                 self._wrap(mod.Scheduler, n, "timm")
 
-        mod = sys.modules.get("timm.scheduler.scheduler")
-        if mod is not None:
-            patch(mod)
-            return
-        finder = _ImportWatch("timm.scheduler.scheduler", patch)
-        sys.meta_path.insert(0, finder)
-        self._undo.append(lambda: sys.meta_path.remove(finder) if finder in sys.meta_path else None)
+        def patch_factory(mod: Any) -> None:
+            orig = mod.create_scheduler_v2
+            me = self
+
+            @functools.wraps(orig)
+            def create_scheduler_v2(*a: Any, **k: Any) -> Any:
+                out = orig(*a, **k)
+                import inspect
+
+                b = inspect.signature(orig).bind(*a, **k)
+                b.apply_defaults()
+                if isinstance(out, tuple) and out[0] is not None:
+                    me._timm_epochs[id(out[0])] = (int(out[1]), bool(b.arguments.get("step_on_epochs", True)),
+                                                   int(b.arguments.get("updates_per_epoch") or 0))
+                return out
+
+            mod.create_scheduler_v2 = create_scheduler_v2
+            self._undo.append(lambda: setattr(mod, "create_scheduler_v2", orig))
+
+        for name, fn in (("timm.scheduler.scheduler", patch), ("timm.scheduler.scheduler_factory", patch_factory)):
+            mod = sys.modules.get(name)
+            if mod is not None:
+                fn(mod)
+                continue
+            finder = _ImportWatch(name, fn)
+            sys.meta_path.insert(0, finder)
+            self._undo.append(functools.partial(_unwatch, finder))
 
     def _find(self, sched: Any) -> Optional[_Sched]:
         return next((s for s in self._scheds if s.obj is sched), None)
@@ -213,7 +237,9 @@ class Capture:
         k = _key(opt)
         o = self._opts.get(k)
         if o is None:
-            o = self._opts[k] = _Opt(opt, _group_names(opt, self.model))
+            ids = _param_names(self.model)
+            held = [[ids.get(id(p)) for p in pg["params"]] for pg in opt.param_groups]
+            o = self._opts[k] = _Opt(opt, [_group_name([n for n in h if n]) for h in held], held)
         o.lrs.append([float(g["lr"]) for g in opt.param_groups])
         for s in self._scheds:
             if s.key == k:
@@ -271,6 +297,9 @@ class Capture:
             s = mine[0]
             cad = fit_cadence(s.per_update, complete=True) or Cadence()
             plan, horizon = _on_updates(s, cad, self.updates)
+            loop = self._timm_epochs.get(id(s.obj))
+            if self.updates is None and loop is not None:  # the epochs timm's train.py loops over
+                horizon = loop[0] * (cad.every if loop[1] else loop[2])
         plan = _named(plan, o.names)
         plan = Plan(plan.groups, plan.epoch_length, horizon, plan.source)
         _check_seen(plan, o.lrs)
@@ -283,7 +312,7 @@ class Capture:
             mine = [s for s in self._scheds if s.key == k]
             lines.append(f"optimizer: {type(o.obj).__name__} ({len(plan.groups)} param group"
                          f"{'s' * (len(plan.groups) != 1)}: "
-                         + ", ".join(g.name or f"group {i}" for i, g in enumerate(plan.groups)) + ")")
+                         + "; ".join(g.name or f"group {i}" for i, g in enumerate(plan.groups)) + ")")
             for s in mine:
                 lines.append(f"scheduler: {type(s.obj).__module__}.{type(s.obj).__name__} -> {plan.source}")
             lines.append("cadence: " + (cad.describe() if mine else "no scheduler (constant lr)"))
@@ -293,6 +322,11 @@ class Capture:
             lines.append(f"observed: {seen} update{'s' * (seen != 1)}"
                          + (" (script stopped early: the plan was known)" if self.stopped_early else ""))
         return "\n".join(lines)
+
+
+def _unwatch(finder: Any) -> None:
+    if finder in sys.meta_path:
+        sys.meta_path.remove(finder)
 
 
 class _ImportWatch:
@@ -313,14 +347,15 @@ class _ImportWatch:
             sys.meta_path.insert(0, self)
         if spec is None or spec.loader is None:
             return spec
-        loader, patch = spec.loader, self.patch
-        exec_module = loader.exec_module  # type: ignore[attr-defined]
+        loader: Any = spec.loader
+        patch = self.patch
+        exec_module = loader.exec_module
 
         def run(module: Any) -> None:
             exec_module(module)
             patch(module)
 
-        loader.exec_module = run  # type: ignore[attr-defined]
+        loader.exec_module = run
         return spec
 
 
@@ -431,12 +466,6 @@ def _named(plan: Plan, names: List[Optional[str]]) -> Plan:
     return Plan(tuple(groups), plan.epoch_length, plan.total_steps, plan.source)
 
 
-def _group_names(opt: Any, model: Any) -> List[Optional[str]]:
-    """A name per param group from ``named_parameters`` matched by identity (None where unknown)."""
-    names = _param_names(model)
-    return [_group_name([n for n in (names.get(id(p)) for p in pg["params"]) if n]) for pg in opt.param_groups]
-
-
 def _group_name(held: List[str]) -> Optional[str]:
     if not held:
         return None
@@ -487,6 +516,17 @@ def capture(updates: Optional[int] = None, *, stop: bool = True, model: Any = No
     return Capture(updates, stop=stop, model=model)
 
 
+class _CallableModule(types.ModuleType):
+    """``bridge.capture(...)`` stays the function once ``bridge.capture`` the module is imported
+    (importing a submodule sets it as the package's attribute of that name)."""
+
+    def __call__(self, updates: Optional[int] = None, *, stop: bool = True, model: Any = None) -> Capture:
+        return capture(updates, stop=stop, model=model)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+
 def run_script(path: str, args: Sequence[str] = (), *, updates: Optional[int] = None, stop: bool = True) -> Capture:
     """Run the script at ``path`` as ``__main__`` (``sys.argv = [path, *args]``) under a :class:`Capture`."""
     if not os.path.isfile(path):
@@ -505,3 +545,103 @@ def run_script(path: str, args: Sequence[str] = (), *, updates: Optional[int] = 
         sys.argv[:] = old_argv
         sys.path[0] = old_path0
     return cap
+
+
+_LITERALS = (bool, int, float, str, type(None))
+
+
+def _literal(v: Any) -> bool:
+    if isinstance(v, (tuple, list)):
+        return all(_literal(x) for x in v)
+    return isinstance(v, _LITERALS)
+
+
+def optimizer_description(cap: Capture) -> Dict[str, Any]:
+    """``{"type", "defaults", "groups"}`` of the captured optimizer with parameter names for params
+    (what :func:`bridge.translate_optimizer` takes), literal values only."""
+    plan = cap.plan  # exactly one optimizer
+    o = next(iter(cap._opts.values()))
+    missing = [(i, j) for i, g in enumerate(o.params) for j, n in enumerate(g) if n is None]
+    if missing:
+        i, j = missing[0]
+        raise UnsupportedError(f"capture: param_groups[{i}] parameter {j} belongs to no torch Module the script "
+                               "held when it first updated; the port needs parameter names "
+                               "(bridge.capture(model=...))")
+    defaults = {k: v for k, v in o.obj.defaults.items() if _literal(v)}
+    groups = []
+    for pg, names in zip(o.obj.param_groups, o.params):
+        g = {k: v for k, v in pg.items() if k not in ("params", "initial_lr") and _literal(v)}
+        g["lr"] = pg.get("initial_lr", pg["lr"])
+        groups.append({"params": list(names), **g})
+    del plan
+    return {"type": type(o.obj).__name__, "defaults": defaults, "groups": groups}
+
+
+_MS_TEMPLATE = '''"""MindSpore optimizer and schedule of {script}, written by `sched-bridge capture`.
+
+make_optimizer(net) returns the mindspore.nn optimizer for `net` (its parameters matched to the
+torch names below by mappings/param_names.toml) whose learning rate (and weight decay) follow
+the captured plan at each of the run's {total} optimizer updates.
+"""
+import bridge
+
+TOTAL_STEPS = {total}
+PLAN = {plan}
+OPTIMIZER = {optimizer}
+
+
+def make_optimizer(net):
+    return bridge.translate_optimizer(OPTIMIZER, bridge.from_dict(PLAN), target="mindspore", params=net,
+                                      total_steps=TOTAL_STEPS)
+'''
+
+_OF_TEMPLATE = '''"""OneFlow optimizer and schedule of {script}, written by `sched-bridge capture`.
+
+make_optimizer(model) returns (optimizer, scheduler): the OneFlow optimizer with the torch
+script's param groups (parameters matched by name) and the scheduler that follows the captured
+plan ({total} optimizer updates); step the scheduler once after every optimizer.step().
+"""
+import oneflow as flow
+
+import bridge
+
+TOTAL_STEPS = {total}
+PLAN = {plan}
+OPTIMIZER = {optimizer}
+
+
+def make_optimizer(model):
+    params = dict(model.named_parameters())
+    groups = [dict(g, params=[params[n] for n in g["params"]]) for g in OPTIMIZER["groups"]]
+    cls = getattr(flow.optim, OPTIMIZER["class"].rsplit(".", 1)[-1])
+    optimizer = cls(groups, **OPTIMIZER["kwargs"])
+    return optimizer, bridge.to_oneflow(bridge.from_dict(PLAN), optimizer)
+'''
+
+
+def emit_source(cap: Capture, target: str, script: str = "the captured script") -> str:
+    """Python source building the ``target`` (``"mindspore"`` / ``"oneflow"``) optimizer and schedule
+    of the captured run, through :func:`bridge.translate_optimizer` (checked here where it can be)."""
+    import pprint
+
+    from .groups.optimizers import translate_optimizer
+
+    plan = cap.plan
+    if not plan.total_steps:
+        raise SpecError("updates", "is required to write a port (the plan has no horizon)", None, show_value=False)
+    desc = optimizer_description(cap)
+    if target == "oneflow":
+        optimizer: Any = translate_optimizer(desc, plan, target="oneflow")
+        template = _OF_TEMPLATE
+    elif target == "mindspore":
+        optimizer, template = desc, _MS_TEMPLATE
+        for i, g in enumerate(plan.groups):
+            for k, f in g.fields.items():
+                if f.schedule is not None and k not in ("lr", "weight_decay"):
+                    raise UnsupportedError(f"--emit mindspore: param group {i} schedules {k}, but MindSpore nn "
+                                           f"optimizers read {k} once (only learning_rate and weight_decay change "
+                                           "per step)")
+    else:
+        raise SpecError("--emit", "must be 'mindspore' or 'oneflow'", target)
+    return template.format(script=script, total=plan.total_steps, plan=pprint.pformat(plan.to_dict(), width=100),
+                           optimizer=pprint.pformat(optimizer, width=100))

@@ -607,6 +607,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------
+# capture
+# ---------------------------------------------------------------------------
+
+
+@command("capture", "run a training script unchanged and write the plan of its optimizer's schedules "
+         "(docs/capture.md)", args=[
+    arg("-o", "--output", required=True, help="plan file to write (.json/.yaml/.toml)"),
+    arg("--updates", type=_positive, default=None, help="optimizer updates in the run: the horizon where the "
+        "scheduler does not say it; the script is never run past it"),
+    arg("--emit", choices=("mindspore", "oneflow"), default=None,
+        help="also write the optimizer + schedule code for this framework (-O FILE)"),
+    arg("-O", "--emit-output", default=None, metavar="FILE", help="where --emit writes (a .py file)"),
+    arg("script", metavar="SCRIPT", help="the training script, after `--`"),
+    arg("script_args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's own arguments"),
+])
+def cmd_capture(args: argparse.Namespace) -> int:
+    from .capture import emit_source, run_script
+    from .linter import format_findings, lint
+
+    if (args.emit is None) != (args.emit_output is None):
+        raise SpecError("--emit" if args.emit is None else "-O", "--emit and -O go together", None,
+                        show_value=False)
+    check_destination(args.output)
+    if args.emit_output:
+        check_destination(args.emit_output)
+    cap = run_script(args.script, args.script_args, updates=args.updates)
+    plan = cap.plan
+    print(cap.report())
+    if not plan.total_steps:
+        raise SpecError("--updates", "is required: the scheduler does not say how long the run is and the script "
+                        "was stopped before its end; pass the run's optimizer updates", None, show_value=False)
+    print(format_findings(lint(plan, total_steps=plan.total_steps)))
+    plan.dump(args.output)
+    print(f"wrote {args.output}")
+    if args.emit:
+        _write_text(args.emit_output, emit_source(cap, args.emit, os.path.basename(args.script)))
+        print(f"wrote {args.emit_output}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------
 

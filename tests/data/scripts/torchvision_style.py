@@ -1,4 +1,5 @@
-"""A torchvision classification-reference-style loop: StepLR stepped once per epoch.
+"""A torchvision classification-reference-style loop: StepLR stepped once per epoch (or, with
+--sched-per-batch, after every micro-batch, --accum-steps micro-batches per update).
 
 Tiny model on random tensors; the loop's shape is the reference's (train_one_epoch over the
 data loader, then lr_scheduler.step()). Two param groups (no weight decay on norm/bias).
@@ -15,6 +16,8 @@ def get_args():
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--lr-step-size", type=int, default=3)
     p.add_argument("--lr-gamma", type=float, default=0.5)
+    p.add_argument("--accum-steps", type=int, default=1, help="micro-batches per optimizer update")
+    p.add_argument("--sched-per-batch", action="store_true", help="step the scheduler after every micro-batch")
     return p.parse_args()
 
 
@@ -29,13 +32,16 @@ class Net(torch.nn.Module):
         return self.head(self.norm(self.fc(x)))
 
 
-def train_one_epoch(model, criterion, optimizer, data):
+def train_one_epoch(model, criterion, optimizer, data, args, lr_scheduler):
     model.train()
-    for x, y in data:
-        loss = criterion(model(x), y)
-        optimizer.zero_grad()
+    for i, (x, y) in enumerate(data):
+        loss = criterion(model(x), y) / args.accum_steps
         loss.backward()
-        optimizer.step()
+        if (i + 1) % args.accum_steps == 0:
+            optimizer.step()
+            optimizer.zero_grad()
+        if args.sched_per_batch:
+            lr_scheduler.step()
 
 
 def main(args):
@@ -50,9 +56,10 @@ def main(args):
     lr_scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step_size, gamma=args.lr_gamma)
     criterion = torch.nn.CrossEntropyLoss()
     for epoch in range(args.epochs):
-        train_one_epoch(model, criterion, optimizer, data)
-        lr_scheduler.step()
-    print("done", args.epochs * args.batches, "updates")
+        train_one_epoch(model, criterion, optimizer, data, args, lr_scheduler)
+        if not args.sched_per_batch:
+            lr_scheduler.step()
+    print("done", args.epochs * (args.batches // args.accum_steps), "updates")
 
 
 if __name__ == "__main__":
