@@ -246,3 +246,68 @@ def test_from_timm_live_knows_its_horizon(torch_mod) -> None:
     assert bridge.from_timm(s, updates_per_epoch=4).total_steps == (5 + 10 + 20 + 2) * 4
     s2 = CosineLRScheduler(opt, t_initial=6, cycle_limit=2, t_in_epochs=False)
     assert bridge.from_timm(s2).total_steps == 12
+
+
+# ---------------------------------------------------------------------------
+# no script: steps per epoch, and options that do not apply
+# ---------------------------------------------------------------------------
+
+
+def _torch_per_epoch(torch, make, epochs: int, L: int) -> np.ndarray:
+    """The lr real torch uses at each update when the scheduler is stepped once per epoch of L."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched = make(opt)
+    out = []
+    for _ in range(epochs):
+        for _ in range(L):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+        sched.step()
+    return np.asarray(out)[:, None]
+
+
+@pytest.mark.torch
+def test_from_torch_steps_per_epoch(torch_mod) -> None:
+    torch = torch_mod
+    def make(o):
+        return torch.optim.lr_scheduler.MultiStepLR(o, milestones=[2, 3], gamma=0.3)
+    truth = _torch_per_epoch(torch, make, 5, 7)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    plan = bridge.from_torch(make(opt), steps_per_epoch=7)
+    assert plan.epoch_length == 7
+    np.testing.assert_allclose(plan.values(35), truth, rtol=1e-12, atol=0)
+
+
+@pytest.mark.torch
+def test_cli_steps_per_epoch_for_an_expression(torch_mod, tmp_path: Path) -> None:
+    from bridge.cli import main
+
+    truth = _torch_per_epoch(torch_mod, lambda o: torch_mod.optim.lr_scheduler.StepLR(o, 2, gamma=0.5), 5, 3)
+    out = tmp_path / "v.json"
+    assert main(["values", "StepLR(step_size=2, gamma=0.5)", "--lr", "0.1", "--steps-per-epoch", "3",
+                 "--steps", "15", "-o", str(out)]) == 0
+    np.testing.assert_allclose(np.asarray(json.loads(out.read_text())["values"]), truth, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("argv, option, kind", [
+    (["values", "StepLR(step_size=30)", "--steps", "5", "--epoch-length", "100"], "--epoch-length", "an expression"),
+    (["show", "StepLR(step_size=30)", "--max-epochs", "3"], "--max-epochs", "an expression"),
+    (["values", "StepLR(step_size=30)", "--steps", "5", "--trust"], "--trust", "an expression"),
+    (["values", "{plan}", "--lr", "0.5"], "--lr", "a plan file"),
+    (["values", "{plan}", "--steps-per-epoch", "4"], "--steps-per-epoch", "a plan file"),
+    (["convert", "{plan}", "--to", "spec", "--epoch-length", "4"], "--epoch-length", "a plan file"),
+    (["lower", "StepLR(step_size=3)", "--to", "torch", "--steps", "9"], "--steps", "--to mindspore-list"),
+    (["parity", "StepLR(step_size=3)", "--steps", "5", "--rtol", "1e-9"], "--rtol", "--trace"),
+    (["convert", "{plan}", "--to", "spec", "--steps", "9"], "--steps", "--to mmengine"),
+])
+def test_an_option_that_does_not_apply_is_an_error(argv: List[str], option: str, kind: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    from bridge.cli import main
+
+    plan_file = tmp_path / "p.json"
+    plan_file.write_text(json.dumps({"format": "sched-bridge/plan", "schema": 1, "groups": [{"base": {"lr": 0.1}}],
+                                     "total_steps": 5}))
+    argv = [a.replace("{plan}", str(plan_file)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert option in err and kind in err, err
