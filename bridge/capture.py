@@ -27,7 +27,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .errors import SpecError, UnsupportedError
+from .errors import BridgeError, SpecError, UnsupportedError
 from .ir import Field, Group, Plan, nodes
 
 __all__ = ["capture", "Capture", "Cadence", "emit_source", "fit_cadence", "run_script"]
@@ -105,6 +105,7 @@ class _Sched:
     steps: int = 0  # user steps so far (timm: step() calls; step_update counted apart)
     updates_calls: int = 0
     per_update: List[int] = field(default_factory=list)  # steps completed at each update
+    error: Optional[BaseException] = None  # why it could not be read
 
 
 @dataclass
@@ -141,6 +142,7 @@ class Capture:
         self._scheds: List[_Sched] = []
         self._undo: List[Callable[[], None]] = []
         self.stopped_early = False
+        self._built: List[Any] = []  # every scheduler built under the capture
         self._timm_epochs: Dict[int, Tuple[int, bool, int]] = {}  # id(scheduler) -> create_scheduler_v2's loop
         self._plans: Optional[Dict[int, Tuple[Plan, Cadence, Optional[int]]]] = None
 
@@ -155,8 +157,10 @@ class Capture:
         self._undo.append(h.remove)
         lrs = importlib.import_module("torch.optim.lr_scheduler")
         for cls in [getattr(lrs, n) for n in dir(lrs)]:
-            if isinstance(cls, type) and issubclass(cls, lrs.LRScheduler) and "step" in vars(cls):
-                self._wrap(cls, "step", "torch")
+            if isinstance(cls, type) and issubclass(cls, lrs.LRScheduler):
+                for name in ("step", "__init__"):
+                    if name in vars(cls):
+                        self._wrap(cls, name, "torch")
         self._watch_timm()
         return self
 
@@ -173,6 +177,18 @@ class Capture:
         orig = vars(cls)[name]
         me = self
 
+        if name == "__init__":  # remember every scheduler built (one never stepped is reported)
+            @functools.wraps(orig)
+            def init(sched: Any, *a: Any, **k: Any) -> Any:
+                out = orig(sched, *a, **k)
+                if not any(b is sched for b in me._built):
+                    me._built.append(sched)
+                return out
+
+            setattr(cls, name, init)
+            self._undo.append(lambda: setattr(cls, name, orig))
+            return
+
         @functools.wraps(orig)
         def wrapper(sched: Any, *a: Any, **k: Any) -> Any:
             if not _caller_internal():
@@ -186,7 +202,7 @@ class Capture:
         """Wrap timm's Scheduler.step / step_update (and create_scheduler_v2, whose returned epoch
         count is the length of timm's train.py loop) now if timm is loaded, else when it is imported."""
         def patch(mod: Any) -> None:
-            for n in ("step", "step_update"):
+            for n in ("step", "step_update", "__init__"):
                 self._wrap(mod.Scheduler, n, "timm")
 
         def patch_factory(mod: Any) -> None:
@@ -224,7 +240,12 @@ class Capture:
         s = self._find(sched)
         if s is None:
             s = _Sched(sched, kind, _key(sched.optimizer))
-            s.plan, s.horizon = _read(sched, kind)
+            try:
+                s.plan, s.horizon = _read(sched, kind)
+            except BridgeError as e:  # raised inside the script's call, it could be caught there: stop instead
+                s.error = e
+                self._scheds.append(s)
+                raise _Enough() from None
             # the updates made before its first step saw its initial value (0 steps)
             s.per_update = [0] * len(self._opts[s.key].lrs) if s.key in self._opts else []
             self._scheds.append(s)
@@ -289,7 +310,15 @@ class Capture:
             raise UnsupportedError(f"capture: {len(mine)} schedulers step the same optimizer ("
                                    + ", ".join(type(s.obj).__name__ for s in mine) + "); compose them in one "
                                    "(SequentialLR / ChainedScheduler) or capture each run apart")
+        for s in mine:
+            if s.error is not None:
+                raise s.error
         if not mine:
+            idle = [b for b in self._built if _key(b.optimizer) == k]
+            if idle and self.stopped_early:
+                raise SpecError("updates", f"is too small: {type(idle[-1]).__name__} drives this optimizer but the "
+                                f"script had not stepped it in its first {len(o.lrs)} updates, so its cadence is "
+                                "unknown", self.updates)
             base = Plan(tuple(Group({"lr": Field(lr)}) for lr in o.lrs[0]), source="capture: no scheduler")
             cad, horizon = Cadence(0, 0, 1), self.updates
             plan = base

@@ -232,6 +232,42 @@ def test_lr_changed_outside_the_scheduler_is_an_error(torch_mod) -> None:
         _ = cap.plan
 
 
+def _sgd_loop(torch, make, updates: int, every: int, swallow: bool = False) -> None:
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = make(opt)
+    for t in range(updates):
+        model(torch.ones(1, 2)).sum().backward()
+        opt.step()
+        if (t + 1) % every == 0:
+            try:
+                sched.step()
+            except Exception:  # a script that swallows errors must not hide capture's
+                if not swallow:
+                    raise
+
+
+@pytest.mark.torch
+def test_a_scheduler_not_stepped_before_updates_is_an_error(torch_mod) -> None:
+    with capture(updates=5) as cap:
+        _sgd_loop(torch_mod, lambda o: torch_mod.optim.lr_scheduler.StepLR(o, 2), 40, 13)
+    with pytest.raises(bridge.SpecError, match=r"StepLR drives this optimizer but the script had not stepped it"):
+        _ = cap.plan
+
+
+@pytest.mark.torch
+def test_an_unreadable_scheduler_stops_the_script_and_is_reported(torch_mod) -> None:
+    class Mine(torch_mod.optim.lr_scheduler.LRScheduler):  # a custom class: from_torch refuses it
+        def get_lr(self):
+            return [0.9 ** self.last_epoch * b for b in self.base_lrs]
+
+    with capture() as cap:
+        _sgd_loop(torch_mod, Mine, 40, 1, swallow=True)
+    assert cap.stopped_early and len(cap.optimizers) == 1
+    with pytest.raises(bridge.UnsupportedError):
+        _ = cap.plan
+
+
 @pytest.mark.torch
 def test_from_timm_live_knows_its_horizon(torch_mod) -> None:
     """A live timm scheduler's plan carries timm's own cycle length (t_initial over the cycles,
