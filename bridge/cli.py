@@ -665,11 +665,15 @@ _KIND_WORDS = {"expression": "an expression", "config": "an MMEngine config", "c
 _KINDS_WORDS = {"expression": "expressions", "config": "MMEngine configs", "config .py": ".py MMEngine configs"}
 # (command, option dest) -> (what must hold, in words, the test on args)
 _ONLY_WITH: Dict[Tuple[str, str], Tuple[str, Callable[[argparse.Namespace], bool]]] = {
-    ("parity", "skipped"): ("--trace", lambda a: bool(a.trace)),
-    ("parity", "rtol"): ("--trace", lambda a: bool(a.trace)),
-    ("lower", "optimizer"): ("--to torch or oneflow", lambda a: a.to in ("torch", "oneflow") and not a.standalone),
-    ("lower", "steps"): ("--to mindspore-list or --standalone", lambda a: a.to == "mindspore-list" or a.standalone),
-    ("convert", "steps"): ("--to mmengine", lambda a: a.to == "mmengine"),
+    ("parity", "skipped"): ("with --trace", lambda a: bool(a.trace)),
+    ("parity", "rtol"): ("with --trace", lambda a: bool(a.trace)),
+    ("parity", "frameworks"): ("without --trace (a trace is compared as it was recorded)", lambda a: not a.trace),
+    ("parity", "steps"): ("without --trace (a trace is compared as it was recorded)", lambda a: not a.trace),
+    ("lower", "optimizer"): ("with --to torch or oneflow", lambda a: a.to in ("torch", "oneflow") and not a.standalone),
+    ("lower", "steps"): ("with --to mindspore-list or --standalone", lambda a: a.to == "mindspore-list" or a.standalone),
+    ("convert", "steps"): ("with --to mmengine", lambda a: a.to == "mmengine"),
+    ("lint", "lr"): ("with a SPEC that is not a .py config (lint reads a .py config's own lr)",
+                     lambda a: not a.spec.lower().endswith(".py")),
 }
 
 
@@ -714,7 +718,7 @@ def _check_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     for (cmd, dest), (need, holds) in _ONLY_WITH.items():
         if args.cmd == cmd and _given(args, dest, parser) and not holds(args):
             flag = "-" * (1 + (len(dest) > 1)) + dest.replace("_", "-")
-            raise SpecError(flag, f"applies only with {need}", getattr(args, dest), show_value=False)
+            raise SpecError(flag, f"applies only {need}", getattr(args, dest), show_value=False)
 
 
 # ---------------------------------------------------------------------------

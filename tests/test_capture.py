@@ -335,6 +335,8 @@ def test_cli_steps_per_epoch_for_an_expression(torch_mod, tmp_path: Path) -> Non
     (["lower", "StepLR(step_size=3)", "--to", "torch", "--steps", "9"], "--steps", "--to mindspore-list"),
     (["parity", "StepLR(step_size=3)", "--steps", "5", "--rtol", "1e-9"], "--rtol", "--trace"),
     (["convert", "{plan}", "--to", "spec", "--steps", "9"], "--steps", "--to mmengine"),
+    (["parity", "{plan}", "--trace", "{plan}", "--frameworks", "torch"], "--frameworks", "without --trace"),
+    (["lint", "x.py", "--lr", "0.1"], "--lr", "not a .py config"),
 ])
 def test_an_option_that_does_not_apply_is_an_error(argv: List[str], option: str, kind: str, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture) -> None:
