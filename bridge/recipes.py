@@ -399,6 +399,8 @@ def from_timm(scheduler: Any = "cosine", optimizer: Any = None, *, updates_per_e
     timm scheduler. Epoch-based schedules (``t_in_epochs`` / ``step_on_epochs``) hold each value for
     ``updates_per_epoch`` updates. A group's ``lr_scale`` (from the optimizer or ``lr_scales``)
     multiplies its values, as timm does. ``metrics``: the plateau metric passed at each epoch end.
+    A live scheduler's plan carries its run length as ``total_steps`` where timm says it
+    (``get_cycle_length()``: cosine / tanh / poly), in optimizer updates.
     """
     scales: Optional[List[Optional[float]]] = None
     v2 = False
