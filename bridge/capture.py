@@ -142,6 +142,7 @@ class Capture:
         self._scheds: List[_Sched] = []
         self._undo: List[Callable[[], None]] = []
         self.stopped_early = False
+        self.stop_reason = ""  # why the script was stopped early
         self._built: List[Any] = []  # every scheduler built under the capture
         self._timm_epochs: Dict[int, Tuple[int, bool, int]] = {}  # id(scheduler) -> create_scheduler_v2's loop
         self._plans: Optional[Dict[int, Tuple[Plan, Cadence, Optional[int]]]] = None
@@ -245,6 +246,7 @@ class Capture:
             except BridgeError as e:  # raised inside the script's call, it could be caught there: stop instead
                 s.error = e
                 self._scheds.append(s)
+                self.stop_reason = f"{type(sched).__name__} cannot be read"
                 raise _Enough() from None
             # the updates made before its first step saw its initial value (0 steps)
             s.per_update = [0] * len(self._opts[s.key].lrs) if s.key in self._opts else []
@@ -271,8 +273,10 @@ class Capture:
             for s in self._scheds:
                 if s.key == k:
                     s.per_update.pop()
+            self.stop_reason = f"--updates {self.updates} reached"
             raise _Enough()
         if self.stop and self._known():
+            self.stop_reason = "the plan was known"
             raise _Enough()
 
     def _known(self) -> bool:
@@ -349,7 +353,7 @@ class Capture:
                          "horizon: unknown (the scheduler does not say it; pass --updates N)")
             seen = len(o.lrs)
             lines.append(f"observed: {seen} update{'s' * (seen != 1)}"
-                         + (" (script stopped early: the plan was known)" if self.stopped_early else ""))
+                         + (f" (script stopped early: {self.stop_reason})" if self.stopped_early else ""))
         return "\n".join(lines)
 
 
