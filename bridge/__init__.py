@@ -64,6 +64,8 @@ _LAZY = {
     "from_hf": (".recipes", "from_hf"),
     "from_timm": (".recipes", "from_timm"),
     "from_accelerated": (".recipes", "from_accelerated"),
+    "from_mindcv": (".frameworks.mindcv", "from_mindcv"),
+    "from_mindcv_config": (".frameworks.mindcv", "from_mindcv_config"),
     "to_mindspore_scheduler": (".frameworks.mindspore", "to_mindspore_scheduler"),
     "translate_optimizer": (".groups.optimizers", "translate_optimizer"),
     "count_updates": (".accounting", "count_updates"),

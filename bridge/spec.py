@@ -113,6 +113,10 @@ def resolve(spec: str, *, lr: Optional[Sequence[float]] = None, dialect: Optiona
         data = read_file(text)
         if isinstance(data, Mapping) and "param_scheduler" in data:
             return _from_config(text, False, epoch_length, max_epochs, max_iters, lr)
+        from .frameworks.mindcv import from_mindcv_config, is_mindcv_config
+
+        if is_mindcv_config(data):  # a mindcv training YAML (its create_scheduler arguments)
+            return from_mindcv_config(text, epoch_length)
         from .ir import from_dict
 
         return from_dict(data)

@@ -183,3 +183,102 @@ def test_round_trip_of_bridge_cells(ms):
 def test_unknown_object_is_a_spec_error():
     with pytest.raises(bridge.SpecError, match="expected a dynamic-lr function name"):
         bridge.from_mindspore(object())
+
+
+# -- a user's own LearningRateSchedule --------------------------------------------------------
+
+
+def _custom_cells(ms):
+    """Two user cells as people write them: one vectorisable, one with Python control flow on the step."""
+    from mindspore import ops
+    from mindspore.nn.learning_rate_schedule import LearningRateSchedule
+
+    class WarmupExp(LearningRateSchedule):  # elementwise: takes a Tensor of steps
+        def __init__(self, lr, warmup, rate):
+            super().__init__()
+            self.lr, self.warmup, self.rate = lr, float(warmup), rate
+
+        def construct(self, global_step):
+            s = ops.cast(global_step, ms.float32)
+            return self.lr * ops.minimum(s / self.warmup, 1.0) * ops.exp(-self.rate * s)
+
+    class Stepped(LearningRateSchedule):  # `if` on the step: one step at a time only
+        def __init__(self, lr, boundary):
+            super().__init__()
+            self.lr, self.boundary = lr, boundary
+
+        def construct(self, global_step):
+            s = ops.cast(global_step, ms.float32)
+            if global_step < self.boundary:
+                return self.lr * (s + 1.0) / self.boundary
+            return self.lr * ops.cos(s * 0.001)
+
+    return WarmupExp, Stepped
+
+
+def _called(ms, cell, n):
+    """What an optimizer gets at global_step 0..n-1 (an int32 Tensor of shape (1,), reshaped)."""
+    return np.array([cell(ms.Tensor(np.array([t], np.int32))).asnumpy().reshape(()) for t in range(n)])
+
+
+def test_custom_cell_vectorisable(ms):
+    WarmupExp, _ = _custom_cells(ms)
+    cell = WarmupExp(0.1, 500, 1e-4)
+    n = 2000
+    plan = bridge.from_mindspore(cell, total_steps=n)
+    theirs = _called(ms, cell, n)
+    assert theirs.dtype == np.float32 and isinstance(plan.schedule(), Table) and plan.total_steps == n
+    np.testing.assert_array_equal(plan.values(n)[:, 0], theirs.astype(np.float64))  # exactly, every step
+    assert "table" in plan.source and "float32" in plan.source and "on Tensors of steps" in plan.source
+    with pytest.raises(bridge.SpecError):  # not evaluated past total_steps: no guess there
+        plan.values(n + 1)
+    # a production horizon in chunks (a padded last one), checked at sampled steps
+    big = bridge.from_mindspore(cell, total_steps=1_000_003)
+    for t in (0, 1, 65535, 65536, 499_999, 1_000_002):
+        assert big.value(t)[0] == float(cell(ms.Tensor(np.array([t], np.int32))).asnumpy()[0])
+
+
+def test_custom_cell_with_python_control_flow(ms, capfd):
+    _, Stepped = _custom_cells(ms)
+    cell = Stepped(0.05, 300)
+    n = 800
+    plan = bridge.from_mindspore(cell, total_steps=n)
+    err = capfd.readouterr().err
+    assert "step by step" in plan.source and "Stepped" in err and f"{n}/{n}" in err.replace(" ", "")
+    np.testing.assert_array_equal(plan.values(n)[:, 0], _called(ms, cell, n).astype(np.float64))
+
+
+def test_custom_cell_graph_mode(ms_graph, capfd):
+    ms = ms_graph
+    WarmupExp, Stepped = _custom_cells(ms)
+    for cell, n in ((WarmupExp(0.2, 64, 3e-4), 2500), (Stepped(0.05, 40), 300)):
+        plan = bridge.from_mindspore(cell, total_steps=n, progress=False)
+        np.testing.assert_array_equal(plan.values(n)[:, 0], _called(ms, cell, n).astype(np.float64))
+    assert "step by step" in plan.source  # the second one cannot take a Tensor of steps in a graph either
+    assert "ERROR" not in capfd.readouterr().err  # the failed compile of that attempt is not shown
+
+
+def test_custom_cell_refusal_advice_works_when_followed(ms):
+    WarmupExp, _ = _custom_cells(ms)
+    cell = WarmupExp(0.1, 10, 0.0)
+    with pytest.raises(bridge.SpecError, match="total_steps") as e:
+        bridge.from_mindspore(cell)
+    advice = "from_mindspore(cell, total_steps=N)"
+    assert advice in str(e.value)
+    N = 40
+    plan = eval("bridge." + advice, {"bridge": bridge, "cell": cell, "N": N})  # do what it says
+    np.testing.assert_array_equal(plan.values(N)[:, 0], _called(ms, cell, N).astype(np.float64))
+    # the table lowers like any plan: MindSpore's own list of it is the cell's values
+    np.testing.assert_array_equal(np.float32(bridge.to_mindspore_list(plan, N)), _called(ms, cell, N))
+
+
+def test_custom_cell_progress_bar_without_tqdm(ms, capfd, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # not installed: the plain bar on stderr
+    _, Stepped = _custom_cells(ms)
+    cell = Stepped(0.05, 30)
+    plan = bridge.from_mindspore(cell, total_steps=120)
+    err = capfd.readouterr().err
+    assert "evaluating Stepped step by step: 120/120 steps (100%)" in err
+    np.testing.assert_array_equal(plan.values(120)[:, 0], _called(ms, cell, 120).astype(np.float64))

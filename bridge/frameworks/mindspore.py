@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SpecError, UnsupportedError
+from ..errors import SpecError
 from ..ir import nodes
 from ..ir.plan import Plan
 from .mindspore_experimental import from_experimental, to_mindspore_scheduler
@@ -38,7 +38,9 @@ from .mindspore_nn import (  # noqa: F401 - the public names of the split module
     POLY_POWER_MAX,
     SOURCE_TABLE_LIMIT,
     MindSporePrecisionWarning,
+    check_steps,
     from_cell,
+    from_custom_cell,
     from_function,
     to_mindspore_cell,
     to_mindspore_list,
@@ -61,6 +63,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _horizon(plan: Plan, total_steps: Any) -> Plan:
+    if total_steps is None:
+        return plan
+    return Plan(plan.groups, plan.epoch_length, check_steps(total_steps), plan.source)
+
+
 def from_mindspore(obj_or_name: Any, *args: Any, **kwargs: Any) -> Plan:
     """Read a MindSpore schedule into a :class:`~bridge.ir.Plan`.
 
@@ -74,7 +82,10 @@ def from_mindspore(obj_or_name: Any, *args: Any, **kwargs: Any) -> Plan:
     - a ``mindspore.experimental.optim.lr_scheduler`` object (torch names and
       semantics; read from its construction, whatever it has been stepped since);
     - a list / tuple / NumPy array / 1-D Tensor of per-step values: a table that
-      ends where the list ends (``after='error'``, as MindSpore raises there).
+      ends where the list ends (``after='error'``, as MindSpore raises there);
+    - a user's own ``LearningRateSchedule`` subclass, with ``total_steps=N``: evaluated at
+      steps 0..N-1 (:func:`~bridge.frameworks.mindspore_nn.from_custom_cell`), a table of the
+      values MindSpore computed.
     """
     if callable(obj_or_name) and getattr(obj_or_name, "__name__", None) in DYNAMIC_LR_SIGNATURES \
             and not hasattr(obj_or_name, "construct"):
@@ -88,12 +99,14 @@ def from_mindspore(obj_or_name: Any, *args: Any, **kwargs: Any) -> Plan:
             raise SpecError("name", "unknown MindSpore dynamic-lr function (one of: " + ", ".join(DYNAMIC_LR_SIGNATURES) + ")"
                             + (f"; did you mean {close[0]!r}?" if close else ""), obj_or_name)
         return from_function(name, args, kwargs)
+    total_steps = kwargs.pop("total_steps", None)
+    progress = kwargs.pop("progress", True)
     if args or kwargs:
-        raise SpecError("from_mindspore", "extra arguments are only for dynamic-lr function names",
-                        (args, kwargs))
+        raise SpecError("from_mindspore", "extra arguments are only for dynamic-lr function names (a custom "
+                        "LearningRateSchedule takes total_steps= and progress=)", (args, kwargs))
     bp = getattr(obj_or_name, "bridge_plan", None)
     if isinstance(bp, Plan):
-        return bp
+        return bp if total_steps is None else _horizon(bp, total_steps)
     from .._frameworks import detect, framework_class
 
     is_ms = detect(obj_or_name) == "mindspore"  # a user's subclass counts as its MindSpore base
@@ -101,14 +114,15 @@ def from_mindspore(obj_or_name: Any, *args: Any, **kwargs: Any) -> Plan:
     for cls in ("ExponentialDecayLR", "NaturalExpDecayLR", "InverseDecayLR", "CosineDecayLR", "PolynomialDecayLR",
                 "WarmUpLR"):
         if cls in mro:
-            return from_cell(obj_or_name, cls)
+            return _horizon(from_cell(obj_or_name, cls), total_steps)
     if is_ms and "lr_scheduler" in (getattr(framework_class(obj_or_name), "__module__", None) or "") \
             and hasattr(obj_or_name, "optimizer"):
         return from_experimental(obj_or_name)
     if "LearningRateSchedule" in mro:
-        raise UnsupportedError(
-            f"{type(obj_or_name).__name__}: a custom LearningRateSchedule cannot be read; evaluate it on "
-            "Tensor(range(N), int32) and pass the values (a table)")
+        return from_custom_cell(obj_or_name, total_steps, progress=progress)
+    if total_steps is not None:
+        raise SpecError("total_steps", "is only for a custom LearningRateSchedule (a list's length is its horizon)",
+                        total_steps)
     vals = obj_or_name
     if hasattr(vals, "asnumpy"):
         vals = vals.asnumpy()

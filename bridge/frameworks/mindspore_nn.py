@@ -18,6 +18,7 @@ warning). MindSpore is imported inside the functions only.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -939,3 +940,167 @@ def from_cell(obj: Any, cls: str) -> Plan:
         raise UnsupportedError(cls)
     return Plan.single(node, base=float(base), source=src)
 
+
+
+# -- a user's own LearningRateSchedule: evaluated ------------------------------
+
+#: Steps per call when a custom cell is evaluated on a Tensor of steps (one compiled shape in
+#: GRAPH_MODE: the last chunk is padded).
+CUSTOM_CELL_CHUNK = 1 << 16
+
+#: Steps at which a vectorised evaluation is checked against one-step calls (plus the last one).
+_CHECKS = 9
+
+
+def _one_step(cell: Any, ms: Any, t: int) -> np.ndarray:
+    """What an optimizer gets at ``global_step == t``: the cell called on an int32 Tensor of
+    shape (1,) (``Optimizer.global_step``), reshaped to a scalar."""
+    out = np.asarray(cell(ms.Tensor(np.array([t], dtype=np.int32))).asnumpy())
+    if out.size != 1:
+        raise SpecError(f"{type(cell).__name__}(global_step={t})", "must return one value (the optimizer "
+                        "reshapes it to a scalar)", out.shape)
+    return out.reshape(())
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 to /dev/null: MindSpore's compiler logs a failed graph (a construct that
+    cannot take a Tensor of steps) at ERROR level before raising; the fallback makes that noise."""
+    import os
+    import sys
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (captured, closed): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _vectorised(cell: Any, ms: Any, n: int, chunk: int) -> Optional[np.ndarray]:
+    """The cell on Tensors of steps, ``chunk`` at a time, or None when its construct does not take
+    one (Python control flow on the step, a reduction, ...) or gives other values than one-step
+    calls at the checked steps."""
+    k = min(n, chunk)
+    if k < 2:
+        return None
+    out: Optional[np.ndarray] = None
+    for lo in range(0, n, k):
+        steps = np.arange(lo, lo + k, dtype=np.int64)
+        steps[steps >= n] = n - 1  # pad the last chunk: one shape, one graph
+        try:
+            if lo == 0:
+                with _quiet_stderr():
+                    got = np.asarray(cell(ms.Tensor(steps.astype(np.int32))).asnumpy())
+            else:
+                got = np.asarray(cell(ms.Tensor(steps.astype(np.int32))).asnumpy())
+        except Exception:  # MindSpore raises ValueError, TypeError or RuntimeError here
+            return None
+        if got.shape != (k,):
+            return None
+        if out is None:
+            out = np.empty(n, dtype=got.dtype)
+        out[lo:lo + k] = got[:min(k, n - lo)]
+    assert out is not None
+    for t in {int(x) for x in np.linspace(0, n - 1, _CHECKS)}:
+        one = _one_step(cell, ms, t)
+        if one.dtype != out.dtype or not (one == out[t] or (np.isnan(one) and np.isnan(out[t]))):
+            return None
+    return out
+
+
+class _Bar:
+    """A progress bar on stderr: tqdm when installed, else one rewritten line."""
+
+    def __init__(self, total: int, desc: str) -> None:
+        import sys
+        import time
+
+        self.total, self.desc, self.done, self._t = total, desc, 0, time.monotonic
+        self._last = -1.0
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            self.bar: Any = None
+            self.err = sys.stderr
+        else:
+            self.bar = tqdm(total=total, desc=desc, unit="step", file=sys.stderr, mininterval=0.5)
+
+    def update(self, k: int) -> None:
+        self.done += k
+        if self.bar is not None:
+            self.bar.update(k)
+            return
+        now = self._t()
+        if now - self._last >= 0.5 or self.done >= self.total:
+            self._last = now
+            self.err.write(f"\r{self.desc}: {self.done}/{self.total} steps ({100.0 * self.done / self.total:.0f}%)")
+            self.err.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            self.err.write("\n")
+            self.err.flush()
+
+
+def _step_by_step(cell: Any, ms: Any, n: int, progress: bool) -> np.ndarray:
+    first = _one_step(cell, ms, 0)
+    out = np.empty(n, dtype=first.dtype)
+    out[0] = first
+    bar = _Bar(n, f"evaluating {type(cell).__name__} step by step") if progress else None
+    try:
+        every = max(1, min(1000, n // 100))
+        for t in range(1, n):
+            out[t] = _one_step(cell, ms, t)
+            if bar is not None and t % every == 0:
+                bar.update(every)
+        if bar is not None:
+            bar.update(n - bar.done)
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def from_custom_cell(cell: Any, total_steps: Any = None, *, progress: bool = True,
+                     chunk: int = CUSTOM_CELL_CHUNK) -> Plan:
+    """A user's ``LearningRateSchedule`` subclass (its own ``construct``), read by evaluating it.
+
+    The values are what MindSpore computes for ``global_step`` 0 .. ``total_steps``-1 (its
+    dtype, float32 as a rule): on int32 Tensors of ``chunk`` steps when ``construct`` takes
+    one (checked against one-step calls at evenly spaced steps), else one step at a time as
+    the optimizer calls it (an int32 Tensor of shape (1,)), with a progress bar on stderr
+    (``progress=False``: none). The plan is a table of those values (``after='error'``: the
+    cell was not evaluated further); its base is the largest value.
+    """
+    name = type(cell).__name__
+    if total_steps is None:
+        raise SpecError("total_steps", f"is needed to read the custom LearningRateSchedule {name}: it is evaluated at "
+                        "every step of the run, so pass the number of optimizer updates, "
+                        "from_mindspore(cell, total_steps=N)", None, show_value=False)
+    n = check_steps(total_steps)
+    from ..limits import check_memory
+
+    check_memory(n, 1, "total_steps", advice="pass a smaller total_steps")
+    chunk = integer("chunk", chunk, lo=1)
+    ms = import_mindspore()
+    vals = _vectorised(cell, ms, n, chunk)
+    how = "on Tensors of steps"
+    if vals is None:
+        vals, how = _step_by_step(cell, ms, n, progress), "step by step"
+    bad = np.flatnonzero(~np.isfinite(vals))
+    if bad.size:
+        raise SpecError(f"{name}(global_step={int(bad[0])})", "must be finite", float(vals[bad[0]]))
+    arr = vals.astype(np.float64)
+    return Plan.single(nodes.Table(arr, after="error"), base=float(arr.max()), total_steps=n,
+                       source=f"mindspore custom LearningRateSchedule {name}: a table of {n} values as MindSpore "
+                              f"computed them ({vals.dtype}, evaluated {how})")
