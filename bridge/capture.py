@@ -46,7 +46,7 @@ _HF_LAMBDAS = {
 }
 # callers whose scheduler steps are not the user's (a composite stepping its children, timm's
 # plateau stepping its torch ReduceLROnPlateau, a constructor's initial step)
-_INTERNAL = ("torch.optim.lr_scheduler", "timm.scheduler")
+_INTERNAL = ("torch.optim.lr_scheduler", "timm.scheduler", "pytorch_accelerated.schedulers")
 
 
 class _Enough(BaseException):
@@ -163,7 +163,23 @@ class Capture:
                     if name in vars(cls):
                         self._wrap(cls, name, "torch")
         self._watch_timm()
+        self._watch("pytorch_accelerated.schedulers.scheduler_base", self._patch_accelerated)
         return self
+
+    def _patch_accelerated(self, mod: Any) -> None:
+        """pytorch-accelerated's own schedulers: the Trainer calls ``step()`` after every update."""
+        self._wrap(mod.StatefulSchedulerBase, "step", "accelerated")
+        self._wrap(mod.SchedulerBase, "__init__", "accelerated")
+
+    def _watch(self, name: str, patch: Callable[[Any], None]) -> None:
+        """``patch(module)`` now if ``name`` is imported, else right after the script imports it."""
+        mod = sys.modules.get(name)
+        if mod is not None:
+            patch(mod)
+            return
+        finder = _ImportWatch(name, patch)
+        sys.meta_path.insert(0, finder)
+        self._undo.append(functools.partial(_unwatch, finder))
 
     def __exit__(self, et: Any, e: Any, tb: Any) -> bool:
         for undo in reversed(self._undo):
@@ -225,14 +241,8 @@ class Capture:
             mod.create_scheduler_v2 = create_scheduler_v2
             self._undo.append(lambda: setattr(mod, "create_scheduler_v2", orig))
 
-        for name, fn in (("timm.scheduler.scheduler", patch), ("timm.scheduler.scheduler_factory", patch_factory)):
-            mod = sys.modules.get(name)
-            if mod is not None:
-                fn(mod)
-                continue
-            finder = _ImportWatch(name, fn)
-            sys.meta_path.insert(0, finder)
-            self._undo.append(functools.partial(_unwatch, finder))
+        self._watch("timm.scheduler.scheduler", patch)
+        self._watch("timm.scheduler.scheduler_factory", patch_factory)
 
     def _find(self, sched: Any) -> Optional[_Sched]:
         return next((s for s in self._scheds if s.obj is sched), None)
@@ -398,6 +408,11 @@ def _timm_per_update(s: _Sched) -> bool:
 
 def _read(sched: Any, kind: str) -> Tuple[Plan, Optional[int]]:
     """The plan of a live scheduler in its own steps, and its horizon (steps) where it says it."""
+    if kind == "accelerated":
+        from .recipes import from_accelerated
+
+        p = from_accelerated(sched)
+        return p, p.total_steps
     if kind == "timm":
         from .recipes import from_timm
 
@@ -442,6 +457,11 @@ def _on_updates(s: _Sched, cad: Cadence, updates: Optional[int]) -> Tuple[Plan, 
     """The scheduler's plan on the optimizer-update axis, and the run's horizon in updates."""
     assert s.plan is not None
     plan = s.plan
+    if s.kind == "accelerated":  # from_accelerated models its Trainer: step() after every update
+        if cad != Cadence(0, 1, 1):
+            raise UnsupportedError(f"capture: pytorch-accelerated {type(s.obj).__name__} stepped as "
+                                   f"{cad.describe()}; capture models its Trainer (step() after every update)")
+        return plan, updates or plan.total_steps
     if s.kind == "timm":  # from_timm models timm's train.py: step(epoch) per epoch or step_update per update
         from .recipes import from_timm
 

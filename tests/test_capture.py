@@ -200,14 +200,18 @@ def test_timm_create_scheduler_v2(tmp_path: Path, args: List[str], cadence: str)
 
 
 @pytest.mark.torch
-def test_pytorch_accelerated_trainer_one_cycle(tmp_path: Path) -> None:
-    """pytorch-accelerated Trainer, OneCycleLR from create_scheduler_fn, gradient accumulation 2."""
+@pytest.mark.parametrize("args, scheduler", [([], "torch.optim.lr_scheduler.OneCycleLR"),
+                                             (["--cosine"], "cosine_scheduler.CosineLrScheduler")])
+def test_pytorch_accelerated_trainer(tmp_path: Path, args: List[str], scheduler: str) -> None:
+    """pytorch-accelerated Trainer, gradient accumulation 2: OneCycleLR from create_scheduler_fn
+    (placeholders), or the library's own CosineLrScheduler with a warm-up epoch."""
     pytest.importorskip("pytorch_accelerated")
-    truth = _truth(tmp_path, "accelerated_trainer.py")
+    truth = _truth(tmp_path, "accelerated_trainer.py", args)
     assert truth.shape == (15, 1)
-    r = _capture_cli(tmp_path, "accelerated_trainer.py")
+    r = _capture_cli(tmp_path, "accelerated_trainer.py", args)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "OneCycleLR" in r.stdout and "horizon: 15 updates" in r.stdout
+    assert scheduler in r.stdout
+    assert "horizon: 15 updates" in r.stdout
     _same(bridge.load(tmp_path / "plan.json"), truth)
 
 
