@@ -33,7 +33,7 @@ TIMM_SHIM = HERE / "data" / "timm_no_torchvision"
 
 
 def _env(timm: bool = False) -> Dict[str, str]:
-    env = dict(os.environ, GLOG_v="3", PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, GLOG_v="3", PYTHONDONTWRITEBYTECODE="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     paths = [str(REPO)] if (REPO / "bridge").is_dir() and Path(bridge.__file__).resolve().parent == REPO / "bridge" \
         else []
     if timm:
