@@ -3,10 +3,11 @@
 ``with bridge.capture() as cap: ...`` (or ``sched-bridge capture -o plan.json -- SCRIPT ARGS``)
 watches every torch optimizer update (a global optimizer step pre-hook) and every scheduler
 step the user's code makes (torch ``LRScheduler.step`` and the classes that override it, timm's
-``Scheduler.step`` / ``step_update``), measures the cadence (scheduler steps per optimizer
-update) and, as soon as it knows enough, stops the script. The plan is NOT a recording of the
-run: it is ``from_torch`` / ``from_hf`` / ``from_timm`` of the live scheduler, read right
-before the user first steps it, put on the optimizer-update axis by the cadence:
+``Scheduler.step`` / ``step_update``, pytorch-accelerated's ``StatefulSchedulerBase.step``),
+measures the cadence (scheduler steps per optimizer update) and, as soon as it knows enough,
+stops the script. The plan is NOT a recording of the run: it is ``from_torch`` / ``from_hf`` /
+``from_timm`` / ``from_accelerated`` of the live scheduler, read right before the user first
+steps it, put on the optimizer-update axis by the cadence:
 
     value used at update t = v(offset + per * floor(t / every))
 
