@@ -80,6 +80,7 @@ _LAZY = {
     "mindspore_probe": (".probes", "mindspore_probe"),
     "probe": (".probes", "probe"),
     "lint": (".linter", "lint"),
+    "capture": (".capture", "capture"),
     "assert_same_schedule": (".testing", "assert_same_schedule"),
     "detect": ("._frameworks", "detect"),
     "plot_plan": (".plot", "plot_plan"),

@@ -126,6 +126,8 @@ _SPEC_ARGS = [
     arg("--epoch-length", type=_positive, default=None, help="iterations per epoch (MMEngine configs)"),
     arg("--max-epochs", type=_positive, default=None, help="overrides train_cfg.max_epochs"),
     arg("--max-iters", type=_positive, default=None, help="overrides train_cfg.max_iters"),
+    arg("--steps-per-epoch", type=_positive, default=None, help="an expression's scheduler is stepped once per "
+        "epoch of this many optimizer updates (e.g. torchvision's reference); the plan counts updates"),
 ]
 
 
@@ -141,8 +143,10 @@ def load_plan(args: argparse.Namespace) -> Plan:
 def _resolve(args: argparse.Namespace, lr: Optional[List[float]] = None) -> Plan:
     from .spec import resolve
 
-    return resolve(args.spec, lr=lr if lr is not None else args.lr, dialect=args.dialect, trust=args.trust,
+    plan = resolve(args.spec, lr=lr if lr is not None else args.lr, dialect=args.dialect, trust=args.trust,
                    epoch_length=args.epoch_length, max_epochs=args.max_epochs, max_iters=args.max_iters)
+    spe = getattr(args, "steps_per_epoch", None)
+    return plan if spe is None else plan.per_epoch(spe)
 
 
 class _Loaded:
@@ -871,6 +875,117 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------
+# capture
+# ---------------------------------------------------------------------------
+
+
+@command("capture", "run a training script unchanged and write the plan of its optimizer's schedules "
+         "(docs/capture.md)", args=[
+    arg("-o", "--output", required=True, help="plan file to write (.json/.yaml/.toml)"),
+    arg("--updates", type=_positive, default=None, help="optimizer updates in the run: the horizon where the "
+        "scheduler does not say it; the script is never run past it"),
+    arg("--emit", choices=("mindspore", "oneflow"), default=None,
+        help="also write the optimizer + schedule code for this framework (-O FILE)"),
+    arg("-O", "--emit-output", default=None, metavar="FILE", help="where --emit writes (a .py file)"),
+    arg("script", metavar="SCRIPT", help="the training script, after `--`"),
+    arg("script_args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's own arguments"),
+])
+def cmd_capture(args: argparse.Namespace) -> int:
+    from .capture import emit_source, run_script
+    from .linter import format_findings, lint
+
+    if (args.emit is None) != (args.emit_output is None):
+        raise SpecError("--emit" if args.emit is None else "-O", "--emit and -O go together", None,
+                        show_value=False)
+    check_destination(args.output)
+    if args.emit_output:
+        check_destination(args.emit_output)
+    cap = run_script(args.script, args.script_args, updates=args.updates)
+    plan = cap.plan
+    print(cap.report())
+    if not plan.total_steps:
+        raise SpecError("--updates", "is required: the scheduler does not say how long the run is and the script "
+                        "was stopped before its end; pass the run's optimizer updates", None, show_value=False)
+    print(format_findings(lint(plan, total_steps=plan.total_steps)))
+    plan.dump(args.output)
+    print(f"wrote {args.output}")
+    if args.emit:
+        _write_text(args.emit_output, emit_source(cap, args.emit, os.path.basename(args.script)))
+        print(f"wrote {args.emit_output}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# options that do not apply are errors, never silently ignored
+# ---------------------------------------------------------------------------
+
+# option (argparse dest) -> the SPEC kinds it applies to
+_APPLIES = {
+    "lr": ("expression", "config"), "dialect": ("expression",), "steps_per_epoch": ("expression",),
+    "trust": ("config .py",), "epoch_length": ("config",), "max_epochs": ("config",), "max_iters": ("config",),
+}
+_KIND_WORDS = {"expression": "an expression", "config": "an MMEngine config", "config .py": "a .py MMEngine config",
+               "plan": "a plan file"}
+_KINDS_WORDS = {"expression": "expressions", "config": "MMEngine configs", "config .py": ".py MMEngine configs"}
+# (command, option dest) -> (what must hold, in words, the test on args)
+_ONLY_WITH: Dict[Tuple[str, str], Tuple[str, Callable[[argparse.Namespace], bool]]] = {
+    ("parity", "skipped"): ("with --trace", lambda a: bool(a.trace)),
+    ("parity", "rtol"): ("with --trace", lambda a: bool(a.trace)),
+    ("parity", "frameworks"): ("without --trace (a trace is compared as it was recorded)", lambda a: not a.trace),
+    ("parity", "steps"): ("without --trace (a trace is compared as it was recorded)", lambda a: not a.trace),
+    ("lower", "optimizer"): ("with --to torch or oneflow", lambda a: a.to in ("torch", "oneflow") and not a.standalone),
+    ("lower", "steps"): ("with --to mindspore-list or --standalone", lambda a: a.to == "mindspore-list" or a.standalone),
+    ("convert", "steps"): ("with --to mmengine", lambda a: a.to == "mmengine"),
+    ("lint", "lr"): ("with a SPEC that is not a .py config (lint reads a .py config's own lr)",
+                     lambda a: not a.spec.lower().endswith(".py")),
+}
+
+
+def _spec_kind(text: str) -> Optional[str]:
+    """'expression', 'config .py', 'config' (a data file with param_scheduler) or 'plan'; None if unreadable."""
+    from .ir.io import read_file
+    from .spec import is_expression
+
+    if is_expression(text):
+        return "expression"
+    if os.path.splitext(text.strip())[1].lower() == ".py":
+        return "config .py"
+    try:
+        data = read_file(text.strip())
+    except (BridgeError, OSError):
+        return None  # resolve() reports it
+    return "config" if isinstance(data, dict) and "param_scheduler" in data else "plan"
+
+
+def _given(args: argparse.Namespace, dest: str, parser: argparse.ArgumentParser) -> bool:
+    v = getattr(args, dest, None)
+    return v is not None and v != parser.get_default(dest) and v not in ((), [], False)
+
+
+def _check_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """An option given where it does not apply (to this SPEC kind, or without the option it
+    needs) is a SpecError naming the option and what it applies to."""
+    text = getattr(args, "spec", None) or (getattr(args, "config", None) if args.cmd == "convert" else None)
+    if args.cmd == "parity" and getattr(args, "trace", None):
+        text = None  # --trace compares traces; SPEC may be a trace file
+    kind = _spec_kind(text) if isinstance(text, str) else None
+    for dest, kinds in _APPLIES.items():
+        if kind is None or not hasattr(args, dest) or not _given(args, dest, parser):
+            continue
+        ok = kind in kinds or (kind == "config .py" and "config" in kinds)
+        if not ok:
+            flag = "--" + dest.replace("_", "-")
+            hint = "; an epoch-stepped expression takes --steps-per-epoch" if dest == "epoch_length" \
+                and kind == "expression" else ""
+            raise SpecError(flag, "does not apply to " + _KIND_WORDS[kind] + " (it applies to "
+                            + " and ".join(_KINDS_WORDS[k] for k in kinds) + ")" + hint, text)
+    for (cmd, dest), (need, holds) in _ONLY_WITH.items():
+        if args.cmd == cmd and _given(args, dest, parser) and not holds(args):
+            flag = "-" * (1 + (len(dest) > 1)) + dest.replace("_", "-")
+            raise SpecError(flag, f"applies only {need}", getattr(args, dest), show_value=False)
+
+
+# ---------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------
 
@@ -890,7 +1005,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_, description=help_)
         for flags, kw in (list(_SPEC_ARGS) if spec else []) + list(extra):
             sp.add_argument(*flags, **kw)
-        sp.set_defaults(func=fn)
+        sp.set_defaults(func=fn, subparser=sp)
     return p
 
 
@@ -905,6 +1020,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return EXIT_INPUT
     try:
+        _check_options(args, args.subparser)
         with signals_raise(), trust_flag("--trust"):  # config messages name the flag to type here
             return int(args.func(args))
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM / SIGHUP (outputs.Interrupted)

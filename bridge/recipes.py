@@ -399,9 +399,12 @@ def from_timm(scheduler: Any = "cosine", optimizer: Any = None, *, updates_per_e
     timm scheduler. Epoch-based schedules (``t_in_epochs`` / ``step_on_epochs``) hold each value for
     ``updates_per_epoch`` updates. A group's ``lr_scale`` (from the optimizer or ``lr_scales``)
     multiplies its values, as timm does. ``metrics``: the plateau metric passed at each epoch end.
+    A live scheduler's plan carries its run length as ``total_steps`` where timm says it
+    (``get_cycle_length()``: cosine / tanh / poly), in optimizer updates.
     """
     scales: Optional[List[Optional[float]]] = None
     v2 = False
+    horizon: Optional[int] = None
     if isinstance(scheduler, str):
         if scheduler in TIMM_CLASSES:
             name, ck = scheduler, dict(kwargs)
@@ -425,6 +428,7 @@ def from_timm(scheduler: Any = "cosine", optimizer: Any = None, *, updates_per_e
                             show_value=False)
         name, ck, lrs, scales = _timm_live(scheduler)
         lrs = [c.real(f"scheduler.base_values[{i}]", v) for i, v in enumerate(lrs)]
+        horizon = _timm_horizon(scheduler)
     if lr_scales is not None:
         scales = list(lr_scales)
         if len(scales) != len(lrs):
@@ -461,7 +465,22 @@ def from_timm(scheduler: Any = "cosine", optimizer: Any = None, *, updates_per_e
         per_group.append(node if every == 1 else nodes.Hold(node, every))
         bases.append(b)
     return Plan(tuple(Group({"lr": Field(b, nd)}) for b, nd in zip(bases, per_group)),
-                source=f"timm:{name}")
+                total_steps=None if horizon is None else horizon * every, source=f"timm:{name}")
+
+
+def _timm_horizon(sched: Any) -> Optional[int]:
+    """A live timm scheduler's run length in its own steps, as timm computes it.
+
+    ``get_cycle_length()`` (cosine / tanh / poly: t_initial over cycle_limit cycles with
+    cycle_mul, plus warmup_t with warmup_prefix); create_scheduler_v2 adds ``cooldown_epochs``
+    to it, which the live scheduler does not keep. Step / multistep / plateau: None (timm
+    does not say).
+    """
+    length = getattr(sched, "get_cycle_length", None)
+    if length is None:
+        return None
+    n = length()
+    return int(n) if isinstance(n, (int, float)) and n >= 1 else None
 
 
 def _timm_plateau(ck: Mapping[str, Any], g: int, lr: float, scale: float, metrics: Any,

@@ -580,7 +580,8 @@ def _share(nodes: List[n.Node]) -> List[n.Node]:
     return out
 
 
-def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None) -> Plan:
+def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None,
+               steps_per_epoch: Optional[int] = None) -> Plan:
     """Read a live torch scheduler into a Plan of what its optimizer sees from now on.
 
     Row 0 is the value the param groups hold now; a scheduler already stepped k times (or
@@ -589,13 +590,16 @@ def from_torch(scheduler: Any, *, fields: Optional[Sequence[str]] = None) -> Pla
     those the scheduler does not drive are constants. Raises UnsupportedError for what has
     no exact IR form (custom subclasses, custom ``scale_fn``, an lr changed outside the
     scheduler); :func:`sample_torch` tabulates those.
+    ``steps_per_epoch=L``: the scheduler is stepped once per epoch of L optimizer updates
+    (torchvision's classification reference); the plan is on the update axis (``Plan.per_epoch``).
     """
     from .._frameworks import detect
 
     if detect(scheduler) != "torch":
         raise SpecError("scheduler", "must be a live torch.optim.lr_scheduler scheduler (for an MMEngine one "
                         "use bridge.from_mmengine, for OneFlow bridge.from_oneflow)", type(scheduler).__name__)
-    return import_plan(scheduler, _torch().optim.lr_scheduler, fields)
+    plan = import_plan(scheduler, _torch().optim.lr_scheduler, fields)
+    return plan if steps_per_epoch is None else plan.per_epoch(steps_per_epoch)
 
 
 def _leaves(s: SchedulerCall) -> List[SchedulerCall]:

@@ -19,7 +19,7 @@ from ..errors import SpecError, UnsupportedError
 from ..limits import check_disk, check_memory
 from . import _check as c
 from . import semantics
-from .nodes import Node, Table, node_from_dict
+from .nodes import Hold, Node, Table, node_from_dict
 
 SCHEMA = 1
 FORMAT = "sched-bridge/plan"
@@ -257,6 +257,15 @@ class Plan:
                     fs[k] = Field(f.base, Table(sampled[k][:, i], relative=False))
             new.append(Group(fs, g.name))
         return Plan(tuple(new), self.epoch_length, self.total_steps, self.source)
+
+    def per_epoch(self, steps_per_epoch: int) -> Plan:
+        """This plan's schedules stepped once per epoch of ``steps_per_epoch`` optimizer updates,
+        on the update axis: v_update(t) = v(floor(t / L)) (a ``Hold``); ``epoch_length`` = L and
+        ``total_steps`` (if any) counted in updates."""
+        L = c.integer("steps_per_epoch", steps_per_epoch, lo=1)
+        new = [Group({k: (Field(f.base, Hold(f.schedule, L)) if f.schedule is not None else f)
+                      for k, f in g.fields.items()}, g.name) for g in self.groups]
+        return Plan(tuple(new), L, None if self.total_steps is None else self.total_steps * L, self.source)
 
     # -- serialisation ---------------------------------------------------
     def to_dict(self) -> Dict[str, Any]:
