@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from .errors import BridgeError, SpecError, UnsupportedError
 from .ir import Field, Group, Plan, nodes
 
-__all__ = ["capture", "Capture", "Cadence", "emit_source", "fit_cadence", "run_script"]
+__all__ = ["capture", "Capture", "Cadence", "emit_source", "fit_cadence", "optimizer_description", "run_script"]
 
 # HF transformers' LambdaLR lambdas (functools.partial of these) -> get_scheduler name
 _HF_LAMBDAS = {
