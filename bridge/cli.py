@@ -901,18 +901,31 @@ def cmd_capture(args: argparse.Namespace) -> int:
     if args.emit_output:
         check_destination(args.emit_output)
     cap = run_script(args.script, args.script_args, updates=args.updates)
-    plan = cap.plan
+    plans = cap.all_plans
     print(cap.report())
-    if not plan.total_steps:
+    if any(not p.total_steps for p in plans):
         raise SpecError("--updates", "is required: the scheduler does not say how long the run is and the script "
                         "was stopped before its end; pass the run's optimizer updates", None, show_value=False)
-    print(format_findings(lint(plan, total_steps=plan.total_steps)))
-    plan.dump(args.output)
-    print(f"wrote {args.output}")
-    if args.emit:
-        _write_text(args.emit_output, emit_source(cap, args.emit, os.path.basename(args.script)))
-        print(f"wrote {args.emit_output}")
+    for i, plan in enumerate(plans):  # several optimizers (a GAN): one file each, numbered in update order
+        out = _numbered(args.output, i, len(plans))
+        print(format_findings(lint(plan, total_steps=plan.total_steps)))
+        check_destination(out)
+        plan.dump(out)
+        print(f"wrote {out}")
+        if args.emit:
+            port = _numbered(args.emit_output, i, len(plans))
+            check_destination(port)
+            _write_text(port, emit_source(cap, args.emit, os.path.basename(args.script), which=i))
+            print(f"wrote {port}")
     return EXIT_OK
+
+
+def _numbered(path: str, i: int, n: int) -> str:
+    """``path`` for the i-th of n optimizers: itself when there is one, else ``stem_i.suffix``."""
+    if n == 1:
+        return path
+    stem, ext = os.path.splitext(path)
+    return f"{stem}_{i}{ext}"
 
 
 # ---------------------------------------------------------------------------

@@ -353,3 +353,59 @@ def test_an_option_that_does_not_apply_is_an_error(argv: List[str], option: str,
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert option in err and kind in err, err
+
+
+# ---------------------------------------------------------------------------
+# several schedulers on one optimizer, several optimizers
+# ---------------------------------------------------------------------------
+
+
+def _truth_per_optimizer(tmp_path: Path, script: str, args: Sequence[str] = ()) -> List[np.ndarray]:
+    out = tmp_path / "truth.json"
+    r = _run([str(HERE / "_record_lrs.py"), str(out), str(SCRIPTS / script), *args], tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return [np.asarray(x, dtype=np.float64) for x in json.loads(out.read_text())["optimizers"]]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("order", ["warm-first", "cos-first"])
+def test_two_schedulers_stepped_together(tmp_path: Path, torch_mod, order: str) -> None:
+    """A LinearLR warm-up and a CosineAnnealingLR both stepped after every update: each step updates
+    the lr in the order called. The captured plan equals the full run; the full run equals a real
+    torch ChainedScheduler of the two in that order (the model capture uses)."""
+    torch = torch_mod
+    (truth,) = _truth_per_optimizer(tmp_path, "two_schedulers.py", ["--order", order])
+    assert truth.shape == (40, 1)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=5)
+    cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30, eta_min=1e-3)
+    chained = torch.optim.lr_scheduler.ChainedScheduler([warm, cos] if order == "warm-first" else [cos, warm])
+    seen = []
+    for _ in range(40):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        chained.step()
+    np.testing.assert_allclose(np.asarray(seen)[:, None], truth, rtol=1e-15, atol=0)
+    r = _capture_cli(tmp_path, "two_schedulers.py", ["--order", order], opts=["--updates", "40"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    first, second = ("LinearLR", "CosineAnnealingLR") if order == "warm-first" else ("CosineAnnealingLR", "LinearLR")
+    assert f"torch {first}, {second} (stepped in this order: a ChainedScheduler)" in r.stdout
+    assert "stopped early" in r.stdout and "done" not in r.stdout
+    _same(bridge.load(tmp_path / "plan.json"), truth)
+
+
+@pytest.mark.torch
+def test_two_optimizers_a_plan_each(tmp_path: Path) -> None:
+    """A GAN: the discriminator's ExponentialLR per update, the generator's StepLR per epoch of 5
+    updates. -o plan.json writes plan_0.json (first optimizer to update) and plan_1.json."""
+    truth_d, truth_g = _truth_per_optimizer(tmp_path, "gan.py")
+    assert truth_d.shape == truth_g.shape == (30, 1)
+    r = _capture_cli(tmp_path, "gan.py", opts=["--updates", "30"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "optimizer 0: Adam" in r.stdout and "optimizer 1: Adam" in r.stdout
+    assert "cadence: 1 step per update" in r.stdout and "cadence: 1 step per epoch of 5 updates" in r.stdout
+    assert not (tmp_path / "plan.json").exists()
+    d, g = bridge.load(tmp_path / "plan_0.json"), bridge.load(tmp_path / "plan_1.json")
+    _same(d, truth_d)
+    _same(g, truth_g)
+    assert "0.weight" in (d.groups[0].name or "") and "0.weight" in (g.groups[0].name or "")
