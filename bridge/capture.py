@@ -339,10 +339,11 @@ class Capture:
     @property
     def plan(self) -> Plan:
         ps = self.plans()
+        if not ps:
+            raise _no_update()
         if len(ps) != 1:
             raise UnsupportedError(f"capture: the script updated {len(ps)} optimizers; Capture.plan is the plan "
-                                   "of exactly one (Capture.all_plans has one per optimizer)" if ps else
-                                   "capture: the script made no optimizer update")
+                                   "of exactly one (Capture.all_plans has one per optimizer)")
         return next(iter(ps.values()))[0]
 
     @property
@@ -350,7 +351,7 @@ class Capture:
         """One plan per optimizer, in the order they first updated (a GAN's two optimizers: two plans)."""
         ps = [p for p, _, _ in self.plans().values()]
         if not ps:
-            raise UnsupportedError("capture: the script made no optimizer update")
+            raise _no_update()
         return ps
 
     @property
@@ -434,6 +435,11 @@ class Capture:
             lines.append(f"observed: {seen} update{'s' * (seen != 1)}"
                          + (f" (script stopped early: {self.stop_reason})" if self.stopped_early else ""))
         return "\n".join(lines)
+
+
+def _no_update() -> SpecError:
+    return SpecError("SCRIPT", "made no torch optimizer update (capture watches torch.optim optimizers' step())",
+                     None, show_value=False)
 
 
 def _unwatch(finder: Any) -> None:
@@ -662,11 +668,32 @@ def run_script(path: str, args: Sequence[str] = (), *, updates: Optional[int] = 
             runpy.run_path(path, run_name="__main__")
     except SystemExit as e:
         if e.code not in (None, 0):
-            raise UnsupportedError(f"capture: the script exited with {e.code!r} before the plan was known") from None
+            raise SpecError("SCRIPT", f"exited with {e.code!r} before the plan was known (its arguments: "
+                            f"{' '.join(args) or 'none'})", path) from None
+    except BridgeError:
+        raise
+    except Exception as e:  # the script's own error: one line saying where, not its traceback
+        raise SpecError("SCRIPT", f"raised {type(e).__name__}: {_first_line(e)} at {_where(e, path)} before the "
+                        "plan was known (run it alone to see the traceback)", None, show_value=False) from None
     finally:
         sys.argv[:] = old_argv
         sys.path[0] = old_path0
     return cap
+
+
+def _first_line(e: BaseException) -> str:
+    text = (str(e).strip().splitlines() or [""])[0]
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _where(e: BaseException, path: str) -> str:
+    """``file:line`` of the last traceback frame in the script (else the innermost frame)."""
+    import traceback
+
+    frames = traceback.extract_tb(e.__traceback__)
+    mine = [f for f in frames if os.path.abspath(f.filename) == os.path.abspath(path)]
+    f = (mine or frames)[-1] if frames else None
+    return f"{os.path.basename(f.filename)}:{f.lineno}" if f is not None else path
 
 
 _LITERALS = (bool, int, float, str, type(None))
