@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 
 @dataclass(frozen=True)
@@ -443,7 +443,7 @@ _CONFIG_PY = {"c.py": "param_scheduler = [dict(type='StepLR', step_size=3, by_ep
 
 #: (id, argv, files, what the message must name): an option that does not apply to the SPEC kind,
 #: or applies only with another option, for each command (an error, never silently ignored)
-_NOT_APPLYING: List[Tuple[str, Tuple[str, ...], Dict[str, Union[str, bytes]], Tuple[str, ...]]] = [
+_NOT_APPLYING: List[Tuple[str, Tuple[str, ...], Dict[str, Any], Tuple[str, ...]]] = [
     ("values-epoch-length-expr", ("values", _E, "--steps", "5", "--epoch-length", "4"), {},
      ("--epoch-length", "an expression")),
     ("values-lr-plan", ("values", "p.json", "--lr", "0.5"), _PLAN_FILE, ("--lr", "a plan file")),

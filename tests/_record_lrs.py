@@ -17,7 +17,7 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 def main() -> None:
     out, script, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     rows = []
-    per = {}  # id of the optimizer's param_groups list (shared by wrappers) -> its rows
+    per: dict = {}  # id of the optimizer's param_groups list (shared by wrappers) -> its rows
 
     def hook(opt, a, k):
         row = [float(g["lr"]) for g in opt.param_groups]

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import pytest
 from _require import required
+from _xfw_cases import xfw_dir
 
 import bridge
 from bridge.capture import Cadence, capture, fit_cadence
@@ -409,3 +410,72 @@ def test_two_optimizers_a_plan_each(tmp_path: Path) -> None:
     _same(d, truth_d)
     _same(g, truth_g)
     assert "0.weight" in (d.groups[0].name or "") and "0.weight" in (g.groups[0].name or "")
+
+
+# ---------------------------------------------------------------------------
+# the emitted ports, run on the real framework
+# ---------------------------------------------------------------------------
+
+#: files handed to tests/test_xfw_oneflow.py::test_xfw_read_torch_capture_emit (OneFlow, Python 3.9)
+EMIT_ONEFLOW = "capture_emit_oneflow"
+
+
+@pytest.mark.torch
+def test_emit_oneflow_port_recorded_for_oneflow(tmp_path: Path) -> None:
+    """``--emit oneflow`` of the two-scheduler script: the written port and the lrs of the full torch
+    run go to BRIDGE_XFW_DIR; the OneFlow half (tests/test_xfw_oneflow.py) builds the port's
+    optimizer and scheduler on a OneFlow model, steps them and compares with these lrs."""
+    (truth,) = _truth_per_optimizer(tmp_path, "two_schedulers.py")
+    r = _capture_cli(tmp_path, "two_schedulers.py",
+                     opts=["--updates", "40", "--emit", "oneflow", "-O", str(tmp_path / "port.py")])
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = (tmp_path / "port.py").read_text()
+    assert "import oneflow as flow" in text and "def make_optimizer(model)" in text
+    compile(text, "port.py", "exec")
+    d = xfw_dir()
+    (d / f"{EMIT_ONEFLOW}.port.py").write_text(text)
+    np.save(d / f"{EMIT_ONEFLOW}.torch_lrs.npy", truth)
+
+
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_emit_mindspore_adamw_port(tmp_path: Path, ms) -> None:
+    """``--emit mindspore`` of an AdamW script (two groups, weight decay 0.05 / 0, warm-up and cosine
+    stepped together): the port builds nn.AdamWeightDecay, whose per-update lr and weight-decay
+    tables are torch's values with Adam's bias correction folded in (nn.AdamWeightDecay has none):
+    lr_ms = lr * sqrt(1 - b2^n) / (1 - b1^n), wd_ms = wd * (1 - b1^n) / sqrt(1 - b2^n), n = update + 1.
+    Unfolding them gives back the lr / weight decay of the full torch run."""
+    (truth,) = _truth_per_optimizer(tmp_path, "two_schedulers.py", ["--adamw"])
+    assert truth.shape == (40, 2)
+    r = _capture_cli(tmp_path, "two_schedulers.py", ["--adamw"],
+                     opts=["--updates", "40", "--emit", "mindspore", "-O", str(tmp_path / "port.py")])
+    assert r.returncode == 0, r.stderr[-3000:]
+    spec = importlib.util.spec_from_file_location("captured_adamw_port", tmp_path / "port.py")
+    assert spec is not None and spec.loader is not None
+    port = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(port)
+    nn = ms.nn
+    net = nn.SequentialCell([nn.Dense(4, 8), nn.LayerNorm((8,)), nn.Dense(8, 2)])
+    opt = port.make_optimizer(net)
+    assert type(opt).__name__ == "AdamWeightDecay"
+    # trained 40 updates in MindSpore, a probe on the optimizer (it reads what MindSpore applied at each
+    # update and unfolds it to torch AdamW's meaning)
+    from bridge.probes import mindspore_probe
+
+    loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    grad_fn = ms.value_and_grad(lambda x, y: loss_fn(net(x), y), None, opt.parameters)
+    probe = mindspore_probe(opt, fields=("lr", "weight_decay"))
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        x, y = rng.standard_normal((4, 4)).astype(np.float32), rng.integers(0, 2, 4).astype(np.int32)
+        _, grads = grad_fn(ms.Tensor(x), ms.Tensor(y))
+        opt(grads)
+        probe.sync()
+    tr = probe.trace
+    assert len(tr) == 40
+    n = np.arange(1, 41)[:, None]
+    fold = np.sqrt(1 - 0.99 ** n) / (1 - 0.9 ** n)  # written out here, not taken from the library
+    np.testing.assert_allclose(tr.array("lr"), truth, rtol=2e-6, atol=0)
+    np.testing.assert_allclose(tr.array("weight_decay"), np.tile([0.05, 0.0], (40, 1)), rtol=2e-6, atol=0)
+    np.testing.assert_allclose(tr.array("native_lr"), truth * fold, rtol=2e-6, atol=0)
+    np.testing.assert_allclose(tr.array("native_weight_decay")[:, 0], 0.05 / fold[:, 0], rtol=2e-6, atol=0)

@@ -23,14 +23,15 @@ from typing import Any, List, Optional
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import train_torch
 
 import bridge
 from bridge.capture import optimizer_description, run_script
 from bridge.probes import Trace, compare, mindspore_probe, torch_probe
+
+HERE = Path(__file__).resolve().parent
 
 
 def make_net() -> Any:
