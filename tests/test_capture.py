@@ -401,8 +401,13 @@ def test_two_optimizers_a_plan_each(tmp_path: Path) -> None:
     updates. -o plan.json writes plan_0.json (first optimizer to update) and plan_1.json."""
     truth_d, truth_g = _truth_per_optimizer(tmp_path, "gan.py")
     assert truth_d.shape == truth_g.shape == (30, 1)
-    r = _capture_cli(tmp_path, "gan.py", opts=["--updates", "30"])
+    r = _capture_cli(tmp_path, "gan.py", opts=["--updates", "30", "--emit", "oneflow", "-O", str(tmp_path / "port.py")])
     assert r.returncode == 0, r.stderr[-3000:]
+    for i in (0, 1):  # a port per optimizer too, each compiling, each with its optimizer's plan
+        text = (tmp_path / f"port_{i}.py").read_text()
+        compile(text, f"port_{i}.py", "exec")
+        assert "'class': 'oneflow.optim.Adam'" in text and f"'lr': {[4e-4, 1e-4][i]!r}" in text
+    assert not (tmp_path / "port.py").exists()
     assert "optimizer 0: Adam" in r.stdout and "optimizer 1: Adam" in r.stdout
     assert "cadence: 1 step per update" in r.stdout and "cadence: 1 step per epoch of 5 updates" in r.stdout
     assert not (tmp_path / "plan.json").exists()
