@@ -906,17 +906,20 @@ def cmd_capture(args: argparse.Namespace) -> int:
     if any(not p.total_steps for p in plans):
         raise SpecError("--updates", "is required: the scheduler does not say how long the run is and the script "
                         "was stopped before its end; pass the run's optimizer updates", None, show_value=False)
-    for i, plan in enumerate(plans):  # several optimizers (a GAN): one file each, numbered in update order
-        out = _numbered(args.output, i, len(plans))
+    n = len(plans)  # several optimizers (a GAN): one file each, numbered in update order
+    ports = [emit_source(cap, args.emit, os.path.basename(args.script), which=i) for i in range(n)] \
+        if args.emit else []  # every port built (and checked) before anything is written
+    for i, plan in enumerate(plans):
         print(format_findings(lint(plan, total_steps=plan.total_steps)))
+        out = _numbered(args.output, i, n)
         check_destination(out)
         plan.dump(out)
         print(f"wrote {out}")
-        if args.emit:
-            port = _numbered(args.emit_output, i, len(plans))
-            check_destination(port)
-            _write_text(port, emit_source(cap, args.emit, os.path.basename(args.script), which=i))
-            print(f"wrote {port}")
+    for i, src in enumerate(ports):
+        port = _numbered(args.emit_output, i, n)
+        check_destination(port)
+        _write_text(port, src)
+        print(f"wrote {port}")
     return EXIT_OK
 
 
