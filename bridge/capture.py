@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from .errors import BridgeError, SpecError, UnsupportedError
 from .ir import Field, Group, Plan, nodes
 
-__all__ = ["capture", "Capture", "Cadence", "emit_source", "fit_cadence", "run_script"]
+__all__ = ["capture", "Capture", "Cadence", "emit_source", "fit_cadence", "optimizer_description", "run_script"]
 
 # HF transformers' LambdaLR lambdas (functools.partial of these) -> get_scheduler name
 _HF_LAMBDAS = {
@@ -147,6 +147,10 @@ class Capture:
         self._built: List[Any] = []  # every scheduler built under the capture
         self._timm_epochs: Dict[int, Tuple[int, bool, int]] = {}  # id(scheduler) -> create_scheduler_v2's loop
         self._plans: Optional[Dict[int, Tuple[Plan, Cadence, Optional[int]]]] = None
+        # optimizer key -> (its groups' values, {id(scheduler): torch record}) taken at the user's first
+        # scheduler step on it (every scheduler built on it by then, as its constructors left it)
+        self._snap: Dict[int, Tuple[List[Dict[str, Any]], Dict[int, Any]]] = {}
+        self._calls: Dict[int, List[int]] = {}  # optimizer key -> the user's scheduler steps, in call order
 
     # -- hooks -----------------------------------------------------------
     def __enter__(self) -> Capture:
@@ -251,21 +255,44 @@ class Capture:
     def _on_step(self, sched: Any, kind: str, name: str) -> None:
         s = self._find(sched)
         if s is None:
-            s = _Sched(sched, kind, _key(sched.optimizer))
-            try:
-                s.plan, s.horizon = _read(sched, kind)
-            except BridgeError as e:  # raised inside the script's call, it could be caught there: stop instead
-                s.error = e
-                self._scheds.append(s)
-                self.stop_reason = f"{type(sched).__name__} cannot be read"
-                raise _Enough() from None
+            k = _key(sched.optimizer)
+            s = _Sched(sched, kind, k)
+            first = not any(x.key == k for x in self._scheds)
+            if kind == "torch" and k not in self._snap:
+                self._snapshot(k, sched.optimizer)
+            if first:  # a second scheduler on the same optimizer is read from the snapshot (plans())
+                try:
+                    s.plan, s.horizon = _read(sched, kind)
+                except BridgeError as e:  # raised inside the script's call, it could be caught there: stop
+                    s.error = e
+                    if not self._others_built(sched):  # else it may be one of several stepped together
+                        self._scheds.append(s)
+                        self.stop_reason = f"{type(sched).__name__} cannot be read"
+                        raise _Enough() from None
             # the updates made before its first step saw its initial value (0 steps)
             s.per_update = [0] * len(self._opts[s.key].lrs) if s.key in self._opts else []
             self._scheds.append(s)
+        self._calls.setdefault(s.key, []).append([x for x in self._scheds if x.key == s.key].index(s))
         if name == "step_update":
             s.updates_calls += 1
         else:
             s.steps += 1
+
+    def _others_built(self, sched: Any) -> bool:
+        k = _key(sched.optimizer)
+        return any(b is not sched and _key(b.optimizer) == k for b in self._built)
+
+    def _snapshot(self, k: int, opt: Any) -> None:
+        """The torch records of the schedulers built on ``opt`` and its groups' values, as they are
+        before the user's first scheduler step on it (what a ChainedScheduler of them would read)."""
+        import importlib
+
+        from .frameworks.torch import read_torch
+
+        lrs = importlib.import_module("torch.optim.lr_scheduler")
+        recs = {id(b): read_torch(b, lrs) for b in self._built
+                if isinstance(b, lrs.LRScheduler) and _key(b.optimizer) == k}
+        self._snap[k] = ([{n: v for n, v in g.items() if n != "params"} for g in opt.param_groups], recs)
 
     def _on_update(self, opt: Any, args: Any, kwargs: Any) -> None:
         k = _key(opt)
@@ -294,6 +321,9 @@ class Capture:
         """Every stepped scheduler's cadence is known (and the optimizers updated twice)."""
         if not self._scheds or any(len(o.lrs) < 3 for o in self._opts.values()):
             return False
+        stepped = {s.key for s in self._scheds}
+        if any(_key(b.optimizer) in self._opts and _key(b.optimizer) not in stepped for b in self._built):
+            return False  # a scheduler built on an optimizer that updates is not stepped yet (per epoch?)
         try:
             return all(fit_cadence(s.per_update) is not None for s in self._scheds)
         except UnsupportedError:
@@ -309,11 +339,20 @@ class Capture:
     @property
     def plan(self) -> Plan:
         ps = self.plans()
+        if not ps:
+            raise _no_update()
         if len(ps) != 1:
-            raise UnsupportedError(f"capture: the script updated {len(ps)} optimizers; capture writes the plan "
-                                   "of exactly one (use Capture.plans())" if ps else
-                                   "capture: the script made no optimizer update")
+            raise UnsupportedError(f"capture: the script updated {len(ps)} optimizers; Capture.plan is the plan "
+                                   "of exactly one (Capture.all_plans has one per optimizer)")
         return next(iter(ps.values()))[0]
+
+    @property
+    def all_plans(self) -> List[Plan]:
+        """One plan per optimizer, in the order they first updated (a GAN's two optimizers: two plans)."""
+        ps = [p for p, _, _ in self.plans().values()]
+        if not ps:
+            raise _no_update()
+        return ps
 
     @property
     def optimizers(self) -> List[Any]:
@@ -322,9 +361,7 @@ class Capture:
     def _plan_for(self, k: int, o: _Opt) -> Tuple[Plan, Cadence, Optional[int]]:
         mine = [s for s in self._scheds if s.key == k]
         if len(mine) > 1:
-            raise UnsupportedError(f"capture: {len(mine)} schedulers step the same optimizer ("
-                                   + ", ".join(type(s.obj).__name__ for s in mine) + "); compose them in one "
-                                   "(SequentialLR / ChainedScheduler) or capture each run apart")
+            mine = [self._chained(k, mine)]
         for s in mine:
             if s.error is not None:
                 raise s.error
@@ -349,16 +386,48 @@ class Capture:
         _check_seen(plan, o.lrs)
         return plan, cad, horizon
 
+    def _chained(self, k: int, mine: List[_Sched]) -> _Sched:
+        """Several torch schedulers stepped together on one optimizer: each ``step()`` updates the lr
+        in the order called, which is what a ChainedScheduler of them in that order does."""
+        names = ", ".join(type(s.obj).__name__ for s in mine)
+        if any(s.kind != "torch" for s in mine):
+            raise UnsupportedError(f"capture: {len(mine)} schedulers step the same optimizer ({names}); capture "
+                                   "models several only for torch LRSchedulers")
+        if any(s.per_update != mine[0].per_update for s in mine):
+            raise UnsupportedError(f"capture: {len(mine)} schedulers step the same optimizer ({names}) at different "
+                                   "cadences; capture models several stepped together (each once per step of the "
+                                   "loop); compose them in one (SequentialLR / ChainedScheduler)")
+        calls, m = self._calls.get(k, []), len(mine)
+        if any(c != i % m for i, c in enumerate(calls)):
+            raise UnsupportedError(f"capture: {m} schedulers step the same optimizer ({names}) in a changing order; "
+                                   "capture models them stepped in one fixed order")
+        groups, recs = self._snap[k]
+        if any(id(s.obj) not in recs for s in mine):
+            late = next(s for s in mine if id(s.obj) not in recs)
+            raise UnsupportedError(f"capture: {type(late.obj).__name__} was built after the first scheduler step on "
+                                   "its optimizer; capture models schedulers built before the loop")
+        from .frameworks._record import SchedulerCall
+        from .frameworks.torch import import_record
+
+        rec = SchedulerCall("torch", "ChainedScheduler", {}, tuple(recs[id(s.obj)] for s in mine), {}, 0)
+        plan = import_record(rec, groups, None, source=f"torch {names} (stepped in this order: a ChainedScheduler)")
+        ends = [int(t) for t in (getattr(s.obj, "total_steps", None) for s in mine) if isinstance(t, int)]
+        out = _Sched(mine[0].obj, "torch", k, plan, min(ends) if ends else None)
+        out.per_update, out.steps = mine[0].per_update, mine[0].steps
+        return out
+
     def report(self) -> str:
         lines = []
-        for k, (plan, cad, horizon) in self.plans().items():
+        plans = self.plans()
+        for i, (k, (plan, cad, horizon)) in enumerate(plans.items()):
             o = self._opts[k]
             mine = [s for s in self._scheds if s.key == k]
-            lines.append(f"optimizer: {type(o.obj).__name__} ({len(plan.groups)} param group"
+            lines.append(f"optimizer{f' {i}' * (len(plans) > 1)}: {type(o.obj).__name__} ({len(plan.groups)} param group"
                          f"{'s' * (len(plan.groups) != 1)}: "
                          + "; ".join(g.name or f"group {i}" for i, g in enumerate(plan.groups)) + ")")
-            for s in mine:
-                lines.append(f"scheduler: {type(s.obj).__module__}.{type(s.obj).__name__} -> {plan.source}")
+            if mine:
+                lines.append(f"scheduler{'s' * (len(mine) > 1)}: " + ", ".join(
+                    f"{type(s.obj).__module__}.{type(s.obj).__name__}" for s in mine) + f" -> {plan.source}")
             lines.append("cadence: " + (cad.describe() if mine else "no scheduler (constant lr)"))
             lines.append(f"horizon: {horizon} updates" if horizon else
                          "horizon: unknown (the scheduler does not say it; pass --updates N)")
@@ -366,6 +435,11 @@ class Capture:
             lines.append(f"observed: {seen} update{'s' * (seen != 1)}"
                          + (f" (script stopped early: {self.stop_reason})" if self.stopped_early else ""))
         return "\n".join(lines)
+
+
+def _no_update() -> SpecError:
+    return SpecError("SCRIPT", "made no torch optimizer update (capture watches torch.optim optimizers' step())",
+                     None, show_value=False)
 
 
 def _unwatch(finder: Any) -> None:
@@ -594,11 +668,32 @@ def run_script(path: str, args: Sequence[str] = (), *, updates: Optional[int] = 
             runpy.run_path(path, run_name="__main__")
     except SystemExit as e:
         if e.code not in (None, 0):
-            raise UnsupportedError(f"capture: the script exited with {e.code!r} before the plan was known") from None
+            raise SpecError("SCRIPT", f"exited with {e.code!r} before the plan was known (its arguments: "
+                            f"{' '.join(args) or 'none'})", path) from None
+    except BridgeError:
+        raise
+    except Exception as e:  # the script's own error: one line saying where, not its traceback
+        raise SpecError("SCRIPT", f"raised {type(e).__name__}: {_first_line(e)} at {_where(e, path)} before the "
+                        "plan was known (run it alone to see the traceback)", None, show_value=False) from None
     finally:
         sys.argv[:] = old_argv
         sys.path[0] = old_path0
     return cap
+
+
+def _first_line(e: BaseException) -> str:
+    text = (str(e).strip().splitlines() or [""])[0]
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _where(e: BaseException, path: str) -> str:
+    """``file:line`` of the last traceback frame in the script (else the innermost frame)."""
+    import traceback
+
+    frames = traceback.extract_tb(e.__traceback__)
+    mine = [f for f in frames if os.path.abspath(f.filename) == os.path.abspath(path)]
+    f = (mine or frames)[-1] if frames else None
+    return f"{os.path.basename(f.filename)}:{f.lineno}" if f is not None else path
 
 
 _LITERALS = (bool, int, float, str, type(None))
@@ -610,11 +705,21 @@ def _literal(v: Any) -> bool:
     return isinstance(v, _LITERALS)
 
 
-def optimizer_description(cap: Capture) -> Dict[str, Any]:
+def _pick(cap: Capture, which: Optional[int]) -> Tuple[Plan, _Opt]:
+    """The plan and optimizer number ``which`` (in the order they first updated); None: the only one."""
+    if which is None:
+        return cap.plan, next(iter(cap._opts.values()))
+    ps, os_ = list(cap.plans().values()), list(cap._opts.values())
+    if isinstance(which, bool) or not isinstance(which, int) or not 0 <= which < len(ps):
+        raise SpecError("which", f"must be an optimizer number 0..{len(ps) - 1}", which)
+    return ps[which][0], os_[which]
+
+
+def optimizer_description(cap: Capture, which: Optional[int] = None) -> Dict[str, Any]:
     """``{"type", "defaults", "groups"}`` of the captured optimizer with parameter names for params
-    (what :func:`bridge.translate_optimizer` takes), literal values only."""
-    plan = cap.plan  # exactly one optimizer
-    o = next(iter(cap._opts.values()))
+    (what :func:`bridge.translate_optimizer` takes), literal values only. ``which``: the optimizer's
+    number (in the order they first updated) when the script has several."""
+    plan, o = _pick(cap, which)
     missing = [(i, j) for i, g in enumerate(o.params) for j, n in enumerate(g) if n is None]
     if missing:
         i, j = missing[0]
@@ -673,17 +778,18 @@ def make_optimizer(model):
 '''
 
 
-def emit_source(cap: Capture, target: str, script: str = "the captured script") -> str:
+def emit_source(cap: Capture, target: str, script: str = "the captured script", which: Optional[int] = None) -> str:
     """Python source building the ``target`` (``"mindspore"`` / ``"oneflow"``) optimizer and schedule
-    of the captured run, through :func:`bridge.translate_optimizer` (checked here where it can be)."""
+    of the captured run, through :func:`bridge.translate_optimizer` (checked here where it can be).
+    ``which``: the optimizer's number when the script has several (see :func:`optimizer_description`)."""
     import pprint
 
     from .groups.optimizers import translate_optimizer
 
-    plan = cap.plan
+    plan, _ = _pick(cap, which)
     if not plan.total_steps:
         raise SpecError("updates", "is required to write a port (the plan has no horizon)", None, show_value=False)
-    desc = optimizer_description(cap)
+    desc = optimizer_description(cap, which)
     if target == "oneflow":
         optimizer: Any = translate_optimizer(desc, plan, target="oneflow")
         template = _OF_TEMPLATE

@@ -901,18 +901,34 @@ def cmd_capture(args: argparse.Namespace) -> int:
     if args.emit_output:
         check_destination(args.emit_output)
     cap = run_script(args.script, args.script_args, updates=args.updates)
-    plan = cap.plan
+    plans = cap.all_plans
     print(cap.report())
-    if not plan.total_steps:
+    if any(not p.total_steps for p in plans):
         raise SpecError("--updates", "is required: the scheduler does not say how long the run is and the script "
                         "was stopped before its end; pass the run's optimizer updates", None, show_value=False)
-    print(format_findings(lint(plan, total_steps=plan.total_steps)))
-    plan.dump(args.output)
-    print(f"wrote {args.output}")
-    if args.emit:
-        _write_text(args.emit_output, emit_source(cap, args.emit, os.path.basename(args.script)))
-        print(f"wrote {args.emit_output}")
+    n = len(plans)  # several optimizers (a GAN): one file each, numbered in update order
+    ports = [emit_source(cap, args.emit, os.path.basename(args.script), which=i) for i in range(n)] \
+        if args.emit else []  # every port built (and checked) before anything is written
+    for i, plan in enumerate(plans):
+        print(format_findings(lint(plan, total_steps=plan.total_steps)))
+        out = _numbered(args.output, i, n)
+        check_destination(out)
+        plan.dump(out)
+        print(f"wrote {out}")
+    for i, src in enumerate(ports):
+        port = _numbered(args.emit_output, i, n)
+        check_destination(port)
+        _write_text(port, src)
+        print(f"wrote {port}")
     return EXIT_OK
+
+
+def _numbered(path: str, i: int, n: int) -> str:
+    """``path`` for the i-th of n optimizers: itself when there is one, else ``stem_i.suffix``."""
+    if n == 1:
+        return path
+    stem, ext = os.path.splitext(path)
+    return f"{stem}_{i}{ext}"
 
 
 # ---------------------------------------------------------------------------

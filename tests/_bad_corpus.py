@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 
 @dataclass(frozen=True)
@@ -437,6 +437,59 @@ def _config_cases() -> Iterator[Case]:
 _E = "StepLR(step_size=3)"
 
 
+_PLAN_FILE = {"p.json": json.dumps(_plan(_STEP))}
+_CONFIG_PY = {"c.py": "param_scheduler = [dict(type='StepLR', step_size=3, by_epoch=False)]\n"
+                      "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n"}
+
+#: (id, argv, files, what the message must name): an option that does not apply to the SPEC kind,
+#: or applies only with another option, for each command (an error, never silently ignored)
+_NOT_APPLYING: List[Tuple[str, Tuple[str, ...], Dict[str, Any], Tuple[str, ...]]] = [
+    ("values-epoch-length-expr", ("values", _E, "--steps", "5", "--epoch-length", "4"), {},
+     ("--epoch-length", "an expression")),
+    ("values-lr-plan", ("values", "p.json", "--lr", "0.5"), _PLAN_FILE, ("--lr", "a plan file")),
+    ("show-max-epochs-expr", ("show", _E, "--max-epochs", "3"), {}, ("--max-epochs", "an expression")),
+    ("show-steps-per-epoch-plan", ("show", "p.json", "--steps-per-epoch", "4"), _PLAN_FILE,
+     ("--steps-per-epoch", "a plan file")),
+    ("lower-steps-torch", ("lower", _E, "--to", "torch", "--steps", "9"), {}, ("--steps", "--to mindspore-list")),
+    ("lower-trust-expr", ("lower", _E, "--to", "mindspore-list", "--steps", "9", "--trust"), {},
+     ("--trust", "an expression")),
+    ("plot-dialect-plan", ("plot", "p.json", "--dialect", "oneflow", "-o", "p.png"), _PLAN_FILE,
+     ("--dialect", "a plan file")),
+    ("parity-rtol-no-trace", ("parity", _E, "--steps", "5", "--rtol", "1e-9"), {}, ("--rtol", "--trace")),
+    ("lint-lr-py-config", ("lint", "c.py", "--lr", "0.1"), _CONFIG_PY, ("--lr", "not a .py config")),
+    ("convert-steps-spec", ("convert", "p.json", "--to", "spec", "--steps", "9"), _PLAN_FILE,
+     ("--steps", "--to mmengine")),
+    ("convert-epoch-length-plan", ("convert", "p.json", "--to", "spec", "--epoch-length", "4"), _PLAN_FILE,
+     ("--epoch-length", "a plan file")),
+]
+
+_NO_SCHED = ("import torch\nw = torch.nn.Parameter(torch.zeros(1))\nopt = torch.optim.SGD([w], lr=0.1)\n"
+             "for _ in range(4):\n    opt.step()\n")
+
+
+def _capture_cases() -> Iterator[Case]:
+    for name, argv, files, want in _NOT_APPLYING:
+        yield cli(f"opt-{name}", *argv, expect=want, files=files)
+    yield cli("capture-missing-script", "capture", "-o", "p.json", "--", "nope.py", expect=("SCRIPT", "nope.py"))
+    yield cli("capture-updates-0", "capture", "-o", "p.json", "--updates", "0", "--", "s.py", expect="--updates",
+              files={"s.py": ""})
+    yield cli("capture-emit-no-O", "capture", "-o", "p.json", "--emit", "oneflow", "--", "s.py", expect="-O",
+              files={"s.py": ""})
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:  # the cases below run a script under torch
+        return
+    yield cli("capture-no-scheduler", "capture", "-o", "p.json", "--", "s.py", expect="--updates",
+              files={"s.py": _NO_SCHED})
+    yield cli("capture-no-update", "capture", "-o", "p.json", "--", "s.py", expect=("SCRIPT", "optimizer update"),
+              files={"s.py": "import torch\n"})
+    yield cli("capture-script-raises", "capture", "-o", "p.json", "--", "s.py",
+              expect=("SCRIPT", "ValueError: boom", "s.py:3"),
+              files={"s.py": "import torch\nx = 1\nraise ValueError('boom\\nsecond line')\n"})
+    yield cli("capture-script-exits", "capture", "-o", "p.json", "--", "s.py", "--flag",
+              expect=("SCRIPT", "exited with 3", "--flag"), files={"s.py": "import sys\nsys.exit(3)\n"})
+
+
 def _arg_cases() -> Iterator[Case]:
     bad_steps = ["0", "-1", "abc", "1.5", "1e3", str(10 ** 12), str(10 ** 40), ""]
     for cmd in ("values", "show", "lower", "plot", "parity", "lint"):
@@ -578,7 +631,7 @@ def _py_cases() -> Iterator[Case]:
 
 def cases() -> List[Case]:
     out: List[Case] = []
-    for gen in (_expr_cases, _plan_cases, _config_cases, _arg_cases, _py_cases):
+    for gen in (_expr_cases, _plan_cases, _config_cases, _arg_cases, _capture_cases, _py_cases):
         out.extend(gen())
     ids = [c.id for c in out]
     dup = {i for i in ids if ids.count(i) > 1}

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import pytest
 from _require import required
+from _xfw_cases import xfw_dir
 
 import bridge
 from bridge.capture import Cadence, capture, fit_cadence
@@ -353,3 +354,133 @@ def test_an_option_that_does_not_apply_is_an_error(argv: List[str], option: str,
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert option in err and kind in err, err
+
+
+# ---------------------------------------------------------------------------
+# several schedulers on one optimizer, several optimizers
+# ---------------------------------------------------------------------------
+
+
+def _truth_per_optimizer(tmp_path: Path, script: str, args: Sequence[str] = ()) -> List[np.ndarray]:
+    out = tmp_path / "truth.json"
+    r = _run([str(HERE / "_record_lrs.py"), str(out), str(SCRIPTS / script), *args], tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return [np.asarray(x, dtype=np.float64) for x in json.loads(out.read_text())["optimizers"]]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("order", ["warm-first", "cos-first"])
+def test_two_schedulers_stepped_together(tmp_path: Path, torch_mod, order: str) -> None:
+    """A LinearLR warm-up and a CosineAnnealingLR both stepped after every update: each step updates
+    the lr in the order called. The captured plan equals the full run; the full run equals a real
+    torch ChainedScheduler of the two in that order (the model capture uses)."""
+    torch = torch_mod
+    (truth,) = _truth_per_optimizer(tmp_path, "two_schedulers.py", ["--order", order])
+    assert truth.shape == (40, 1)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=5)
+    cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30, eta_min=1e-3)
+    chained = torch.optim.lr_scheduler.ChainedScheduler([warm, cos] if order == "warm-first" else [cos, warm])
+    seen = []
+    for _ in range(40):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        chained.step()
+    np.testing.assert_allclose(np.asarray(seen)[:, None], truth, rtol=1e-15, atol=0)
+    r = _capture_cli(tmp_path, "two_schedulers.py", ["--order", order], opts=["--updates", "40"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    first, second = ("LinearLR", "CosineAnnealingLR") if order == "warm-first" else ("CosineAnnealingLR", "LinearLR")
+    assert f"torch {first}, {second} (stepped in this order: a ChainedScheduler)" in r.stdout
+    assert "stopped early" in r.stdout and "done" not in r.stdout
+    _same(bridge.load(tmp_path / "plan.json"), truth)
+
+
+@pytest.mark.torch
+def test_two_optimizers_a_plan_each(tmp_path: Path) -> None:
+    """A GAN: the discriminator's ExponentialLR per update, the generator's StepLR per epoch of 5
+    updates. -o plan.json writes plan_0.json (first optimizer to update) and plan_1.json."""
+    truth_d, truth_g = _truth_per_optimizer(tmp_path, "gan.py")
+    assert truth_d.shape == truth_g.shape == (30, 1)
+    r = _capture_cli(tmp_path, "gan.py", opts=["--updates", "30", "--emit", "oneflow", "-O", str(tmp_path / "port.py")])
+    assert r.returncode == 0, r.stderr[-3000:]
+    for i in (0, 1):  # a port per optimizer too, each compiling, each with its optimizer's plan
+        text = (tmp_path / f"port_{i}.py").read_text()
+        compile(text, f"port_{i}.py", "exec")
+        assert "'class': 'oneflow.optim.Adam'" in text and f"'lr': {[4e-4, 1e-4][i]!r}" in text
+    assert not (tmp_path / "port.py").exists()
+    assert "optimizer 0: Adam" in r.stdout and "optimizer 1: Adam" in r.stdout
+    assert "cadence: 1 step per update" in r.stdout and "cadence: 1 step per epoch of 5 updates" in r.stdout
+    assert not (tmp_path / "plan.json").exists()
+    d, g = bridge.load(tmp_path / "plan_0.json"), bridge.load(tmp_path / "plan_1.json")
+    _same(d, truth_d)
+    _same(g, truth_g)
+    assert "0.weight" in (d.groups[0].name or "") and "0.weight" in (g.groups[0].name or "")
+
+
+# ---------------------------------------------------------------------------
+# the emitted ports, run on the real framework
+# ---------------------------------------------------------------------------
+
+#: files handed to tests/test_xfw_oneflow.py::test_xfw_read_torch_capture_emit (OneFlow, Python 3.9)
+EMIT_ONEFLOW = "capture_emit_oneflow"
+
+
+@pytest.mark.torch
+def test_emit_oneflow_port_recorded_for_oneflow(tmp_path: Path) -> None:
+    """``--emit oneflow`` of the two-scheduler script: the written port and the lrs of the full torch
+    run go to BRIDGE_XFW_DIR; the OneFlow half (tests/test_xfw_oneflow.py) builds the port's
+    optimizer and scheduler on a OneFlow model, steps them and compares with these lrs."""
+    (truth,) = _truth_per_optimizer(tmp_path, "two_schedulers.py")
+    r = _capture_cli(tmp_path, "two_schedulers.py",
+                     opts=["--updates", "40", "--emit", "oneflow", "-O", str(tmp_path / "port.py")])
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = (tmp_path / "port.py").read_text()
+    assert "import oneflow as flow" in text and "def make_optimizer(model)" in text
+    compile(text, "port.py", "exec")
+    d = xfw_dir()
+    (d / f"{EMIT_ONEFLOW}.port.py").write_text(text)
+    np.save(d / f"{EMIT_ONEFLOW}.torch_lrs.npy", truth)
+
+
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_emit_mindspore_adamw_port(tmp_path: Path, ms) -> None:
+    """``--emit mindspore`` of an AdamW script (two groups, weight decay 0.05 / 0, warm-up and cosine
+    stepped together): the port builds nn.AdamWeightDecay, whose per-update lr and weight-decay
+    tables are torch's values with Adam's bias correction folded in (nn.AdamWeightDecay has none):
+    lr_ms = lr * sqrt(1 - b2^n) / (1 - b1^n), wd_ms = wd * (1 - b1^n) / sqrt(1 - b2^n), n = update + 1.
+    Unfolding them gives back the lr / weight decay of the full torch run."""
+    (truth,) = _truth_per_optimizer(tmp_path, "two_schedulers.py", ["--adamw"])
+    assert truth.shape == (40, 2)
+    r = _capture_cli(tmp_path, "two_schedulers.py", ["--adamw"],
+                     opts=["--updates", "40", "--emit", "mindspore", "-O", str(tmp_path / "port.py")])
+    assert r.returncode == 0, r.stderr[-3000:]
+    spec = importlib.util.spec_from_file_location("captured_adamw_port", tmp_path / "port.py")
+    assert spec is not None and spec.loader is not None
+    port = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(port)
+    nn = ms.nn
+    net = nn.SequentialCell([nn.Dense(4, 8), nn.LayerNorm((8,)), nn.Dense(8, 2)])
+    opt = port.make_optimizer(net)
+    assert type(opt).__name__ == "AdamWeightDecay"
+    # trained 40 updates in MindSpore, a probe on the optimizer (it reads what MindSpore applied at each
+    # update and unfolds it to torch AdamW's meaning)
+    from bridge.probes import mindspore_probe
+
+    loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    grad_fn = ms.value_and_grad(lambda x, y: loss_fn(net(x), y), None, opt.parameters)
+    probe = mindspore_probe(opt, fields=("lr", "weight_decay"))
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        x, y = rng.standard_normal((4, 4)).astype(np.float32), rng.integers(0, 2, 4).astype(np.int32)
+        _, grads = grad_fn(ms.Tensor(x), ms.Tensor(y))
+        opt(grads)
+        probe.sync()
+    tr = probe.trace
+    assert len(tr) == 40
+    n = np.arange(1, 41)[:, None]
+    fold = np.sqrt(1 - 0.99 ** n) / (1 - 0.9 ** n)  # written out here, not taken from the library
+    np.testing.assert_allclose(tr.array("lr"), truth, rtol=2e-6, atol=0)
+    np.testing.assert_allclose(tr.array("weight_decay"), np.tile([0.05, 0.0], (40, 1)), rtol=2e-6, atol=0)
+    np.testing.assert_allclose(tr.array("native_lr"), truth * fold, rtol=2e-6, atol=0)
+    np.testing.assert_allclose(tr.array("native_weight_decay")[:, 0], 0.05 / fold[:, 0], rtol=2e-6, atol=0)

@@ -14,6 +14,7 @@ from _helpers import bridge_env
 
 import bridge
 from bridge import parity
+from bridge.probes import load_trace
 
 EX = ROOT / "examples"
 
@@ -98,3 +99,31 @@ def test_oneflow_port(tmp_path):
     r = parity.compare(vals[:, 0].reshape(steps, 2), want, plan.bases("lr"))
     assert r.ok, r.summary("oneflow log vs plan")
     assert set(vals[0::2, 1]) == {5e-4} and set(vals[1::2, 1]) == {0.0}
+
+
+@pytest.mark.torch
+@pytest.mark.mindspore
+def test_capture_port(tmp_path):
+    """examples/capture_port as a user runs it: the unchanged torch script captured, its MindSpore
+    GRAPH_MODE port trained from the same weights; the per-update lr / weight decay MindSpore's
+    AdamWeightDecay really used, unfolded, equal the torch run's (float32)."""
+    steps = 12
+    out = _run(EX / "capture_port" / "port_mindspore.py", "--steps", str(steps), "--out", "out", cwd=tmp_path)
+    assert "IDENTICAL per-update values" in out and "MISMATCH" not in out
+    assert "script stopped early" in out and "horizon: 12 updates" in out  # the script was captured
+    assert "bn.weight -> bn.gamma" in out and "mindspore.nn.AdamWeightDecay" in out
+    t, m = load_trace(tmp_path / "out" / "torch.csv"), load_trace(tmp_path / "out" / "mindspore.json")
+    assert t.framework == "torch" and m.framework == "mindspore" and len(t) == len(m) == steps
+    for f in ("lr", "weight_decay"):
+        np.testing.assert_allclose(m.array(f), t.array(f).astype(np.float32), rtol=2e-6, atol=0, err_msg=f)
+    # torch's schedule really moved: 3-update linear warm-up from 0.001, then cosine to 1e-4 at the end
+    lr = t.array("lr")[:, 0]
+    np.testing.assert_allclose(lr[:4], [0.001, 0.004, 0.007, 0.01], rtol=1e-12)
+    assert np.all(np.diff(lr[3:]) < 0) and lr[-1] > 1e-4
+    assert m.meta["adam_betas"] == [0.9, 0.99]
+    # what MindSpore itself used is the folded value: lr * sqrt(1 - b2^t) / (1 - b1^t), t = update + 1
+    u = np.arange(1, steps + 1)[:, None]
+    np.testing.assert_allclose(m.array("native_lr"), t.array("lr") * np.sqrt(1 - 0.99 ** u) / (1 - 0.9 ** u),
+                               rtol=1e-6)
+    np.testing.assert_allclose(m.array("native_weight_decay")[:, 0], 0.05 * (1 - 0.9 ** u[:, 0]) /
+                               np.sqrt(1 - 0.99 ** u[:, 0]), rtol=1e-6)

@@ -249,30 +249,6 @@ def capture_port() -> ModuleType:
 
 @pytest.mark.torch
 @pytest.mark.mindspore
-def test_capture_port_example(tmp_path: Path, ms: ModuleType, torch_mod: ModuleType, capture_port: ModuleType,
-                              capsys: pytest.CaptureFixture[str]) -> None:
-    """The library's own AdamW port (nn.AdamWeightDecay, fold) compares equal to torch, update by update."""
-    old = ms.get_context("mode")
-    try:
-        rc = capture_port.main(["--out", str(tmp_path), "--steps", "12"])
-    finally:
-        ms.set_context(mode=old)
-    out = capsys.readouterr().out
-    assert rc == 0, out
-    assert "IDENTICAL per-update values" in out and "bn.weight -> bn.gamma" in out
-    t, m = load_trace(tmp_path / "torch.csv"), load_trace(tmp_path / "mindspore.json")
-    assert len(t) == len(m) == 12 and compare(t, m).ok
-    assert m.meta["adam_betas"] == [0.9, 0.99]
-    # what MindSpore itself used is the folded value: lr * sqrt(1 - b2^t) / (1 - b1^t), t = update + 1
-    u = np.arange(1, 13)[:, None]
-    np.testing.assert_allclose(m.array("native_lr"), t.array("lr") * np.sqrt(1 - 0.99 ** u) / (1 - 0.9 ** u),
-                               rtol=1e-6)
-    np.testing.assert_allclose(m.array("native_weight_decay")[:, 0], 0.05 * (1 - 0.9 ** u[:, 0]) /
-                               np.sqrt(1 - 0.99 ** u[:, 0]), rtol=1e-6)
-
-
-@pytest.mark.torch
-@pytest.mark.mindspore
 def test_unfolded_adamweightdecay_is_a_real_difference(ms: ModuleType, torch_mod: ModuleType,
                                                        capture_port: ModuleType) -> None:
     """nn.AdamWeightDecay given torch AdamW's lr and weight decay unchanged trains differently, and the

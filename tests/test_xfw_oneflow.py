@@ -166,3 +166,26 @@ def test_xfw_read_torch_resume(flow, name):
         np.testing.assert_allclose([g["lr"] for g in opt.param_groups], meta["lrs"][t], rtol=FLOAT64_RTOL)
         opt.step()
         sched.step()
+
+
+def test_xfw_read_torch_capture_emit(flow):
+    """``sched-bridge capture --emit oneflow`` (tests/test_capture.py, py311): the written port run on
+    real OneFlow. Its make_optimizer builds the OneFlow SGD and scheduler for a OneFlow model with
+    the script's parameter names; stepped as the script steps (optimizer, then scheduler), every
+    update's lr equals the full torch run's (two schedulers stepped together, warm-up then cosine)."""
+    import importlib.util
+
+    d = xfw_dir()
+    port_py, lrs_npy = d / "capture_emit_oneflow.port.py", d / "capture_emit_oneflow.torch_lrs.npy"
+    if not port_py.exists() or not lrs_npy.exists():
+        missing(f"{port_py.name} / {lrs_npy.name}", "torch (py311, tests/test_capture.py)")
+    want = np.load(lrs_npy)
+    spec = importlib.util.spec_from_file_location("captured_oneflow_port", port_py)
+    port = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(port)
+    nn = flow.nn
+    model = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.Linear(8, 2))
+    opt, sched = port.make_optimizer(model)
+    assert type(opt).__name__ == "SGD" and port.TOTAL_STEPS == want.shape[0] == 40
+    got = trace(opt, sched, want.shape[0], "lr")
+    check(got, want, [0.1], "capture --emit oneflow")

@@ -3,7 +3,8 @@ same per-update lr and weight decay -- and the probes proving it.
 
     PYTHONPATH=. python examples/capture_port/port_mindspore.py [--steps 12] [--out DIR]
 
-1. the plan: what the torch script's optimizer and scheduler do at each update;
+1. the plan: ``bridge.capture`` runs the unchanged torch script, stops it once the schedule is
+   known, and reads what its optimizer and scheduler do at each update of the whole run;
 2. ``translate_optimizer``: the MindSpore optimizer for the torch one, with the plan lowered to
    per-update tables (AdamW -> nn.AdamWeightDecay, its missing bias correction folded in);
 3. ``copy_weights``: the torch model's initial weights into the MindSpore net;
@@ -27,7 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_torch
 
 import bridge
+from bridge.capture import optimizer_description, run_script
 from bridge.probes import Trace, compare, mindspore_probe, torch_probe
+
+HERE = Path(__file__).resolve().parent
 
 
 def make_net() -> Any:
@@ -82,19 +86,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     ms.set_device("CPU")
     ms.set_context(mode=ms.GRAPH_MODE)
 
-    model, opt, sched = train_torch.build(args.steps)
-    # ---- CAPTURE SWITCH -------------------------------------------------------------------
-    # The plan is read from the live scheduler here. After `bridge.capture` is merged, the lead
-    # replaces this line by capturing the unchanged script instead, e.g.:
-    #     with bridge.capture() as cap:
-    #         train_torch.main(["--steps", str(args.steps)])
-    #     plan = cap.plan
-    # (or `sched-bridge capture -o plan.json -- train_torch.py --steps N` and bridge.load).
-    plan = bridge.from_torch(sched)
-    # ---------------------------------------------------------------------------------------
+    # 1. the plan: the unchanged script run under a capture, stopped as soon as its schedule is known
+    #    (the same as `sched-bridge capture -o plan.json --updates N -- train_torch.py --steps N`);
+    #    the run's length is given: its cosine does not say where the run ends
+    cap = run_script(str(HERE / "train_torch.py"), ["--steps", str(args.steps)], updates=args.steps)
+    print(cap.report())
+    plan = cap.plan
+    model, opt, sched = train_torch.build(args.steps)  # the torch run to compare with, same seed
     net = make_net()
     print(bridge.copy_weights(model, net))
-    mopt = bridge.translate_optimizer(opt, plan, params=net, source_model=model, total_steps=args.steps)
+    # 2. the optimizer the script built (its groups, parameter names and hyper-parameters, as captured)
+    mopt = bridge.translate_optimizer(optimizer_description(cap), plan, params=net, total_steps=plan.total_steps)
     print(f"optimizer: torch {type(opt).__name__} -> mindspore.nn.{type(mopt).__name__}")
 
     probe = torch_probe(opt, fields=("lr", "weight_decay", "betas[0]"))
