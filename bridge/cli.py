@@ -922,11 +922,12 @@ def cmd_capture(args: argparse.Namespace) -> int:
 # option (argparse dest) -> the SPEC kinds it applies to
 _APPLIES = {
     "lr": ("expression", "config"), "dialect": ("expression",), "steps_per_epoch": ("expression",),
-    "trust": ("config .py",), "epoch_length": ("config",), "max_epochs": ("config",), "max_iters": ("config",),
+    "trust": ("config .py",), "epoch_length": ("config", "mindcv"), "max_epochs": ("config",), "max_iters": ("config",),
 }
 _KIND_WORDS = {"expression": "an expression", "config": "an MMEngine config", "config .py": "a .py MMEngine config",
-               "plan": "a plan file"}
-_KINDS_WORDS = {"expression": "expressions", "config": "MMEngine configs", "config .py": ".py MMEngine configs"}
+               "plan": "a plan file", "mindcv": "a mindcv config"}
+_KINDS_WORDS = {"expression": "expressions", "config": "MMEngine configs", "config .py": ".py MMEngine configs",
+                "mindcv": "mindcv configs"}
 # (command, option dest) -> (what must hold, in words, the test on args)
 _ONLY_WITH: Dict[Tuple[str, str], Tuple[str, Callable[[argparse.Namespace], bool]]] = {
     ("parity", "skipped"): ("with --trace", lambda a: bool(a.trace)),
@@ -942,7 +943,9 @@ _ONLY_WITH: Dict[Tuple[str, str], Tuple[str, Callable[[argparse.Namespace], bool
 
 
 def _spec_kind(text: str) -> Optional[str]:
-    """'expression', 'config .py', 'config' (a data file with param_scheduler) or 'plan'; None if unreadable."""
+    """'expression', 'config .py', 'config' (a data file with param_scheduler), 'mindcv' or 'plan'; None if
+    unreadable."""
+    from .frameworks.mindcv import is_mindcv_config
     from .ir.io import read_file
     from .spec import is_expression
 
@@ -954,6 +957,8 @@ def _spec_kind(text: str) -> Optional[str]:
         data = read_file(text.strip())
     except (BridgeError, OSError):
         return None  # resolve() reports it
+    if is_mindcv_config(data):
+        return "mindcv"
     return "config" if isinstance(data, dict) and "param_scheduler" in data else "plan"
 
 
