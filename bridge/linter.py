@@ -109,6 +109,7 @@ class _Ctx:
         self.total_steps: Optional[int] = None
         self.torch_sched: Any = None
         self.ms_opt: Any = None
+        self.ms_sched: Any = None  # a mindspore.experimental.optim.lr_scheduler object
         self.ms_float_steps = False  # a MindSpore cell / experimental scheduler computes the values
         self.ms_int_steps = False  # a MindSpore optimizer's int32 global_step counts the updates
         self.entries: Optional[List[Mapping[str, Any]]] = None  # MMEngine param_scheduler
@@ -307,6 +308,8 @@ def _build_mindspore(ctx: _Ctx, obj: Any) -> None:
             return  # a static lr, or per-group lrs: the optimizer rules only
     elif "LearningRateSchedule" in mro or "lr_scheduler" in (getattr(framework_class(obj), "__module__", None) or ""):
         ctx.ms_float_steps = True
+        if "LRScheduler" in mro:
+            ctx.ms_sched = obj
     try:
         ctx.plan = from_mindspore(src)
     except BridgeError as e:
@@ -760,6 +763,17 @@ def _f32_step(ctx: _Ctx) -> Iterator[Hit]:
                f"to 2^24 = {FLOAT32_EXACT}: later steps are rounded (pairs, then groups of steps share one value)")
     if (ctx.ms_int_steps or ctx.ms_float_steps) and T > INT32_MAX:
         yield ("global_step", f"the run has {T} updates but MindSpore's int32 global_step wraps to -2^31 after {INT32_MAX}")
+
+
+@_check("mindspore-mint-lr-float")
+def _mint_lr_float(ctx: _Ctx) -> Iterator[Hit]:
+    opt = getattr(ctx.ms_sched, "optimizer", None)
+    for g, grp in enumerate(getattr(opt, "param_groups", None) or []):
+        fixed = grp.get("lr_float") if isinstance(grp, Mapping) else None
+        if isinstance(fixed, (int, float)) and not isinstance(fixed, bool):  # bridge's scheduler sets the Parameter
+            yield (f"optimizer.param_groups[{g}].lr_float", f"{type(opt).__name__} ({type(opt).__module__}) updates "
+                   f"with lr_float = {_fmt(float(fixed))}, fixed at construction; {type(ctx.ms_sched).__name__} "
+                   f"writes param_groups[{g}]['lr'], which it never reads: every update uses {_fmt(float(fixed))}")
 
 
 # ---------------------------------------------------------------------------

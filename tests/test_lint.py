@@ -530,3 +530,41 @@ def test_mindspore_group_lr_lists(ms):
                          learning_rate=0.1, momentum=0.9)
     assert [(f.rule, f.where) for f in L.lint(opt, total_steps=8)] == [("mindspore-list-short", "groups[1].lr schedule")]
     assert L.lint(opt, total_steps=5) == []
+
+
+@pytest.mark.mindspore
+def test_mindspore_scheduler_on_mint_sgd_does_nothing(ms_graph):
+    """MindSpore's StepLR(step_size=1, gamma=0.5) on mint.optim.SGD(lr=0.1), GRAPH_MODE: the groups
+    report 0.1 * 0.5**k but every update moves the weight by 0.1 (SGD reads lr_float, fixed at
+    construction). The finding's fix, bridge.to_mindspore_scheduler, makes the updates follow the
+    schedule, and lints clean."""
+    from mindspore.experimental.optim import lr_scheduler as S
+
+    from bridge.ir import Step
+
+    ms = ms_graph
+
+    def run(make):
+        w = ms.Parameter(ms.Tensor(np.ones(1, np.float32)), name="w")
+        opt = ms.mint.optim.SGD([w], lr=0.1)
+        sched = make(opt)
+        moved, said = [], []
+        for _ in range(4):
+            before = float(w.asnumpy()[0])
+            said.append(float(opt.param_groups[0]["lr"].asnumpy()))
+            opt((ms.Tensor(np.ones(1, np.float32)),))  # gradient 1: the weight moves by the lr used
+            moved.append(before - float(w.asnumpy()[0]))
+            sched.step()
+        return sched, np.asarray(moved), np.asarray(said)
+
+    want = 0.1 * 0.5 ** np.arange(4)
+    sched, moved, said = run(lambda o: S.StepLR(o, step_size=1, gamma=0.5))
+    np.testing.assert_allclose(said, want, rtol=1e-6)  # what the optimizer reports ...
+    np.testing.assert_allclose(moved, 0.1, rtol=1e-6)  # ... is not what it uses
+    fs = L.lint(sched, total_steps=4)
+    assert rules_of(fs) == ["mindspore-mint-lr-float"] and L.exit_code(fs) == 1
+    assert fs[0].where == "optimizer.param_groups[0].lr_float" and "every update uses 0.1" in fs[0].message
+    assert "bridge.to_mindspore_scheduler(plan, optimizer)" in fs[0].fix
+    sched, moved, said = run(lambda o: bridge.to_mindspore_scheduler(Plan.single(Step(1, 0.5), base=0.1), o))
+    np.testing.assert_allclose(moved, want, rtol=1e-6)
+    assert L.lint(sched, total_steps=4) == []

@@ -171,9 +171,68 @@ def test_what_mindcv_refuses_is_a_spec_error(create_scheduler):
         bridge.from_mindcv(10, epochs=3)
 
 
-def test_gradient_accumulation_is_refused():
-    with pytest.raises(bridge.UnsupportedError, match="gradient_accumulation_steps"):
-        bridge.from_mindcv_config({"scheduler": "cosine_decay", "epoch_size": 10, "gradient_accumulation_steps": 2},
+def _accumulated_lrs(ms: Any, lrs: Any, acc: int, batches: int) -> list:
+    """mindcv's own TrainStep (gradient_accumulation_steps=acc, fixed loss scale 1 as its create_trainer
+    builds it) run for ``batches`` batches with MindSpore's SGD on ``lrs``: the lr of each real update
+    (w reset to 0 before each batch; acc a power of two: the accumulated gradient is exactly 1)."""
+    from mindcv.utils.train_step import TrainStep
+
+    class Net(ms.nn.Cell):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = ms.Parameter(ms.Tensor(np.zeros(1, np.float32)), name="w")
+
+        def construct(self, x: Any) -> Any:
+            return (self.w * x).sum()
+
+    net = Net()
+    opt = ms.nn.SGD(net.trainable_params(), learning_rate=[float(v) for v in lrs])
+    step = TrainStep(net, opt, scale_sense=ms.Tensor(1.0, ms.float32), gradient_accumulation_steps=acc)
+    step.set_train()
+    x = ms.Tensor(np.ones(1, np.float32))
+    used = []
+    for _ in range(batches):
+        net.w.set_data(ms.Tensor(np.zeros(1, np.float32)))
+        before = int(opt.global_step.asnumpy()[0])
+        step(x)
+        if int(opt.global_step.asnumpy()[0]) != before:  # an update
+            used.append(-float(net.w.asnumpy()[0]))
+    return used
+
+
+def test_gradient_accumulation_as_mindcv_runs_it(create_scheduler, ms_graph):
+    """gradient_accumulation_steps=4 (upstream volo_d3 uses 2), 5 batches per epoch, 5 epochs, run by
+    mindcv's TrainStep in GRAPH_MODE (its train.py's default): MindSpore 2.10's optimizer reads element t
+    of the list at update t (get_lr() on the accumulating batches does not advance global_step), and the
+    25 batches make 6 updates (the counter runs across epochs). The plan is that run, and warns."""
+    cfg = {"scheduler": "warmup_cosine_decay", "epoch_size": 5, "warmup_epochs": 1, "warmup_factor": 0.1,
+           "lr": 0.5, "min_lr": 0.01, "decay_epochs": 4, "gradient_accumulation_steps": 4}
+    lrs = create_scheduler(5, scheduler="warmup_cosine_decay", lr=0.5, min_lr=0.01, warmup_epochs=1,
+                           warmup_factor=0.1, decay_epochs=4, num_epochs=5)
+    used = np.asarray(_accumulated_lrs(ms_graph, lrs, 4, 25))
+    assert used.size == 6
+    np.testing.assert_array_equal(used.astype(np.float32), np.asarray(lrs[:6], dtype=np.float32))
+    assert not np.allclose(used, np.asarray(lrs, dtype=np.float32)[3::4][:6])  # not one element per batch
+    with pytest.warns(bridge.BridgeWarning, match=r"elements 0\.\.5 of 25.*4x slower"):
+        plan = bridge.from_mindcv_config(cfg, steps_per_epoch=5)
+    assert plan.total_steps == 6 and plan.epoch_length is None
+    np.testing.assert_array_equal(plan.values(6)[:, 0].astype(np.float32), used.astype(np.float32))
+    with pytest.warns(bridge.BridgeWarning):
+        assert bridge.from_mindcv_config(dict(cfg, gradient_accumulation_steps=5), steps_per_epoch=5).epoch_length == 1
+    with pytest.raises(bridge.SpecError, match="never updates"):
+        bridge.from_mindcv_config(dict(cfg, gradient_accumulation_steps=26), steps_per_epoch=5)
+
+
+def test_gradient_accumulation_in_pynative_mode_is_refused(ms):
+    """mode: 1: mindcv's GradientAccumulation assigns 0 to its accumulation_step Parameter and
+    MindSpore 2.10 raises TypeError at the first update, so the run never schedules: refused."""
+    with pytest.raises(TypeError, match="accumulation_step"):
+        _accumulated_lrs(ms, [0.1] * 8, 2, 4)
+    with pytest.raises(bridge.UnsupportedError, match=r"gradient_accumulation_steps=2 with mode: 1.*GRAPH_MODE"):
+        bridge.from_mindcv_config({"scheduler": "cosine_decay", "epoch_size": 10, "mode": 1,
+                                   "gradient_accumulation_steps": 2}, steps_per_epoch=5)
+    with pytest.raises(bridge.SpecError, match="gradient_accumulation_steps"):
+        bridge.from_mindcv_config({"scheduler": "cosine_decay", "epoch_size": 10, "gradient_accumulation_steps": 0},
                                   steps_per_epoch=5)
 
 

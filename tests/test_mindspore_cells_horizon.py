@@ -736,3 +736,136 @@ def test_mmengine_windows_with_a_cosine_past_t_max(ms, torch_mod, mmengine_mod):
     got = cell(ms.Tensor(np.arange(80, dtype=np.int32))).asnumpy()
     err, i = _rel_err(got, np.asarray(rec))
     assert err <= RTOL, (i, err)
+
+
+# ---------------------------------------------------------------------------
+# a base below an absolute floor: a weight decay of 0 (MMEngine norm_decay_mult=0) that a cosine or
+# polynomial moves towards an absolute eta_min / end
+# ---------------------------------------------------------------------------
+
+ETA = 0.01
+
+
+def hc2(d, P):
+    """(1 + cos(pi*d/P))/2 and (1 - cos(pi*d/P))/2 as sin^2 of exact distances (0 <= d <= P): float64
+    loses 1 - cos near the peak (1e-19 of eta at step 1 of a long cosine) and eta*(1 - cos) is the value."""
+    d = np.asarray(d, dtype=np.float64)
+    return np.sin(np.pi * (P - d) / (2.0 * P)) ** 2, np.sin(np.pi * d / (2.0 * P)) ** 2
+
+
+def b_cos(t, T, eta, base, clamped=False):  # torch CosineAnnealingLR (periodic) / CosineDecay (clamped)
+    r = np.minimum(t, T) if clamped else t % (2 * T)
+    a, b = hc2(np.minimum(r, 2 * T - r), T)
+    return base * a + eta * b
+
+
+def b_sgdr(t, T0, Tm, eta, base):  # torch CosineAnnealingWarmRestarts: cycle i of T0*Tm**i steps
+    starts = sgdr_starts(T0, Tm)
+    i = np.searchsorted(np.asarray(starts, dtype=np.int64), t, side="right") - 1
+    tc = t - np.asarray(starts, dtype=np.int64)[i]
+    Ti = (T0 * np.asarray([Tm ** k for k in range(len(starts))], dtype=np.float64))[i]
+    a, b = hc2(tc, Ti)
+    return base * a + eta * b
+
+
+def b_sgdr_oneflow(t, T0, Tm, eta, base):  # OneFlow's get_lr: float cycle index (as f_sgdr_oneflow)
+    out = []
+    for step in (int(x) for x in t):
+        epoch = math.floor(math.log(1 - step / T0 * (1 - Tm), Tm))
+        es = Tm ** epoch * T0
+        sie = step - (1 - Tm ** epoch) / (1 - Tm) * T0
+        out.append(base * math.sin(math.pi * (es - sie) / (2 * es)) ** 2 + eta * math.sin(math.pi * sie / (2 * es)) ** 2)
+    return np.asarray(out)
+
+
+def b_cos_restart(t, periods, weights, eta, base):  # MMEngine CosineRestartLR (as f_cos_restart)
+    cum = np.cumsum(periods)
+    tt = np.minimum(t, cum[-1] - 1)
+    i = np.searchsorted(cum, tt, side="right")
+    start = np.where(i == 0, 0, cum[np.maximum(i - 1, 0)])
+    a, b = hc2(tt - start, np.asarray(periods, dtype=np.float64)[i])
+    return base * np.asarray(weights, dtype=np.float64)[i] * a + eta * b
+
+
+def b_poly(t, T, p, end, base, cycle=False):  # f_poly / f_poly_cycle with 1 - f**p = -expm1(p*log1p(-x))
+    if cycle:
+        tt = np.maximum(t, 1)
+        x = tt / (-(-tt // T) * T)
+    else:
+        x = np.minimum(t, T) / T
+    with np.errstate(divide="ignore"):  # x = 1: log1p(-1) = -inf, expm1(-inf) = -1
+        return base * (1.0 - x) ** p - end * np.expm1(p * np.log1p(-x))
+
+
+BELOW = {  # name -> (node, base, expected(t)) with base 0 or base < eta
+    "cosine_base0": (CosineAnnealing(1000, eta_min=ETA), 0.0, lambda t: b_cos(t, 1000, ETA, 0.0)),
+    "cosine_base_below": (CosineAnnealing(Q, eta_min=ETA), 1e-4, lambda t: b_cos(t, Q, ETA, 1e-4)),
+    "cosine_long_base0": (CosineAnnealing(BIG, eta_min=ETA), 0.0, lambda t: b_cos(t, BIG, ETA, 0.0)),
+    "cosine_decay_base0": (CosineDecay(10**9, eta_min=ETA), 0.0, lambda t: b_cos(t, 10**9, ETA, 0.0, True)),
+    "cosine_ratio_above": (CosineAnnealing(777, eta_min_ratio=20.0), 1e-3, lambda t: b_cos(t, 777, 0.02, 1e-3)),
+    "shift_cosine_base0": (Shift(CosineAnnealing(12345, eta_min=ETA), 2**31 + 5), 0.0,
+                           lambda t: b_cos(t + 2**31 + 5, 12345, ETA, 0.0)),
+    "warm_restarts_base0": (WarmRestarts(1000, eta_min=ETA), 0.0, lambda t: b_sgdr(t, 1000, 1, ETA, 0.0)),
+    "warm_restarts_x3_base0": (WarmRestarts(10, 3, ETA), 0.0, lambda t: b_sgdr(t, 10, 3, ETA, 0.0)),
+    "warm_restarts_oneflow_base0": (WarmRestarts(10, 3, ETA, float_log_cycles=True), 0.0,
+                                    lambda t: b_sgdr_oneflow(t, 10, 3, ETA, 0.0)),
+    "cosine_restart_base0": (CosineRestart((50, 100, 80), (1.0, 0.5, 0.25), eta_min=ETA), 0.0,
+                             lambda t: b_cos_restart(t, [50, 100, 80], [1.0, 0.5, 0.25], ETA, 0.0)),
+    "polynomial_base0": (Polynomial(1000, 2.0, ETA), 0.0, lambda t: b_poly(t, 1000, 2.0, ETA, 0.0)),
+    "polynomial_linear_base0": (Polynomial(I32 - 5, 1.0, ETA), 0.0, lambda t: b_poly(t, I32 - 5, 1.0, ETA, 0.0)),
+    "polynomial_sqrt_base0": (Polynomial(123456789, 0.5, ETA), 0.0, lambda t: b_poly(t, 123456789, 0.5, ETA, 0.0)),
+    "polynomial_tiny_power": (Polynomial(1000, 0.01, ETA), 1e-4, lambda t: b_poly(t, 1000, 0.01, ETA, 1e-4)),
+    "polynomial_power8_base0": (Polynomial(10**6, 8.0, ETA), 0.0, lambda t: b_poly(t, 10**6, 8.0, ETA, 0.0)),
+    "polynomial_cycle_base0": (Polynomial(10**9 + 7, 2.0, ETA, True), 0.0,
+                               lambda t: b_poly(t, 10**9 + 7, 2.0, ETA, 0.0, True)),
+    "polynomial_cycle_sqrt": (Polynomial(30, 0.5, ETA, True), 0.0, lambda t: b_poly(t, 30, 0.5, ETA, 0.0, True)),
+}
+
+
+def test_base_below_an_absolute_floor_graph_mode(ms_graph):
+    """base*f + eta*(1 - f) with 1 - f from the int32 distance to the peak: a weight decay of 0 moved
+    towards eta_min = 0.01 is exact from step 1 (it was 0.019 off there: eta - eta*f cancels), at
+    every sampled int32 step, compiled in GRAPH_MODE; 0 where the schedule is 0."""
+    names = list(BELOW)
+    t = np.unique(np.concatenate([sample(zlib.crc32(k.encode()), [1000, 10**9, 123456789, 2**24], [1000, 30, 2000])
+                                  for k in names]))
+    cells = [bridge.to_mindspore_cell(Plan.single(BELOW[k][0], base=BELOW[k][1]), native=False) for k in names]
+    outs = bmn.cell_classes()["MultiOut"](cells)(ms_graph.Tensor(t.astype(np.int32)))
+    bad = {}
+    for k, o in zip(names, outs):
+        ref = BELOW[k][2](t)
+        got = o.asnumpy().astype(np.float64)
+        assert np.all(got[ref == 0.0] == 0.0), k
+        err, i = _rel_err(got, ref, base=0.0)
+        if err > RTOL:
+            bad[k] = (f"{err:.2e}", int(t[i]))
+    assert not bad, bad
+
+
+def test_mmengine_weight_decay_of_norm_layers_grows_to_eta_min(ms_graph, torch_mod, mmengine_mod):
+    """The reported case: AdamW weight_decay 0.05, paramwise norm_decay_mult=0 (a group with weight
+    decay 0) and CosineAnnealingParamScheduler(weight_decay, eta_min=0.01) over 1000 iterations,
+    stepped for real in MMEngine; the weight-decay cell of the norm group (GRAPH_MODE) follows it."""
+    import mmengine.optim  # noqa: F401  (registers the schedulers)
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    torch = torch_mod
+    cfgs = [dict(type="CosineAnnealingParamScheduler", param_name="weight_decay", eta_min=ETA, by_epoch=False,
+                 begin=0, end=1000)]
+
+    def opt():
+        p = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+        return torch.optim.AdamW([{"params": [p[0]]}, {"params": [p[1]], "weight_decay": 0.0}], lr=1e-3,
+                                 weight_decay=0.05)
+
+    o = opt()
+    scheds = [PARAM_SCHEDULERS.build(dict(c), default_args=dict(optimizer=o)) for c in cfgs]
+    rec = trace(o, scheds, 1100, "weight_decay")
+    assert rec[0, 1] == 0.0 and rec[1, 1] > 0.0 and abs(rec[-1, 1] / ETA - 1) < 1e-4  # it does grow
+    plan = bridge.from_mmengine(cfgs, opt(), epoch_length=1)
+    t = np.arange(1100, dtype=np.int64)
+    for g in (0, 1):
+        cell = bridge.to_mindspore_cell(plan, g, "weight_decay", optimizer="AdamWeightDecay")
+        got = cell(ms_graph.Tensor(t.astype(np.int32))).asnumpy()
+        err, i = _rel_err(got, rec[:, g], base=0.0)
+        assert err <= RTOL, (g, int(t[i]), float(got[i]), rec[i, g], err)

@@ -12,7 +12,9 @@ evaluates at any horizon; ``plan.total_steps`` is the list's length
   times ``steps_per_epoch`` (``i / steps_per_epoch / D`` in mindcv, ``i / (D * steps_per_epoch)``
   here: equal up to float64 rounding);
 - warm-up: ``Linear(warmup_factor, 1, ...)`` followed by the main schedule restarted at
-  step 0 (``Sequential``), as mindcv concatenates the two lists.
+  step 0 (``Sequential``), as mindcv concatenates the two lists;
+- ``gradient_accumulation_steps: A`` in a config: update t still uses element t (MindSpore
+  2.10's ``get_lr()`` does not advance ``global_step``), over ``floor(len / A)`` updates.
 
 No framework is imported (mindcv itself is not needed).
 """
@@ -20,9 +22,10 @@ No framework is imported (mindcv itself is not needed).
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Dict, Mapping, Optional
 
-from ..errors import SpecError, UnsupportedError
+from ..errors import BridgeWarning, SpecError, UnsupportedError
 from ..ir import _check as c
 from ..ir import nodes
 from ..ir.plan import Plan
@@ -183,7 +186,8 @@ def _yaml_value(key: str, v: Any) -> Any:
             if low in ("no", "false", "f", "n", "0"):
                 return False
             return v
-        return int(v) if key in ("warmup_epochs", "decay_epochs", "epoch_size", "num_cycles") else float(v)
+        return int(v) if key in ("warmup_epochs", "decay_epochs", "epoch_size", "num_cycles",
+                                          "gradient_accumulation_steps", "mode") else float(v)
     except ValueError:
         return v  # the checks name it
 
@@ -209,11 +213,7 @@ def from_mindcv_config(config: Any, steps_per_epoch: Optional[int] = None) -> Pl
     if not isinstance(config, Mapping):
         raise SpecError("config", "must be a mindcv YAML path or its parsed mapping", type(config).__name__)
     where = f"{os.path.basename(path)}: " if path else ""
-    acc = config.get("gradient_accumulation_steps", 1)
-    if acc not in (1, None):
-        raise UnsupportedError(f"{where}gradient_accumulation_steps={acc!r}: with accumulation mindcv's optimizer "
-                               "updates once per accumulated batch while the lr list counts batches; this importer "
-                               "does not model that (import the create_scheduler arguments with from_mindcv instead)")
+    acc = _accumulation(config, where)
     if steps_per_epoch is None:
         raise SpecError(f"{where}steps_per_epoch", "is required: the batches per epoch (the train loader's "
                         "get_dataset_size(), dataset size // batch_size); pass steps_per_epoch=N "
@@ -223,5 +223,42 @@ def from_mindcv_config(config: Any, steps_per_epoch: Optional[int] = None) -> Pl
         kw[_YAML_TO_ARG.get(key, key)] = _yaml_value(key, config.get(key, dflt))
     plan = from_mindcv(steps_per_epoch, _where=where, **kw)
     name = os.path.basename(path) if path else "mapping"
-    return Plan(plan.groups, plan.epoch_length, plan.total_steps, f"mindcv config {name}")
+    if acc == 1:
+        return Plan(plan.groups, plan.epoch_length, plan.total_steps, f"mindcv config {name}")
+    return _accumulated(plan, acc, where, f"mindcv config {name}, gradient_accumulation_steps={acc}")
+
+
+def _accumulated(plan: Plan, acc: int, where: str, source: str) -> Plan:
+    """The run with ``acc`` batches per update, as mindcv 0.3.0's GradientAccumulation runs on MindSpore
+    2.10 (measured in GRAPH_MODE): update t uses element t of the list, since ``Optimizer.get_lr()``
+    (called on the batches that only accumulate) reads ``global_step`` without advancing it; the
+    accumulation counter is a Parameter never reset per epoch, so the run makes floor(batches / acc)
+    updates in all."""
+    spe = plan.epoch_length or 1
+    total = plan.total_steps or 0
+    updates = total // acc
+    if updates < 1:
+        raise SpecError(f"{where}gradient_accumulation_steps", f"must not exceed the run's {total} batches: the "
+                        "optimizer never updates", acc)
+    warnings.warn(f"{where}gradient_accumulation_steps={acc}: MindSpore's optimizer reads element t of mindcv's "
+                  f"lr list at its t-th update (global_step counts updates, not batches), so the run's {updates} "
+                  f"updates use elements 0..{updates - 1} of {total}: the schedule runs {acc}x slower than its "
+                  "epochs say and stops short of its end", BridgeWarning, stacklevel=3)
+    return Plan(plan.groups, spe // acc if spe % acc == 0 else None, updates, source)
+
+
+def _accumulation(config: Mapping[str, Any], where: str) -> int:
+    """``gradient_accumulation_steps`` of a config (1 when absent), checked as mindcv 0.3.0 runs it on
+    MindSpore 2.10: GRAPH_MODE only (``mode: 1``, PyNative, raises TypeError at the first update)."""
+    acc = config.get("gradient_accumulation_steps", 1)
+    if acc is None:
+        return 1
+    acc = c.integer(f"{where}gradient_accumulation_steps", _yaml_value("gradient_accumulation_steps", acc), lo=1)
+    mode = _yaml_value("mode", config.get("mode", 0))
+    if acc > 1 and mode == 1:
+        raise UnsupportedError(f"{where}gradient_accumulation_steps={acc} with mode: 1 (PYNATIVE_MODE): mindcv "
+                               "0.3.0's GradientAccumulation raises TypeError at its first update on MindSpore "
+                               "2.10 (it assigns 0 to its accumulation_step Parameter); the run never schedules. "
+                               "Train in GRAPH_MODE (mode: 0)")
+    return acc
 

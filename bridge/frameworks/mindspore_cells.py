@@ -354,7 +354,10 @@ class PowCell(_Expr):
 
 class PolyCell(_Expr):
     """end + (base - end) * f ** power; f = (T - min(s, T)) / T, or with ``cycle`` (OneFlow /
-    MindSpore update_decay_steps) f = (D - s) / D, D = T * ceil(max(s, 1) / T)."""
+    MindSpore update_decay_steps) f = (D - s) / D, D = T * ceil(max(s, 1) / T).
+
+    Computed as base * f**power + end * (1 - f**power), 1 - f from int32 distances, so a base
+    below ``end`` (0: a weight decay that grows to an absolute end) loses nothing."""
 
     def __init__(self, T: int, power: float, end: float, cycle: bool, off: int = 0) -> None:
         super().__init__()
@@ -363,7 +366,24 @@ class PolyCell(_Expr):
         self.lift = off == 0  # step 0 counts as 1 (only s = 0 needs it)
         self.dm = DivMod(T if cycle else 1, off if cycle else 0)
         self.c_off = float(self.dm.q_off + 1)  # D = T * (q + q_off + 1) where r > 0
+        self.q_off_f = float(self.dm.q_off)
+        self.log = ops.Log()
         self.seg = Seg(0, T, 0 if cycle else off)
+
+    def one_minus_pow(self, f: Any, x: Any, fp: Any) -> Any:
+        """1 - f**power (``fp``) without cancellation, x = 1 - f exact: where fp >= 1/2,
+        -expm1(power * ln f) by series, ln f = -2 atanh(x / (2 - x)) for x <= 1/2, else Log(f)."""
+        w = x / (2.0 - x)
+        w2 = w * w
+        h = 1.0 / 19.0
+        for n in (17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0):
+            h = 1.0 / n + w2 * h
+        ln_f = self.select(x <= 0.5, -2.0 * w * h, self.log(self.maximum(f, 1e-30)))
+        z = ln_f * self.power  # in [-ln 2, 0] where it is used
+        e = 1.0 + z / 11.0
+        for n in (10.0, 9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0):
+            e = 1.0 + z / n * e
+        return self.select(fp < 0.5, 1.0 - fp, -z * e)
 
     def construct(self, t: Any, base: Any) -> Any:
         if self.cycle:
@@ -372,20 +392,25 @@ class PolyCell(_Expr):
                 tt = self.maximum(tt, 1)
             q, r, nxt = self.dm(tt)
             rem = self.select(r > 0, nxt, nxt * 0.0)  # D - s
-            f = rem / self.Tf / (self.fl(q) + self.c_off)  # (D - s) / D, D = T * ceil(s / T)
+            D = self.fl(q) + self.c_off  # D / T
+            f = rem / self.Tf / D  # (D - s) / D, D = T * ceil(s / T)
+            x = self.select(r > 0, (self.fl(q) + self.q_off_f + self.fl(r) / self.Tf) / D, D * 0.0 + 1.0)  # s / D
         else:
-            _, left, _ = self.seg(t)
+            done, left, _ = self.seg(t)
             f = left / self.Tf
+            x = done / self.Tf  # 1 - f
         if self.power == 0.0:
-            f = f * 0.0 + 1.0
-        elif self.power != 1.0:
-            f = self.pow(f, self.power)
-        return self.end + (base - self.end) * f
+            return f * 0.0 + base
+        if self.power == 1.0:
+            return base * f + self.end * x
+        fp = self.pow(f, self.power)
+        return base * fp + self.end * self.one_minus_pow(f, x, fp)
 
 
 class CosCell(_Expr):
-    """eta + (base*w - eta) * (1+cos(pi*s/P))/2 computed as sin^2(pi*u/(2P)), u = P - s the
-    remaining (int32) steps.
+    """eta + (base*w - eta) * (1+cos(pi*s/P))/2 computed as base*f + eta*g, f = sin^2(pi*u/(2P)),
+    u = P - s the remaining (int32) steps, g = 1 - f = sin^2(pi*(P-u)/(2P)): two terms of one sign,
+    so a base below eta (0: a weight decay that grows to an absolute eta) loses nothing.
 
     periodic: torch CosineAnnealing, u = |P - s mod 2P|; ``clamped``: CosineDecay, u = P - min(s, P).
     """
@@ -406,26 +431,32 @@ class CosCell(_Expr):
 
     def construct(self, t: Any, base: Any) -> Any:
         if self.clamped:
-            _, u, _ = self.seg(t)
+            v, u, _ = self.seg(t)
         else:
             _, r, _ = self.dm(t)
             if self.bigP:
                 u = self.fl(I32_MAX - r) + self.Px
+                v = self.fl(r)
             else:
                 d = self.P - r
-                u = self.fl(self.maximum(d, -d))
+                a = self.maximum(d, -d)
+                u = self.fl(a)
+                v = self.fl(self.P - a)  # distance from the peak: P - u, in int32
         s = self.sin(u * self.k)
         f = s * s
+        c = self.sin(v * self.k)
+        g = c * c  # 1 - f without cancellation
         if self.use_ratio:
-            return (self.ratio + (1.0 - self.ratio) * f) * base
-        return self.eta + (base - self.eta) * f
+            return (f + self.ratio * g) * base
+        return base * f + self.eta * g
 
 
 class RestartCell(_Expr):
     """Cosine cycles from tables, all in t coordinates (built for one offset).
 
     Cycle j covers t in [bounds[j-1], ends[j]) (bounds: the starts of cycles 1..J-1); its value
-    is eta + (peaks[j]*base - eta) * sin^2(pi*(ends[j] - t) / (2*lengths[j])). Ends past
+    is eta + (peaks[j]*base - eta) * sin^2(pi*(ends[j] - t) / (2*lengths[j])), computed as
+    peak*f + eta*(1 - f) with 1 - f = sin^2 of the distance from the cycle's start. Ends past
     2**31-1 are an int32 part plus a float32 excess. ``freeze``: t is clamped there (MMEngine
     CosineRestart stops after its last period). ``dead``: from that cycle on the value is eta
     (OneFlow restart_limit). ``exc``: per cycle, None or (t, c, peak): at that t the value is
@@ -442,6 +473,9 @@ class RestartCell(_Expr):
         self.ends = Tensor(np.asarray(ends_c, dtype=np.int32))
         self.extra = Tensor(np.asarray([float(int(e) - c) for e, c in zip(ends, ends_c)], dtype=np.float32))
         self.kf = Tensor(np.asarray([math.pi / (2.0 * int(x)) for x in lengths], dtype=np.float32))
+        starts = [int(e) - int(x) for e, x in zip(ends, lengths)]  # t - start: the distance from the peak
+        self.starts = Tensor(np.asarray([min(max(st, 0), I32_MAX) for st in starts], dtype=np.int32))
+        self.before = Tensor(np.asarray([float(max(-st, 0)) for st in starts], dtype=np.float32))
         self.peaks = Tensor(np.asarray(peaks, dtype=np.float32))
         self.eta = float(eta)
         self.use_ratio = eta_ratio is not None
@@ -455,6 +489,7 @@ class RestartCell(_Expr):
         rows = [x if x is not None else (-1, 0.0, 0.0) for x in exc] or [(-1, 0.0, 0.0)]
         self.exc_at = Tensor(np.asarray([int(x[0]) for x in rows], dtype=np.int32))
         self.exc_c = Tensor(np.asarray([float(x[1]) for x in rows], dtype=np.float32))
+        self.exc_g = Tensor(np.asarray([1.0 - float(x[1]) for x in rows], dtype=np.float32))
         self.exc_pk = Tensor(np.asarray([float(x[2]) for x in rows], dtype=np.float32))
 
     def construct(self, t: Any, base: Any) -> Any:
@@ -466,19 +501,24 @@ class RestartCell(_Expr):
         else:
             j = tt * 0
         u = self.fl(self.gather(self.ends, j, 0) - tt) + self.gather(self.extra, j, 0)
-        sn = self.sin(u * self.gather(self.kf, j, 0))
+        v = self.fl(tt - self.gather(self.starts, j, 0)) + self.gather(self.before, j, 0)
+        kf = self.gather(self.kf, j, 0)
+        sn = self.sin(u * kf)
         f = sn * sn
+        sv = self.sin(v * kf)
+        g = sv * sv  # 1 - f without cancellation
         peak = self.gather(self.peaks, j, 0) * base
         if self.use_ratio:
             eta = base * self.ratio
         else:
             eta = self.eta
-        out = eta + (peak - eta) * f
+        out = peak * f + eta * g
         if self.has_dead:
             out = self.select(j >= self.dead, out * 0.0 + eta, out)
         if self.has_exc:
             hit = tt == self.gather(self.exc_at, j, 0)
-            alt = eta + (self.gather(self.exc_pk, j, 0) * base - eta) * self.gather(self.exc_c, j, 0)
+            alt = self.gather(self.exc_pk, j, 0) * base * self.gather(self.exc_c, j, 0) + eta * self.gather(
+                self.exc_g, j, 0)
             out = self.select(hit, alt, out)
         return out
 
@@ -502,11 +542,13 @@ class PeriodicRestartCell(_Expr):
         q, r, _ = self.dm(t)
         s = self.sin(self.fl(self.T0 - r) * self.k)
         f = s * s
+        c = self.sin(self.fl(r) * self.k)
+        g = c * c  # 1 - f without cancellation
         if self.decay:
             peak = self.e2(q) * base
         else:
             peak = base
-        out = self.eta + (peak - self.eta) * f
+        out = peak * f + self.eta * g
         if self.has_limit:
             out = self.select(q <= self.live, out, out * 0.0 + self.eta)
         return out
