@@ -155,7 +155,7 @@ GROUPS3 = (0.1, 0.02, 0.05)
 RTOL32 = 2e-5
 #: ... plus this much per step where a chainable scheduler runs alone: it multiplies its float32 lr
 #: by a float32 factor every step and the rounding adds up (a CosineAnnealingLR(T_max=9) measured
-#: 1.6e-7 of its base per step, 3.7e-4 after 1,750 steps); a SequentialLR restarts its children
+#: up to ~2.1e-7 of its base per step, 3.7e-4 after 1,750 steps; docs/traps.md); a SequentialLR restarts its children
 #: from their closed form at each milestone
 RTOL32_PER_STEP = 2.0 ** -22
 
