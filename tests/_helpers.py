@@ -64,3 +64,21 @@ def trace(opt: Any, scheds: Any, n: int, field: str = "lr", *, step_optimizer: b
                 s.step(metrics[t])
         rows.append([read_group(g, field) for g in opt.param_groups])
     return np.array(rows, dtype=np.float64)
+
+
+def run_fresh_mindspore(code: str, timeout: int = 300) -> str:
+    """Run ``code`` in a new interpreter with MindSpore on CPU in PYNATIVE_MODE; its stdout.
+
+    For checks of MindSpore's own PyNative behaviour: in one pytest process, graphs compiled by
+    earlier tests (same cells, same shapes) are reused and change what PyNative does.
+    """
+    import subprocess
+    import sys
+    import textwrap
+
+    prelude = ("import numpy as np, mindspore as ms\n"
+               "ms.set_context(mode=ms.PYNATIVE_MODE, device_target='CPU')\n")
+    r = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], env=bridge_env(GLOG_v="3"),
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, f"exit {r.returncode}:\n{r.stderr[-3000:]}"
+    return r.stdout
