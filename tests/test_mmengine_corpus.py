@@ -201,4 +201,4 @@ def test_plans_of_a_sample_equal_mmengine_stepped_like_the_hook(theirs, torch_mo
         checked += 1
         downstream += reg is not None
     assert not failed, "\n".join(failed)
-    assert checked >= 100 and downstream >= 3, (checked, downstream)
+    assert (checked, downstream) == (116, 7)  # the pinned wheels' sample; 7 with downstream types

@@ -567,8 +567,9 @@ def register_mmengine_scheduler(name: str, fn: UserFn, *, field: Optional[str] =
     - a :class:`~bridge.frameworks._record.SchedulerCall` (dialect ``"mmengine"``) of a known type.
 
     ``field``: the param-group key it writes; by default ``lr`` for a name ending in ``LR``,
-    ``momentum`` (or ``betas[0]``) for ``Momentum``, else the entry's ``param_name``. A scope
-    prefix (``mypkg.MyLR``) is ignored, as it is for built-in types. To make the command line
+    ``momentum`` (or ``betas[0]``) for ``Momentum``, else the entry's ``param_name``. A scope or
+    module prefix (``mypkg.MyLR``, ``mypkg.schedulers.MyLR``) is ignored (a built-in type's prefix
+    must be one MMEngine resolves to that class: :func:`import_paths`). To make the command line
     know it, put the call in a module and name the module in ``SCHED_BRIDGE_PLUGINS``
     (comma-separated), e.g. ``SCHED_BRIDGE_PLUGINS=my_schedulers sched-bridge lint cfg.py``.
     """
