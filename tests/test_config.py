@@ -343,6 +343,14 @@ def test_dotted_types_are_read_where_mmengine_builds_the_same_class():
                                 bases={"lr": [0.1], "momentum": [0.9]})
     assert list(plan.fields) == ["lr", "momentum"]  # mmdet's quadratic warm-up: base * (t + 1)^2 / T^2, T = 4
     assert list(plan.values(5, "lr")[:, 0]) == pytest.approx([0.1 * k * k / 16 for k in (1, 2, 3, 4, 4)], rel=1e-12)
+    # a class (a config run with trust=True): MMEngine's own, or torch's class of the same name
+    from mmengine.optim.scheduler import LinearLR
+    from torch.optim.lr_scheduler import LinearLR as TorchLinearLR
+
+    assert bridge.from_mmengine([{"type": LinearLR, "end": 5, "by_epoch": False}], bases={"lr": [0.1]}).groups == \
+        bridge.from_mmengine([{"type": "LinearLR", "end": 5, "by_epoch": False}], bases={"lr": [0.1]}).groups
+    with pytest.raises(SpecError, match=r"param_scheduler\[0\]\.type: MMEngine would not build mmengine's LinearLR"):
+        bridge.from_mmengine([{"type": TorchLinearLR, "end": 5, "by_epoch": False}], bases={"lr": [0.1]})
     with pytest.raises(SpecError, match=r"param_scheduler\[0\]\.type: .*'mmdet\.QuadraticWarmupLR'"):
         bridge.from_mmengine([{"type": "mmengine.QuadraticWarmupLR", "end": 4, "by_epoch": False}], bases={"lr": [0.1]})
 

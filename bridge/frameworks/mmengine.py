@@ -667,6 +667,8 @@ def _builtin(t: str) -> Tuple[str, bool]:
 def _type_name(path: str, raw: Mapping[str, Any]) -> str:
     t = raw["type"]
     full = t if isinstance(t, str) else getattr(t, "__name__", None)
+    if isinstance(t, type):  # a class (a config run with trust=True): where it was defined
+        full = f"{t.__module__}.{t.__name__}"
     if not isinstance(full, str):
         raise SpecError(f"{path}.type", "must be a scheduler type name such as 'LinearLR'", t)
     name, found = _builtin(full)
