@@ -1285,7 +1285,9 @@ def _trusted(p: str) -> Dict[str, Any]:
     except ImportError:
         Config = None
     if Config is not None:
-        cfg = Config.fromfile(p, lazy_import=False)
+        with open(p, "rb") as f:  # a new-format file (`with read_base():`) is run with its lazy imports
+            lazy = any(_is_read_base(st) for st in ast.parse(f.read(), p).body)
+        cfg = Config.fromfile(p, lazy_import=lazy)
         out = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg._cfg_dict.to_dict())
         return {k: v for k, v in out.items() if not k.startswith("__")}
     import runpy

@@ -292,6 +292,7 @@ def test_new_format_config_gives_the_schedule_mmengine_runs(tmp_path, torch_mod)
     p = _new_format(tmp_path)
     cfg = bridge.load_config(p)
     assert cfg["param_scheduler"][0]["type"] == "mmengine.optim.scheduler.lr_scheduler.LinearLR"
+    assert _plain(bridge.load_config(p, trust=True)) == _plain(cfg)  # run by MMEngine, lazily as it runs them
 
     def opt():
         return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=0.01, momentum=0.95)
