@@ -34,7 +34,7 @@ import numpy as np
 
 from . import BridgeError, FrameworkMissingError, Plan, SpecError, UnsupportedError, parity
 from ._frameworks import PARITY_FRAMEWORKS
-from .config import trust_flag
+from .config import skipped_statements, trust_flag
 from .ir.io import write_npy
 from .limits import check_disk, check_memory, check_steps
 from .outputs import Interrupted, atomic_output, atomic_path, check_destination, signals_raise
@@ -1042,8 +1042,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_INPUT
     try:
         _check_options(args, args.subparser)
-        with signals_raise(), trust_flag("--trust"):  # config messages name the flag to type here
-            return int(args.func(args))
+        with signals_raise(), trust_flag("--trust"), skipped_statements() as skipped:
+            rc = int(args.func(args))  # config messages name the flag to type (trust_flag)
+        if skipped:  # the "never executed" promise, visible: what the config reader did not run
+            print(f"sched-bridge {args.cmd}: {len(skipped)} config statement{'s' if len(skipped) > 1 else ''} "
+                  f"no key sched-bridge reads depends on {'were' if len(skipped) > 1 else 'was'} skipped, not "
+                  f"executed (first: {skipped[0]})", file=sys.stderr)
+        return rc
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM / SIGHUP (outputs.Interrupted)
         if args.debug:
             raise

@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 
 from .errors import SpecError
 
-__all__ = ["load_config", "Unreadable", "NEEDED", "trust_flag"]
+__all__ = ["load_config", "Unreadable", "NEEDED", "trust_flag", "skipped_statements"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -68,6 +68,23 @@ def trust_flag(flag: str) -> Iterator[None]:
 
 def _hint() -> str:
     return _TRUST_HINT.get()
+
+
+_SKIPPED: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("bridge_config_skipped",
+                                                                                 default=None)
+
+
+@contextlib.contextmanager
+def skipped_statements() -> Iterator[List[str]]:
+    """Inside this block, each statement the literal reader skips (not executed; no key read
+    depends on it, or reading fails) is appended to the yielded list as ``"file:line"``, once,
+    in reading order (bases first). The command line reports them in one line."""
+    out: List[str] = []
+    tok = _SKIPPED.set(out)
+    try:
+        yield out
+    finally:
+        _SKIPPED.reset(tok)
 
 
 _BIN: Dict[type, Callable[[Any, Any], Any]] = {
@@ -219,7 +236,7 @@ def _load(p: str, stack: tuple) -> Dict[str, Any]:
             raise SpecError(p, "a config file must hold a mapping at the top", type(raw).__name__)
         base_files = raw.pop("_base_", None)
         base = _load_bases(p, base_files, stack) if base_files is not None else {}
-        return _strip_delete(_merge(raw, base))
+        return _merge(raw, base)
     raise SpecError(p, "config files must end in .py, .json, .yaml or .yml", ext, show_value=True)
 
 
@@ -291,7 +308,10 @@ def _with_scope(v: Any, scope: str, has_scope: bool = True) -> Any:
 
 
 def _merge(a: Dict[str, Any], b: Any) -> Any:
-    """MMEngine ``Config._merge_a_into_b``: child ``a`` into base ``b``."""
+    """MMEngine ``Config._merge_a_into_b``: child ``a`` into base ``b``. As there, ``_delete_`` is
+    removed only where the base has the key; a dict whose key the base lacks keeps it. (MMEngine
+    pops it in place, from a copy of each value: ``_substitute_base_vars`` deep-copies every
+    dict of the child separately, so the child's aliasing does not carry a pop over.)"""
     if isinstance(b, Unreadable):
         return b
     out = dict(b)
@@ -308,16 +328,6 @@ def _merge(a: Dict[str, Any], b: Any) -> Any:
         else:
             out[k] = v
     return out
-
-
-def _strip_delete(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _strip_delete(x) for k, x in v.items() if k != "_delete_"}
-    if isinstance(v, list):
-        return [_strip_delete(x) for x in v]
-    if isinstance(v, tuple):
-        return tuple(_strip_delete(x) for x in v)
-    return v
 
 
 class _CfgDict(dict):
@@ -962,8 +972,8 @@ class _Module_reader:
         cfg = {k: v for k, v in env.items() if not k.startswith("__") and k not in self.hidden
                and not isinstance(v, (_Builtin, _Module))}
         if self.new_format:  # plain Python: what the file and its read_base() imports leave bound
-            return _strip_delete(cfg)
-        return _strip_delete(_merge(cfg, self.ev.base))
+            return cfg
+        return _merge(cfg, self.ev.base)
 
     def run_env(self) -> Dict[str, Any]:
         """Run the statements; the variables they leave (``self.hidden``: names that are not config
@@ -1151,6 +1161,10 @@ class _Module_reader:
     def skip(self, st: ast.stmt, u: Unreadable) -> None:
         """``st`` is not run: the names it sets become ``u``, and so does every value holding
         data it might have changed (what it names, when it calls something or sets an item)."""
+        seen = _SKIPPED.get()
+        where = f"{self.p}:{st.lineno}"
+        if seen is not None and where not in seen:
+            seen.append(where)
         env = self.ev.env
         for name in _stored_names(st):
             env[name] = u
@@ -1271,7 +1285,9 @@ def _trusted(p: str) -> Dict[str, Any]:
     except ImportError:
         Config = None
     if Config is not None:
-        cfg = Config.fromfile(p, lazy_import=False)
+        with open(p, "rb") as f:  # a new-format file (`with read_base():`) is run with its lazy imports
+            lazy = any(_is_read_base(st) for st in ast.parse(f.read(), p).body)
+        cfg = Config.fromfile(p, lazy_import=lazy)
         out = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg._cfg_dict.to_dict())
         return {k: v for k, v in out.items() if not k.startswith("__")}
     import runpy
@@ -1282,4 +1298,4 @@ def _trusted(p: str) -> Dict[str, Any]:
            if not k.startswith("__") and not isinstance(v, (types.ModuleType, types.FunctionType, type))}
     base_files = raw.pop("_base_", None)
     base = _load_bases(p, base_files, (p,)) if base_files is not None else {}
-    return _strip_delete(_merge(raw, base))
+    return _merge(raw, base)

@@ -586,7 +586,24 @@ def _torch_plan(call: _Call, bases: List[float], text: str) -> Plan:
 
     rec, groups = _torch_built(call, bases)
     plan = _guard(lambda: import_record(rec, groups, None, check=False))
-    return Plan(plan.groups, source=f"torch expression {text}")
+    return Plan(plan.groups, total_steps=_own_horizon(rec), source=f"torch expression {text}")
+
+
+def _own_horizon(rec: _Call) -> Optional[int]:
+    """The run an expression defines itself: a OneCycleLR's ``total_steps`` (torch raises past it;
+    a CyclicLR or a CosineAnnealingLR's ``T_max`` goes on for ever), placed where a SequentialLR
+    runs it; the shortest one inside a ChainedScheduler. None when it has none."""
+    if rec.name == "OneCycleLR":
+        return int(rec.args["total_steps"])
+    hs = [_own_horizon(k) for k in rec.children]
+    if rec.name == "SequentialLR":
+        ms = list(rec.args["milestones"])
+        starts = [0] + ms
+        # a scheduler that runs out before the next one starts ends the run there
+        hs = [None if h is None or (i < len(ms) and starts[i] + h >= ms[i]) else starts[i] + h
+              for i, h in enumerate(hs)]
+    known = [h for h in hs if h is not None]
+    return min(known) if known else None
 
 
 # -- OneFlow: the record as OneFlow's constructors would build it, read by from_oneflow's table --

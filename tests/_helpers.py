@@ -9,6 +9,9 @@ Nothing here computes a tolerance (that is ``bridge.parity``'s job).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
@@ -82,3 +85,47 @@ def run_fresh_mindspore(code: str, timeout: int = 300) -> str:
                        capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, f"exit {r.returncode}:\n{r.stderr[-3000:]}"
     return r.stdout
+
+
+#: the OpenMMLab wheels whose shipped configs the tests read (``<pkg>/.mim/configs``)
+OPENMMLAB_WHEELS = {"mmdet==3.3.0": "mmdet-3.3.0-py3-none-any.whl",
+                    "mmpretrain==1.2.0": "mmpretrain-1.2.0-py2.py3-none-any.whl",
+                    "mmsegmentation==1.2.2": "mmsegmentation-1.2.2-py3-none-any.whl",
+                    "mmyolo==0.6.0": "mmyolo-0.6.0-py3-none-any.whl"}
+OPENMMLAB_PACKAGES = ("mmdet", "mmpretrain", "mmseg", "mmyolo")
+
+
+def wheel_cache() -> Path:
+    """``BRIDGE_WHEEL_CACHE`` (tox sets ``{toxworkdir}/wheels``), else ``~/.cache/sched-bridge/wheels``."""
+    raw = os.environ.get("BRIDGE_WHEEL_CACHE")
+    return Path(raw) if raw else Path.home() / ".cache" / "sched-bridge" / "wheels"
+
+
+def openmmlab_site() -> Path:
+    """A directory holding each OpenMMLab package's ``__init__.py`` and ``.mim/configs`` from its
+    wheel (fetched once with ``pip download --no-deps`` into :func:`wheel_cache`, unzipped once);
+    on ``sys.path`` it lets ``pkg::`` scopes resolve without importing anything. A failed download
+    skips the test, or fails it under ``CI=true``."""
+    import pytest
+
+    cache = wheel_cache()
+    cache.mkdir(parents=True, exist_ok=True)
+    missing = [pin for pin, name in OPENMMLAB_WHEELS.items() if not (cache / name).is_file()]
+    if missing:
+        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(cache),
+                            *missing], capture_output=True, text=True, timeout=600)
+        if r.returncode != 0 or not all((cache / n).is_file() for n in OPENMMLAB_WHEELS.values()):
+            msg = f"pip download --no-deps {' '.join(missing)} into {cache} failed:\n{r.stderr[-2000:]}"
+            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+                pytest.fail(msg, pytrace=False)
+            pytest.skip(msg)
+    site = cache / "site"
+    if not (site / ".complete").is_file():
+        for name in OPENMMLAB_WHEELS.values():
+            with zipfile.ZipFile(cache / name) as z:
+                for m in z.namelist():
+                    top, _, rest = m.partition("/")
+                    if top in OPENMMLAB_PACKAGES and (rest == "__init__.py" or rest.startswith(".mim/configs/")):
+                        z.extract(m, site)
+        (site / ".complete").write_text("ok")
+    return site

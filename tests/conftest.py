@@ -23,6 +23,7 @@ Helpers shared by test modules (a real optimizer, the trajectory of a real train
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -173,3 +174,16 @@ def xfw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(raw) if raw else tmp_path_factory.mktemp("xfw")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def openmmlab_zoo() -> Iterator[Path]:
+    """The configs shipped in the mmdet 3.3.0, mmpretrain 1.2.0, mmsegmentation 1.2.2 and mmyolo
+    0.6.0 wheels, as they are (tests/_helpers.py: openmmlab_site), the directory on ``sys.path``
+    so that ``pkg::`` scopes resolve (nothing of the packages is imported)."""
+    from _helpers import openmmlab_site
+
+    site = openmmlab_site()
+    sys.path.insert(0, str(site))
+    yield site
+    sys.path.remove(str(site))

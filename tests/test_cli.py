@@ -453,7 +453,13 @@ def test_moved_names_resolve_with_a_deprecation_warning():
 
 # --- parity: the whole run, what each row is, MMEngine's own schedulers; paramwise_cfg groups ---
 
-RETINANET = str(DATA / "configs" / "retinanet_r50_fpn_1x_coco.py")  # real mmdet 3.3.0 schedule
+
+@pytest.fixture
+def retinanet(openmmlab_zoo):
+    """mmdet 3.3.0's configs/retinanet/retinanet_r50_fpn_1x_coco.py as the wheel ships it (model,
+    dataset, schedule, runtime and TTA bases)."""
+    return str(openmmlab_zoo / "mmdet" / ".mim" / "configs" / "retinanet" / "retinanet_r50_fpn_1x_coco.py")
+
 DINO = str(DATA / "configs" / "dino_paramwise.py")  # real mmdet 3.3.0 optimizer with paramwise_cfg
 
 
@@ -472,36 +478,81 @@ def _rows(out):
 @pytest.mark.mmengine
 @pytest.mark.torch
 def test_parity_retinanet_covers_the_whole_run_and_catches_a_planted_difference(
-        torch_mod, mmengine_mod, tmp_path, capsys, monkeypatch):
-    """RetinaNet 1x with 7,330 iterations per epoch: milestones at 58,640 and 80,630 (past the old
-    10,000-step default). MMEngine's own schedulers are stepped over all 87,960 updates; a plan that
-    misses the last decay differs first exactly at 80,630."""
+        torch_mod, mmengine_mod, retinanet, tmp_path, capsys, monkeypatch):
+    """The real RetinaNet 1x config, read without --trust, with 7,330 iterations per epoch (COCO
+    train2017 at 16 images per iteration; a config does not say its epoch length, so --epoch-length
+    is needed): milestones at 58,640 and 80,630 (past the old 10,000-step default). MMEngine's own
+    schedulers and the torch lowering are stepped over all 87,960 updates; a plan that misses the
+    last decay differs first exactly at 80,630."""
     import bridge.cli as cli
 
-    argv = ["parity", RETINANET, "--epoch-length", "7330", "--frameworks", "mmengine"]
+    argv = ["parity", retinanet, "--epoch-length", "7330", "--frameworks", "torch,mmengine"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "parity of lr over 87960 updates" in out and "checked all 87960 updates (the plan's whole run)" in out
-    assert _rows(out) == {"mmengine (source)": ("source", "ok")}, out
+    assert _rows(out) == {"mmengine (source)": ("source", "ok"), "torch": ("lowering", "ok")}, out
     planted = tmp_path / "planted.py"  # the same run with the second milestone never reached
-    planted.write_text(Path(RETINANET).read_text().replace("./_base_", str(DATA / "configs" / "_base_"))
+    planted.write_text(f"_base_ = [{retinanet!r}]\n"
                        + "param_scheduler = [\n"
                        "    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),\n"
                        "    dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[8, 12], gamma=0.1)]\n")
     real_resolve = cli._resolve
     monkeypatch.setattr(cli, "_resolve", lambda args, lr=None: real_resolve(
         type(args)(**dict(vars(args), spec=str(planted))), lr))
-    assert main(argv) == 1
+    assert main(argv[:-1] + ["mmengine"]) == 1
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("mmengine (source)"))
     assert line.split()[3:7] == ["MISMATCH", "0.0009", "9", "80630"], line  # 1e-3 vs 1e-4 from epoch 11 on
 
 
 @pytest.mark.mmengine
 @pytest.mark.torch
-def test_parity_fewer_steps_than_the_run_says_what_was_not_checked(torch_mod, mmengine_mod, capsys):
-    assert main(["parity", RETINANET, "--epoch-length", "7330", "--frameworks", "mmengine", "--steps", "10000"]) == 0
+def test_parity_fewer_steps_than_the_run_says_what_was_not_checked(torch_mod, mmengine_mod, retinanet, capsys):
+    assert main(["parity", retinanet, "--epoch-length", "7330", "--frameworks", "mmengine", "--steps", "10000"]) == 0
     assert "checked updates 0..9999 of 87960 (--steps 10000): updates 10000..87959 were NOT checked" \
         in capsys.readouterr().out
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("expr, total", [
+    ("OneCycleLR(max_lr=0.1, total_steps=100)", 100),
+    ("OneCycleLR(max_lr=0.1, epochs=4, steps_per_epoch=25, three_phase=True)", 100),
+    ("SequentialLR([LinearLR(start_factor=0.1, total_iters=5), "
+     "OneCycleLR(max_lr=0.1, total_steps=40, cycle_momentum=False)], milestones=[5])", 45),
+    ("ChainedScheduler([OneCycleLR(max_lr=0.1, total_steps=30, cycle_momentum=False), ExponentialLR(gamma=0.9)])", 30),
+])
+def test_parity_of_an_expression_with_its_own_horizon_checks_that_run(torch_mod, capsys, expr, total):
+    """A OneCycleLR says how long its run is (torch raises past it): the plan's total_steps, so
+    `parity` without --steps checks exactly that run. The horizon is torch's: a loop stepping the
+    real scheduler after each of `total` updates works, one more step raises."""
+    torch = torch_mod
+    opt = make_opt(torch, [0.1])
+    sched = _build_torch(torch, expr, opt)
+    for _ in range(total):
+        opt.step()
+        sched.step()
+    with pytest.raises(ValueError, match="Tried to step"):
+        sched.step()
+    assert resolve(expr).total_steps == total
+    assert main(["parity", expr, "--frameworks", "torch"]) == 0
+    out = capsys.readouterr().out
+    assert f"checked all {total} updates (the plan's whole run)" in out and _rows(out) == {
+        "torch (source)": ("source", "ok"), "torch": ("lowering", "ok")}, out
+
+
+def _build_torch(torch, expr, opt):
+    """The torch scheduler an expression names, on ``opt`` (its nested calls get ``opt`` too)."""
+    import ast
+
+    L = torch.optim.lr_scheduler
+    tree = ast.parse(expr, mode="eval")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):  # ChainedScheduler(schedulers, optimizer=None)
+            if node.func.id == "ChainedScheduler":
+                node.keywords.append(ast.keyword("optimizer", ast.Name("optimizer", ast.Load())))
+            else:
+                node.args.insert(0, ast.Name("optimizer", ast.Load()))
+    ast.fix_missing_locations(tree)
+    return eval(compile(tree, "<expr>", "eval"), {"optimizer": opt, **{k: getattr(L, k) for k in dir(L)}})
 
 
 @pytest.mark.torch

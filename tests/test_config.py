@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -267,3 +268,137 @@ def test_new_format_base_missing_is_named(tmp_path):
     p.write_text("from mmengine.config import read_base\nwith read_base():\n    from .nope import *\n")
     with pytest.raises(SpecError, match=r"c\.py:3: base config not found"):
         bridge.load_config(p)
+
+
+def _new_format(tmp_path: Path) -> Path:
+    (tmp_path / "_base_" / "schedules").mkdir(parents=True)
+    (tmp_path / "_base_" / "schedules" / "sched.py").write_text(NEW_FORMAT_BASE)
+    (tmp_path / "exp").mkdir()
+    p = tmp_path / "exp" / "child.py"
+    p.write_text(NEW_FORMAT_CHILD)
+    return p
+
+
+@pytest.mark.mmengine
+@pytest.mark.torch
+def test_new_format_config_gives_the_schedule_mmengine_runs(tmp_path, torch_mod):
+    """New-format config -> load_config (types as dotted import paths) -> from_mmengine: the plan
+    equals MMEngine's schedulers built from Config.fromfile's own entries (lazy-imported classes)
+    and stepped like ParamSchedulerHook over the whole run."""
+    from mmengine.config import Config
+    from test_mmengine import run_mmengine
+
+    torch = torch_mod
+    p = _new_format(tmp_path)
+    cfg = bridge.load_config(p)
+    assert cfg["param_scheduler"][0]["type"] == "mmengine.optim.scheduler.lr_scheduler.LinearLR"
+    assert _plain(bridge.load_config(p, trust=True)) == _plain(cfg)  # run by MMEngine, lazily as it runs them
+
+    def opt():
+        return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=0.01, momentum=0.95)
+
+    L, E = 30, cfg["train_cfg"]["max_epochs"]  # the 500-iteration warm-up ends in epoch 17 of 24
+    plan = bridge.from_mmengine(cfg["param_scheduler"], opt(), epoch_length=L, max_epochs=E)
+    theirs = Config.fromfile(str(p)).param_scheduler  # each type a LazyObject, built to the class
+    ref = run_mmengine(list(theirs), opt(), epoch_length=L, max_epochs=E, fields=("lr",))["lr"]
+    r = parity.compare(plan.values(L * E, "lr"), ref, plan.bases("lr"))
+    assert r.ok, r.summary("new-format config vs mmengine")
+    assert ref[0, 0] == pytest.approx(1e-5) and ref[-1, 0] < 1e-4  # the warm-up and the cosine both act
+
+
+#: every module MMEngine 0.10 and its packages could name in a dotted type, and two wrong ones
+_TYPE_MODULES = ("mmengine", "mmengine.optim", "mmengine.optim.scheduler", "mmengine.optim.scheduler.lr_scheduler",
+                 "mmengine.optim.scheduler.momentum_scheduler", "mmengine.optim.scheduler.param_scheduler",
+                 "torch.optim.lr_scheduler", "mmengine.optim.scheduler.nope")
+
+
+@pytest.mark.mmengine
+def test_dotted_types_are_read_where_mmengine_builds_the_same_class():
+    """A type 'pkg.module.Name' is the class MMEngine's registry builds from it (Registry.get: the
+    scope's registry, else the object at that import path): read as the built-in type exactly
+    when that is MMEngine's own class of that name, refused (naming the paths that work) else."""
+    import mmengine.optim  # noqa: F401  (registers the schedulers)
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    from bridge.frameworks.mmengine import MMENGINE_TYPES
+
+    checked = 0
+    for name in MMENGINE_TYPES:
+        for mod in _TYPE_MODULES:
+            try:
+                theirs = PARAM_SCHEDULERS.get(f"{mod}.{name}") is PARAM_SCHEDULERS.get(name)
+            except Exception:  # MMEngine raises RuntimeError or KeyError
+                theirs = False
+            try:
+                bridge.from_mmengine([{"type": f"{mod}.{name}", "by_epoch": False}], bases={"lr": [0.1]})
+                ours = True
+            except SpecError as e:
+                ours = not e.path.endswith(".type")  # a missing argument: the type itself was read
+                if not ours:
+                    assert "import it from one of: mmengine.optim" in str(e) or "CosineRestart" in name, e
+            assert ours == theirs, (mod, name, ours, theirs)
+            checked += theirs
+    assert checked > 3 * len(MMENGINE_TYPES)  # 'mmengine.Name', the scheduler package, the defining module, ...
+    plan = bridge.from_mmengine([{"type": "mmdet.engine.schedulers.QuadraticWarmupLR", "end": 4, "by_epoch": False},
+                                 {"type": "mmdet.QuadraticWarmupMomentum", "end": 4, "by_epoch": False}],
+                                bases={"lr": [0.1], "momentum": [0.9]})
+    assert list(plan.fields) == ["lr", "momentum"]  # mmdet's quadratic warm-up: base * (t + 1)^2 / T^2, T = 4
+    assert list(plan.values(5, "lr")[:, 0]) == pytest.approx([0.1 * k * k / 16 for k in (1, 2, 3, 4, 4)], rel=1e-12)
+    # a class (a config run with trust=True): MMEngine's own, or torch's class of the same name
+    from mmengine.optim.scheduler import LinearLR
+    from torch.optim.lr_scheduler import LinearLR as TorchLinearLR
+
+    assert bridge.from_mmengine([{"type": LinearLR, "end": 5, "by_epoch": False}], bases={"lr": [0.1]}).groups == \
+        bridge.from_mmengine([{"type": "LinearLR", "end": 5, "by_epoch": False}], bases={"lr": [0.1]}).groups
+    with pytest.raises(SpecError, match=r"param_scheduler\[0\]\.type: MMEngine would not build mmengine's LinearLR"):
+        bridge.from_mmengine([{"type": TorchLinearLR, "end": 5, "by_epoch": False}], bases={"lr": [0.1]})
+    with pytest.raises(SpecError, match=r"param_scheduler\[0\]\.type: .*'mmdet\.QuadraticWarmupLR'"):
+        bridge.from_mmengine([{"type": "mmengine.QuadraticWarmupLR", "end": 4, "by_epoch": False}], bases={"lr": [0.1]})
+
+
+@pytest.mark.mmengine
+def test_delete_without_a_base_key_is_kept_as_mmengine_keeps_it(openmmlab_zoo, tmp_path):
+    """mmdet 3.3.0's ga-fast-rcnn config sets optimizer_config=dict(_delete_=True, ...) over bases
+    that have no optimizer_config: MMEngine keeps the `_delete_` key (it pops it only where there
+    is something to delete); so do we, in .py and .json configs alike."""
+    from mmengine.config import Config
+
+    real = openmmlab_zoo / "mmdet" / ".mim" / "configs" / "guided_anchoring" / "ga-fast-rcnn_r50-caffe_fpn_1x_coco.py"
+    ours = bridge.load_config(real)
+    theirs = Config.fromfile(str(real), import_custom_modules=False).to_dict()
+    assert ours["optimizer_config"] == theirs["optimizer_config"] == {
+        "_delete_": True, "grad_clip": {"max_norm": 35, "norm_type": 2}}
+    assert _plain(ours["optim_wrapper"]) == _plain(theirs["optim_wrapper"])
+    (tmp_path / "base.py").write_text("a = dict(x=1, y=2)\n")
+    child = tmp_path / "child.json"
+    child.write_text(json.dumps({"_base_": "base.py", "a": {"_delete_": True, "x": 3},
+                                 "b": {"_delete_": True, "z": {"_delete_": False, "w": 4}}}))
+    ours = bridge.load_config(child)
+    theirs = Config.fromfile(str(child)).to_dict()
+    theirs.pop("_base_", None)
+    assert _plain(ours) == _plain(theirs) == {"a": {"x": 3}, "b": {"_delete_": True, "z": {"_delete_": False, "w": 4}}}
+
+
+def test_cli_says_which_statements_it_skipped(tmp_path, capsys):
+    """Statements the schedule does not need are skipped, not run, and every command that reads
+    the config says so in one stderr line (how many, the first file:line); nothing is said when
+    nothing was skipped, or with --trust (the file was run)."""
+    from bridge.cli import main
+
+    p = tmp_path / "c.py"
+    p.write_text("lr = 0.1\nimport math\nparam_scheduler = [dict(type='StepLR', step_size=3, by_epoch=False)]\n"
+                 "half = math.pi / 2\noptim_wrapper = dict(optimizer=dict(type='SGD', lr=lr))\n")
+    for argv in (["values", str(p), "--steps", "3"], ["show", str(p), "--steps", "3"], ["lint", str(p)],
+                 ["convert", str(p), "--to", "mmengine"]):
+        assert main(argv) == 0
+        err = capsys.readouterr().err
+        assert err.splitlines()[-1] == (f"sched-bridge {argv[0]}: 2 config statements no key sched-bridge reads "
+                                        f"depends on were skipped, not executed (first: {p}:2)"), err
+        assert err.count("skipped, not executed") == 1
+    assert main(["values", str(p), "--steps", "3", "--trust"]) == 0
+    assert "skipped" not in capsys.readouterr().err
+    clean = tmp_path / "clean.py"
+    clean.write_text("param_scheduler = [dict(type='StepLR', step_size=3, by_epoch=False)]\n"
+                     "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n")
+    assert main(["values", str(clean), "--steps", "3"]) == 0
+    assert capsys.readouterr().err == ""

@@ -567,8 +567,9 @@ def register_mmengine_scheduler(name: str, fn: UserFn, *, field: Optional[str] =
     - a :class:`~bridge.frameworks._record.SchedulerCall` (dialect ``"mmengine"``) of a known type.
 
     ``field``: the param-group key it writes; by default ``lr`` for a name ending in ``LR``,
-    ``momentum`` (or ``betas[0]``) for ``Momentum``, else the entry's ``param_name``. A scope
-    prefix (``mypkg.MyLR``) is ignored, as it is for built-in types. To make the command line
+    ``momentum`` (or ``betas[0]``) for ``Momentum``, else the entry's ``param_name``. A scope or
+    module prefix (``mypkg.MyLR``, ``mypkg.schedulers.MyLR``) is ignored (a built-in type's prefix
+    must be one MMEngine resolves to that class: :func:`import_paths`). To make the command line
     know it, put the call in a module and name the module in ``SCHED_BRIDGE_PLUGINS``
     (comma-separated), e.g. ``SCHED_BRIDGE_PLUGINS=my_schedulers sched-bridge lint cfg.py``.
     """
@@ -620,13 +621,63 @@ def unknown_types(param_scheduler: Any) -> List[Tuple[str, str]]:
     return out
 
 
+#: OpenMMLab scopes whose PARAM_SCHEDULERS registry is a child of MMEngine's: ``'scope.Name'``
+#: finds the package's own types, then MMEngine's (``Registry.get``)
+_SCOPES = ("mmcls", "mmdet", "mmdet3d", "mmseg", "mmaction", "mmtrack", "mmpose", "mmedit", "mmocr", "mmgen",
+           "mmfewshot", "mmrazor", "mmflow", "mmhuman3d", "mmrotate", "mmselfsup", "mmyolo", "mmpretrain", "mmagic")
+#: the module defining each package's scheduler types (mmdet 3.3, mmseg 1.2, mmpretrain 1.2 wheels);
+#: ``pkg.engine.schedulers`` and ``pkg.engine`` re-export them
+_DEFINED_IN = {"mmdet": "mmdet.engine.schedulers.quadratic_warmup",
+               "mmseg": "mmseg.engine.schedulers.poly_ratio_scheduler",
+               "mmpretrain": "mmpretrain.engine.schedulers.weight_decay_scheduler"}
+
+
+def import_paths(name: str) -> Tuple[str, ...]:
+    """The modules a built-in type can be imported from, as MMEngine 0.10.7 and the packages lay
+    them out: a new-format config's ``from M import Name`` records ``type='M.Name'``, and MMEngine
+    builds whatever ``M.Name`` is there (``Registry.get`` -> ``get_object_from_string``)."""
+    row = _BY_NAME[name]
+    if row.package != "mmengine":
+        mod = _DEFINED_IN[row.package]
+        return (mod, mod.rsplit(".", 1)[0], f"{row.package}.engine")
+    sched = "mmengine.optim.scheduler"
+    stem, kind = next((name[: -len(k)], k) for k in ("ParamScheduler", "Momentum", "LR") if name.endswith(k))
+    own = {"LR": ("lr_scheduler",), "Momentum": ("momentum_scheduler",),
+           # the LR / Momentum modules import the ParamScheduler they derive from
+           "ParamScheduler": ("param_scheduler",) + tuple(m for m, k in (("lr_scheduler", "LR"),
+                                                                         ("momentum_scheduler", "Momentum"))
+                                                          if stem + k in _BY_NAME)}[kind]
+    top = () if stem == "CosineRestart" else ("mmengine.optim",)  # mmengine.optim does not export these
+    return top + (sched,) + tuple(f"{sched}.{m}" for m in own)
+
+
+def _builtin(t: str) -> Tuple[str, bool]:
+    """(class name, whether MMEngine's registry finds the built-in class of that name) for a
+    type string: ``'Name'``; ``'scope.Name'`` (the scope's registry, then MMEngine's);
+    ``'module.path.Name'`` (the class at that import path)."""
+    mod, _, name = t.rpartition(".")
+    if not mod or name not in _BY_NAME:
+        return name, not mod
+    pkg = _BY_NAME[name].package
+    if "." not in mod:
+        return name, mod == pkg or (pkg == "mmengine" and mod in _SCOPES)
+    return name, mod in import_paths(name)
+
+
 def _type_name(path: str, raw: Mapping[str, Any]) -> str:
     t = raw["type"]
-    name = t if isinstance(t, str) else getattr(t, "__name__", None)
-    if not isinstance(name, str):
+    full = t if isinstance(t, str) else getattr(t, "__name__", None)
+    if isinstance(t, type):  # a class (a config run with trust=True): where it was defined
+        full = f"{t.__module__}.{t.__name__}"
+    if not isinstance(full, str):
         raise SpecError(f"{path}.type", "must be a scheduler type name such as 'LinearLR'", t)
-    name = name.rsplit(".", 1)[-1]  # 'mmdet.QuadraticWarmupLR': the registry scope
-    if name not in _BY_NAME and name not in _USER:
+    name, found = _builtin(full)
+    if name in _BY_NAME and not found:
+        pkg = _BY_NAME[name].package
+        raise SpecError(f"{path}.type", f"MMEngine would not build {pkg}'s {name} from this name (a dotted "
+                        "type is the class at that import path, or 'scope.Name' for a registry scope); write "
+                        f"{name!r}, '{pkg}.{name}' or import it from one of: " + ", ".join(import_paths(name)), t)
+    if name not in _BY_NAME and name not in _USER:  # a user type: any scope or module prefix
         _load_plugins()
     if name not in _BY_NAME and name not in _USER:
         raise _unknown_type(path, name)
