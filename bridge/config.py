@@ -245,16 +245,22 @@ def _package_dir(scope: str, p: str, name: str) -> str:
     if module is None:
         raise SpecError(f"{p}: _base_", f"unknown package scope '{scope}::' (MMEngine knows "
                         f"{', '.join(sorted(_SCOPES))})", name)
-    try:
-        spec = importlib.util.find_spec(module)  # finds the package; imports nothing
-    except (ImportError, ValueError):
-        spec = None
-    locs = list(spec.submodule_search_locations or []) if spec is not None else []
-    if not locs:
+    where = _installed_dir(module)
+    if where is None:
         raise SpecError(f"{p}: _base_", f"the base config is in the package '{module}' (scope '{scope}::'), "
                         f"which is not installed here; install it (pip install --no-deps {module}) to read "
                         "this config", name)
-    return locs[0]
+    return where
+
+
+def _installed_dir(package: str) -> Optional[str]:
+    """The directory of an installed package, found without importing it; None if not installed."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    locs = list(spec.submodule_search_locations or []) if spec is not None else []
+    return locs[0] if locs else None
 
 
 def _base_path(p: str, name: str) -> Tuple[str, Optional[str]]:
@@ -904,15 +910,11 @@ def _module_file(p: str, imp: ast.ImportFrom) -> str:
         if not rest:
             raise SpecError(f"{p}:{imp.lineno}", "a base config must be a module of a package "
                             "(from mmdet.configs.x import *), not a package", mod)
-        try:
-            spec = importlib.util.find_spec(top)  # finds the package; imports nothing
-        except (ImportError, ValueError):
-            spec = None
-        locs = list(spec.submodule_search_locations or []) if spec is not None else []
-        if not locs:
+        where = _installed_dir(top)
+        if where is None:
             raise SpecError(f"{p}:{imp.lineno}", f"the base config is in the package '{top}', which is not "
                             "installed here; install it to read this config", mod)
-        path = os.path.join(locs[0], *rest.split(".")) + ".py"
+        path = os.path.join(where, *rest.split(".")) + ".py"
     path = os.path.normpath(path)
     if not os.path.isfile(path):
         raise SpecError(f"{p}:{imp.lineno}", f"base config not found ({path})", mod)
