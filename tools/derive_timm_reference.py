@@ -99,15 +99,18 @@ GROUPS = [dict(lr=0.1), dict(lr=0.05, lr_scale=0.5), dict(lr=0.002)]
 
 def find_wheel(path: Optional[str] = None, fetch: bool = False) -> Optional[Path]:
     """The timm wheel: ``path``, $BRIDGE_TIMM_WHEEL, the cache dir; fetched there when ``fetch``."""
-    for cand in (path, os.environ.get("BRIDGE_TIMM_WHEEL"), str(CACHE / WHEEL_NAME)):
+    shared = os.environ.get("BRIDGE_WHEEL_CACHE")  # where the test envs keep downloaded wheels
+    for cand in (path, os.environ.get("BRIDGE_TIMM_WHEEL"), shared and str(Path(shared) / WHEEL_NAME),
+                 str(CACHE / WHEEL_NAME)):
         if cand and Path(cand).is_file():
             return Path(cand)
     if not fetch:
         return None
-    CACHE.mkdir(parents=True, exist_ok=True)
+    dest = Path(shared) if shared else CACHE
+    dest.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", f"timm=={TIMM_VERSION}", "-d",
-                    str(CACHE)], check=True)
-    return CACHE / WHEEL_NAME
+                    str(dest)], check=True, capture_output=True)
+    return dest / WHEEL_NAME
 
 
 def load_scheduler_modules(wheel: Path) -> Dict[str, types.ModuleType]:
