@@ -770,7 +770,10 @@ class _Eval:
             raise self._refuse_call(node) from None
         if not isinstance(f, _Builtin):
             raise self._refuse_call(node)
-        args = self._items(node.args)
+        return self._builtin(node, f.name, self._items(node.args), self._keywords(node))
+
+    def _keywords(self, node: ast.Call) -> Dict[str, Any]:
+        """A call's keyword arguments, ``**`` unpacking included (a dict with str keys, as Python needs)."""
         kw: Dict[str, Any] = {}
         for k in node.keywords:
             if k.arg is None:
@@ -780,22 +783,13 @@ class _Eval:
                 kw.update(more)
             else:
                 kw[k.arg] = self(k.value)
-        return self._builtin(node, f.name, args, kw)
+        return kw
 
     def _method(self, node: ast.Call, recv: Any, name: str) -> Any:
         allowed = next((m for t, m in _METHODS.items() if isinstance(recv, t)), set())
         if name not in allowed:
             raise self._refuse_call(node)
-        args = self._items(node.args)
-        kw: Dict[str, Any] = {}
-        for k in node.keywords:
-            if k.arg is None:
-                more = self(k.value)
-                if not isinstance(more, dict):
-                    raise _Refused(k.value, "** needs a dict")
-                kw.update(more)
-            else:
-                kw[k.arg] = self(k.value)
+        args, kw = self._items(node.args), self._keywords(node)
         for a in list(args) + list(kw.values()):
             self.tick(node, _count(a))
         if isinstance(recv, str):
