@@ -96,9 +96,30 @@ OPENMMLAB_PACKAGES = ("mmdet", "mmpretrain", "mmseg", "mmyolo")
 
 
 def wheel_cache() -> Path:
-    """``BRIDGE_WHEEL_CACHE`` (tox sets ``{toxworkdir}/wheels``), else ``~/.cache/sched-bridge/wheels``."""
+    """``BRIDGE_WHEEL_CACHE`` (tox sets ``~/.cache/sched-bridge/wheels``), else that same directory."""
     raw = os.environ.get("BRIDGE_WHEEL_CACHE")
     return Path(raw) if raw else Path.home() / ".cache" / "sched-bridge" / "wheels"
+
+
+def fetch_wheels(wheels: Dict[str, str]) -> Path:
+    """The :func:`wheel_cache` directory holding every wheel of ``wheels`` (pin -> file name),
+    the missing ones fetched with ``pip download --no-deps`` (nothing installed). A failed download
+    skips the test, or fails it under ``CI=true`` or where ``BRIDGE_REQUIRE`` names ``openmmlab``."""
+    import pytest
+    from _require import required
+
+    cache = wheel_cache()
+    cache.mkdir(parents=True, exist_ok=True)
+    missing = [pin for pin, name in wheels.items() if not (cache / name).is_file()]
+    if missing:
+        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+                            "-d", str(cache), *missing], capture_output=True, text=True, timeout=600)
+        if r.returncode != 0 or not all((cache / n).is_file() for n in wheels.values()):
+            msg = f"pip download --no-deps {' '.join(missing)} into {cache} failed:\n{r.stderr[-2000:]}"
+            if os.environ.get("CI", "").lower() in ("1", "true", "yes") or "openmmlab" in required():
+                pytest.fail(msg, pytrace=False)
+            pytest.skip(msg)
+    return cache
 
 
 def openmmlab_site() -> Path:
@@ -106,19 +127,7 @@ def openmmlab_site() -> Path:
     wheel (fetched once with ``pip download --no-deps`` into :func:`wheel_cache`, unzipped once);
     on ``sys.path`` it lets ``pkg::`` scopes resolve without importing anything. A failed download
     skips the test, or fails it under ``CI=true``."""
-    import pytest
-
-    cache = wheel_cache()
-    cache.mkdir(parents=True, exist_ok=True)
-    missing = [pin for pin, name in OPENMMLAB_WHEELS.items() if not (cache / name).is_file()]
-    if missing:
-        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(cache),
-                            *missing], capture_output=True, text=True, timeout=600)
-        if r.returncode != 0 or not all((cache / n).is_file() for n in OPENMMLAB_WHEELS.values()):
-            msg = f"pip download --no-deps {' '.join(missing)} into {cache} failed:\n{r.stderr[-2000:]}"
-            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                pytest.fail(msg, pytrace=False)
-            pytest.skip(msg)
+    cache = fetch_wheels(OPENMMLAB_WHEELS)
     site = cache / "site"
     if not (site / ".complete").is_file():
         for name in OPENMMLAB_WHEELS.values():

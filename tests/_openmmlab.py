@@ -7,26 +7,22 @@ the module's source out of the wheel and executes it (their code, unmodified) wi
 package's scope, as the package itself defines it; the classes register there and build
 through it (bare names, ``pkg.Name`` and MMEngine's own types through the parent).
 
-The wheels (``pip download --no-deps``, nothing installed) are looked up in
-``$BRIDGE_WHEEL_CACHE`` and ``~/.cache/sched-bridge`` and downloaded there when missing. Without
+The wheels (``pip download --no-deps``, nothing installed) come from the tests' one wheel cache
+(``_helpers.fetch_wheels``: ``$BRIDGE_WHEEL_CACHE``, downloaded there when missing). Without
 them the test is skipped, unless ``CI`` is true or ``BRIDGE_REQUIRE`` names ``openmmlab``: then
 it fails, so CI never skips silently.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import types
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-import pytest
-from _require import required
+from _helpers import fetch_wheels
 
-CACHE = Path(os.path.expanduser("~/.cache/sched-bridge"))
 #: package -> (distribution pin, wheel file, scheduler module inside it)
 PACKAGES = {
     "mmdet": ("mmdet==3.3.0", "mmdet-3.3.0-py3-none-any.whl", "mmdet/engine/schedulers/quadratic_warmup.py"),
@@ -38,32 +34,10 @@ PACKAGES = {
 _LOADED: Dict[str, Any] = {}
 
 
-def _must() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes") or "openmmlab" in required()
-
-
 def wheel(pkg: str) -> Path:
-    """The package's wheel, from the cache or downloaded into it (skip, or fail on CI, without)."""
+    """The package's wheel, from the shared wheel cache or downloaded into it (skip, or fail on CI, without)."""
     pin, name, _ = PACKAGES[pkg]
-    dirs = [Path(d) for d in (os.environ.get("BRIDGE_WHEEL_CACHE"),) if d] + [CACHE]
-    for d in dirs:
-        if (d / name).is_file():
-            return d / name
-    dest = dirs[0]
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", pin,
-                            "-d", str(dest)], capture_output=True, text=True, timeout=300)
-        ok = r.returncode == 0 and (dest / name).is_file()
-        why = r.stderr.strip().splitlines()[-1:] if not ok else []
-    except (OSError, subprocess.SubprocessError) as e:
-        ok, why = False, [str(e)]
-    if not ok:
-        msg = f"{name} is not in {', '.join(map(str, dirs))} and `pip download --no-deps {pin}` failed: {why}"
-        if _must():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-    return dest / name
+    return fetch_wheels({pin: name}) / name
 
 
 def scheduler_registry(pkg: str) -> Any:
