@@ -552,21 +552,13 @@ def _on_updates(s: _Sched, cad: Cadence, updates: Optional[int]) -> Tuple[Plan, 
         def move(nd: nodes.Node) -> nodes.Node:
             nd = nodes.Shift(nd, cad.offset) if cad.offset else nd
             return nodes.Hold(nd, cad.every) if cad.every > 1 else nd
-        out = _map_nodes(plan, move)
+        out = plan.map_schedules(move)
         return Plan(out.groups, cad.every if cad.every > 1 else None, None, plan.source), horizon
     if horizon is None:
         raise SpecError("updates", f"is required: the script steps its scheduler {cad.describe()} and the "
                         "scheduler does not say how long the run is; pass the run's optimizer updates", None,
                         show_value=False)
     return _strided(plan, cad, horizon), horizon
-
-
-def _map_nodes(plan: Plan, fn: Callable[[nodes.Node], nodes.Node]) -> Plan:
-    groups = []
-    for g in plan.groups:
-        fs = {k: (Field(f.base, fn(f.schedule)) if f.schedule is not None else f) for k, f in g.fields.items()}
-        groups.append(Group(fs, g.name))
-    return Plan(tuple(groups), plan.epoch_length, plan.total_steps, plan.source)
 
 
 def _strided(plan: Plan, cad: Cadence, horizon: int) -> Plan:

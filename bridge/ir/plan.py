@@ -11,7 +11,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -263,9 +263,15 @@ class Plan:
         on the update axis: v_update(t) = v(floor(t / L)) (a ``Hold``); ``epoch_length`` = L and
         ``total_steps`` (if any) counted in updates."""
         L = c.integer("steps_per_epoch", steps_per_epoch, lo=1)
-        new = [Group({k: (Field(f.base, Hold(f.schedule, L)) if f.schedule is not None else f)
+        held = self.map_schedules(lambda s: Hold(s, L))
+        return Plan(held.groups, L, None if self.total_steps is None else self.total_steps * L, self.source)
+
+    def map_schedules(self, fn: Callable[[Node], Node]) -> Plan:
+        """A copy with every scheduled field's schedule replaced by ``fn(schedule)`` (bases, constant
+        fields, group names, ``epoch_length``, ``total_steps`` and ``source`` kept)."""
+        new = [Group({k: (Field(f.base, fn(f.schedule)) if f.schedule is not None else f)
                       for k, f in g.fields.items()}, g.name) for g in self.groups]
-        return Plan(tuple(new), L, None if self.total_steps is None else self.total_steps * L, self.source)
+        return Plan(tuple(new), self.epoch_length, self.total_steps, self.source)
 
     # -- serialisation ---------------------------------------------------
     def to_dict(self) -> Dict[str, Any]:
