@@ -363,10 +363,11 @@ def _param_groups(plan: Plan, mk: Callable[[], Any]) -> List[Dict[str, Any]]:
     for g in plan.groups:
         d: Dict[str, Any] = {"params": [mk()]}
         for f, fld in g.fields.items():
-            if f.startswith("betas["):
-                d["betas"] = (fld.base, 0.999)
-            else:
+            if not f.startswith("betas["):
                 d[f] = fld.base
+        if "betas[0]" in g.fields or "betas[1]" in g.fields:  # each from its own field; torch's defaults else
+            d["betas"] = tuple(g.fields[f"betas[{i}]"].base if f"betas[{i}]" in g.fields else default
+                               for i, default in enumerate((0.9, 0.999)))
         out.append(d)
     return out
 
@@ -535,6 +536,7 @@ def mmengine_values(param_scheduler: Any, plan: Plan, steps: int, field: str = "
     schedulers step after every iteration, epoch-based ones after every ``epoch_length``.
     """
     from ._frameworks import import_framework
+    from .frameworks._fields import read_field
 
     steps = _steps(steps)
     torch = import_framework("torch")
@@ -550,11 +552,10 @@ def mmengine_values(param_scheduler: Any, plan: Plan, steps: int, field: str = "
         scheds = _mmengine_schedulers(param_scheduler, opt, L, max_epochs, max_iters)
         by_iter = [s for s in scheds if not s.by_epoch]
         by_epoch = [s for s in scheds if s.by_epoch]
-        beta = field.startswith("betas[")
         pgs = opt.param_groups
         out = np.empty((steps, len(pgs)))
         for t in range(steps):
-            out[t] = [g["betas"][0] if beta else g[field] for g in pgs]
+            out[t] = [float(read_field(g, field)) for g in pgs]
             for s in by_iter:
                 s.step()
             if (t + 1) % L == 0:

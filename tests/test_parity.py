@@ -204,3 +204,17 @@ def test_framework_values_torch_follow_the_closed_form(torch_mod: ModuleType) ->
     assert parity.compare(got["torch"], want, 0.2).ok
     with pytest.raises(bridge.SpecError, match="--frameworks: expected some of torch, mindspore, oneflow"):
         parity.framework_values(plan, "jax", 3)
+
+
+@pytest.mark.mmengine
+def test_mmengine_values_reads_each_beta(mmengine_mod: ModuleType) -> None:
+    """MMEngine's own schedulers on Adam: a momentum scheduler moves betas[0]; betas[1] stays the
+    optimizer's (each field is read as named, not betas[0] for both)."""
+    cfg = [dict(type="CosineAnnealingMomentum", T_max=10, eta_min=0.85, by_epoch=False, begin=0, end=10)]
+    plan = bridge.from_mmengine(cfg, bases={"lr": [1e-3], "betas[0]": [0.9], "betas[1]": [0.999]},
+                                epoch_length=10, max_epochs=1)
+    b1 = parity.mmengine_values(cfg, plan, 10, "betas[0]", max_epochs=1)[:, 0]
+    b2 = parity.mmengine_values(cfg, plan, 10, "betas[1]", max_epochs=1)[:, 0]
+    t = np.arange(10)
+    np.testing.assert_allclose(b1, 0.85 + (0.9 - 0.85) * (1 + np.cos(np.pi * t / 10)) / 2, rtol=1e-12)
+    np.testing.assert_array_equal(b2, np.full(10, 0.999))
